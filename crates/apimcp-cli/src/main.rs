@@ -1,0 +1,2 @@
+//! The `apimcp` command.
+fn main() {}
