@@ -28,5 +28,5 @@ pub mod openapi;
 pub mod source;
 pub mod tool;
 
-pub use openapi::{ConvertOptions, Conversion, OpenApiDocument, convert};
+pub use openapi::{Conversion, ConvertOptions, OpenApiDocument, convert};
 pub use tool::{Binding, Tool, ToolName};

@@ -18,7 +18,7 @@ pub(crate) struct DescribeOptions {
 }
 
 /// Deep enough for real response shapes, shallow enough that generated text stays readable.
-const MAX_DEPTH: usize = 8;
+const MAX_DEPTH: usize = 5;
 
 pub(crate) fn describe(
     doc: &Value,
@@ -33,18 +33,17 @@ pub(crate) fn describe(
     } else {
         summary.to_owned()
     };
-    if let Some(description) = op.get("description").and_then(Value::as_str) {
-        if !description.is_empty() {
-            text.push_str("\n\n");
-            text.push_str(description);
-        }
+    if let Some(description) = op.get("description").and_then(Value::as_str)
+        && !description.is_empty()
+    {
+        text.push_str("\n\n");
+        text.push_str(description);
     }
-    if !options.omit_responses {
-        if let Some(Value::Object(responses)) = op.get("responses") {
-            if !responses.is_empty() {
-                text.push_str(&responses_section(doc, responses, options));
-            }
-        }
+    if !options.omit_responses
+        && let Some(Value::Object(responses)) = op.get("responses")
+        && !responses.is_empty()
+    {
+        text.push_str(&responses_section(doc, responses, options));
     }
     truncate(text, options.max_len)
 }
@@ -75,7 +74,11 @@ fn success_code(responses: &Map<String, Value>) -> Option<&str> {
     })
 }
 
-fn responses_section(doc: &Value, responses: &Map<String, Value>, options: DescribeOptions) -> String {
+fn responses_section(
+    doc: &Value,
+    responses: &Map<String, Value>,
+    options: DescribeOptions,
+) -> String {
     let success = success_code(responses);
     let mut out = String::from("\n\n### Responses:\n");
     for (code, response) in responses {
@@ -118,7 +121,10 @@ fn media_section(doc: &Value, media_type: &str, media: &Value, options: Describe
     }
     if options.full_response_schema {
         let shown = display(doc, schema, 0, &mut HashSet::new());
-        match shown.get("items").filter(|_| shown.get("type") == Some(&json!("array"))) {
+        match shown
+            .get("items")
+            .filter(|_| shown.get("type") == Some(&json!("array")))
+        {
             Some(items) => {
                 out.push_str("\n\n**Output Schema:** Array of items with the following structure:\n```json\n");
                 out.push_str(&pretty(items));
@@ -163,10 +169,10 @@ pub(crate) fn generate(
         return None;
     }
     let reference = schema.get("$ref").and_then(Value::as_str);
-    if let Some(r) = reference {
-        if !visiting.insert(r.to_owned()) {
-            return None;
-        }
+    if let Some(r) = reference
+        && !visiting.insert(r.to_owned())
+    {
+        return None;
     }
     let resolved = resolve(doc, schema).ok();
     let value = resolved.and_then(|s| generate_resolved(doc, s, depth, visiting));
@@ -183,7 +189,10 @@ fn generate_resolved(
     visiting: &mut HashSet<String>,
 ) -> Option<Value> {
     let s = schema.as_object()?;
-    if let Some(v) = s.get("example").or_else(|| s.get("examples").and_then(|e| e.get(0))) {
+    if let Some(v) = s
+        .get("example")
+        .or_else(|| s.get("examples").and_then(|e| e.get(0)))
+    {
         return Some(v.clone());
     }
     if let Some(v) = s.get("default").or_else(|| s.get("const")) {
@@ -193,7 +202,11 @@ fn generate_resolved(
         return Some(v.clone());
     }
     if let Some(Value::Array(parts)) = s.get("allOf") {
-        return merge_objects(parts.iter().filter_map(|p| generate(doc, p, depth + 1, visiting)));
+        return merge_objects(
+            parts
+                .iter()
+                .filter_map(|p| generate(doc, p, depth + 1, visiting)),
+        );
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(Value::Array(branches)) = s.get(key) {
@@ -210,7 +223,12 @@ fn generate_resolved(
     match ty.and_then(Value::as_str) {
         Some("object") | None if s.contains_key("properties") => {
             let mut out = Map::new();
-            for (name, prop) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            for (name, prop) in s
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(v) = generate(doc, prop, depth + 1, visiting) {
                     out.insert(name.clone(), v);
                 }
@@ -219,7 +237,9 @@ fn generate_resolved(
         }
         Some("object") => Some(json!({})),
         Some("array") => {
-            let item = s.get("items").and_then(|i| generate(doc, i, depth + 1, visiting));
+            let item = s
+                .get("items")
+                .and_then(|i| generate(doc, i, depth + 1, visiting));
             Some(Value::Array(item.into_iter().collect()))
         }
         Some("string") => Some(json!(string_example(s))),
@@ -261,10 +281,10 @@ fn merge_objects(parts: impl Iterator<Item = Value>) -> Option<Value> {
 /// `$ref` so recursive schemas print finitely. OpenAPI-only keywords are left out.
 fn display(doc: &Value, schema: &Value, depth: usize, visiting: &mut HashSet<String>) -> Value {
     let reference = schema.get("$ref").and_then(Value::as_str);
-    if let Some(r) = reference {
-        if depth > MAX_DEPTH || !visiting.insert(r.to_owned()) {
-            return json!({ "$ref": r });
-        }
+    if let Some(r) = reference
+        && (depth > MAX_DEPTH || !visiting.insert(r.to_owned()))
+    {
+        return json!({ "$ref": r });
     }
     let shown = match resolve(doc, schema).ok() {
         Some(Value::Object(map)) => Value::Object(
@@ -282,7 +302,13 @@ fn display(doc: &Value, schema: &Value, depth: usize, visiting: &mut HashSet<Str
     shown
 }
 
-fn display_child(doc: &Value, key: &str, value: &Value, depth: usize, visiting: &mut HashSet<String>) -> Value {
+fn display_child(
+    doc: &Value,
+    key: &str,
+    value: &Value,
+    depth: usize,
+    visiting: &mut HashSet<String>,
+) -> Value {
     match (key, value) {
         ("properties" | "patternProperties", Value::Object(props)) => Value::Object(
             props
@@ -291,7 +317,10 @@ fn display_child(doc: &Value, key: &str, value: &Value, depth: usize, visiting: 
                 .collect(),
         ),
         ("allOf" | "anyOf" | "oneOf", Value::Array(items)) => Value::Array(
-            items.iter().map(|v| display(doc, v, depth + 1, visiting)).collect(),
+            items
+                .iter()
+                .map(|v| display(doc, v, depth + 1, visiting))
+                .collect(),
         ),
         ("items" | "additionalProperties" | "not", Value::Object(_)) => {
             display(doc, value, depth + 1, visiting)
@@ -333,7 +362,13 @@ mod tests {
 
     #[test]
     fn follows_fastapi_mcps_template() {
-        let text = describe(&doc(), "GET", "/items/{id}", &op(), DescribeOptions::default());
+        let text = describe(
+            &doc(),
+            "GET",
+            "/items/{id}",
+            &op(),
+            DescribeOptions::default(),
+        );
         let expected = "Get Item\n\nFetch one item.\n\n### Responses:\n\n**200**: Successful Response (Success Response)\nContent-Type: application/json\n\n**Example Response:**\n```json\n{\n  \"id\": 1,\n  \"name\": \"Name\",\n  \"at\": \"2023-01-01T00:00:00Z\"\n}\n```";
         assert_eq!(text, expected);
     }
@@ -348,7 +383,10 @@ mod tests {
         let text = describe(&doc(), "GET", "/items/{id}", &op(), options);
         assert!(text.contains("**404**: Not found\nContent-Type: application/json\n\n**Example Response:**\n```json\n{\n  \"detail\": \"missing\"\n}"));
         assert!(text.contains("**Output Schema:**"));
-        assert!(text.contains("\"$ref\": \"#/components/schemas/Item\""), "recursion shown as a $ref: {text}");
+        assert!(
+            text.contains("\"$ref\": \"#/components/schemas/Item\""),
+            "recursion shown as a $ref: {text}"
+        );
     }
 
     #[test]
@@ -357,13 +395,19 @@ mod tests {
             omit_responses: true,
             ..DescribeOptions::default()
         };
-        assert_eq!(describe(&doc(), "GET", "/x", &op(), omit), "Get Item\n\nFetch one item.");
+        assert_eq!(
+            describe(&doc(), "GET", "/x", &op(), omit),
+            "Get Item\n\nFetch one item."
+        );
         let short = DescribeOptions {
             max_len: Some(5),
             ..omit
         };
         assert_eq!(describe(&doc(), "GET", "/x", &op(), short), "Get…");
         let bare = Map::new();
-        assert_eq!(describe(&doc(), "DELETE", "/x/{id}", &bare, omit), "DELETE /x/{id}");
+        assert_eq!(
+            describe(&doc(), "DELETE", "/x/{id}", &bare, omit),
+            "DELETE /x/{id}"
+        );
     }
 }

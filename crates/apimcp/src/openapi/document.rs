@@ -128,12 +128,11 @@ impl OpenApiDocument {
                 from_swagger: true,
             });
         }
-        let version = object
-            .get("openapi")
-            .map(version_string)
-            .ok_or_else(|| DocumentError::MissingVersion {
+        let version = object.get("openapi").map(version_string).ok_or_else(|| {
+            DocumentError::MissingVersion {
                 origin: origin.into(),
-            })?;
+            }
+        })?;
         let version = parse_version(&version).ok_or_else(|| unsupported(origin, version))?;
         Ok(Self {
             value,
@@ -196,7 +195,9 @@ fn version_string(value: &Value) -> String {
 }
 
 fn looks_like_json(text: &str) -> bool {
-    text.trim_start_matches('\u{feff}').trim_start().starts_with('{')
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
 }
 
 fn parse_json(text: &str, origin: &str) -> Result<Value, DocumentError> {
@@ -293,7 +294,11 @@ mod tests {
             "a.yaml",
         )
         .expect("parses");
-        assert!(doc.value().pointer("/paths/~1a/get/responses/200").is_some());
+        assert!(
+            doc.value()
+                .pointer("/paths/~1a/get/responses/200")
+                .is_some()
+        );
     }
 
     #[test]

@@ -140,7 +140,9 @@ impl<'d> Builder<'_, 'd> {
                     return Err(invalid_param(name, &reason));
                 }
             };
-            if location == Location::Header && IGNORED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            if location == Location::Header
+                && IGNORED_HEADERS.contains(&name.to_ascii_lowercase().as_str())
+            {
                 continue;
             }
             raw.retain(|p| !(p.name == name && p.location == location));
@@ -203,12 +205,11 @@ impl<'d> Builder<'_, 'd> {
         let Some(request_body) = op.get("requestBody") else {
             return Ok(None);
         };
-        let request_body = resolve(self.schemas.doc(), request_body).map_err(|source| {
-            OperationError::Schema {
+        let request_body =
+            resolve(self.schemas.doc(), request_body).map_err(|source| OperationError::Schema {
                 at: "request body".into(),
                 source,
-            }
-        })?;
+            })?;
         let Some((media_type, media)) = choose_media(request_body.get("content")) else {
             return Ok(None);
         };
@@ -461,7 +462,10 @@ fn is_file(doc: &Value, schema: &Value) -> bool {
     if s.get("type") == Some(&json!("array")) {
         return s.get("items").is_some_and(|i| is_file(doc, i));
     }
-    let binary = matches!(s.get("format").and_then(Value::as_str), Some("binary" | "byte"));
+    let binary = matches!(
+        s.get("format").and_then(Value::as_str),
+        Some("binary" | "byte")
+    );
     let media_only = s.get("contentMediaType").is_some() && s.get("contentEncoding").is_none();
     s.get("type") == Some(&json!("file")) || binary || media_only
 }

@@ -27,7 +27,7 @@ use operation::Operation;
 use schema::Schemas;
 
 /// How operations become tools.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ConvertOptions {
     /// Describe every response in the description, not only the success one.
     pub describe_all_responses: bool,
@@ -44,6 +44,28 @@ pub struct ConvertOptions {
     /// Fail instead of skipping an operation, and on filter or name-map entries that match
     /// nothing.
     pub strict: bool,
+    /// Bytes of `$defs` one schema may carry before further definitions are left as empty
+    /// schemas that say so (`None`: no limit). The default, 64 KiB, keeps every GitHub tool
+    /// whole and Stripe's tools usable.
+    pub max_schema_defs_bytes: Option<usize>,
+}
+
+/// The default for [`ConvertOptions::max_schema_defs_bytes`].
+pub const DEFAULT_MAX_SCHEMA_DEFS_BYTES: usize = 64 * 1024;
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        Self {
+            describe_all_responses: false,
+            describe_full_response_schema: false,
+            omit_responses: false,
+            max_description_len: None,
+            filter: OperationFilter::default(),
+            tool_names: BTreeMap::new(),
+            strict: false,
+            max_schema_defs_bytes: Some(DEFAULT_MAX_SCHEMA_DEFS_BYTES),
+        }
+    }
 }
 
 /// One tool and how to call it.
@@ -162,17 +184,19 @@ pub fn convert(
         operations: ops.len(),
         ..Report::default()
     };
-    report.skipped.extend(bad_items.into_iter().map(|b| Skipped {
-        operation: b.path,
-        reason: b.error,
-    }));
+    report
+        .skipped
+        .extend(bad_items.into_iter().map(|b| Skipped {
+            operation: b.path,
+            reason: b.error,
+        }));
     let describe = DescribeOptions {
         all_responses: options.describe_all_responses,
         full_response_schema: options.describe_full_response_schema,
         omit_responses: options.omit_responses,
         max_len: options.max_description_len,
     };
-    let mut schemas = Schemas::new(doc);
+    let mut schemas = Schemas::new(doc, options.max_schema_defs_bytes);
     let mut tools = Vec::new();
     for (op, name) in ops.iter().zip(&names) {
         let id = op.operation_id();
@@ -189,13 +213,15 @@ pub fn convert(
             }),
         }
     }
-    report.warnings = unmatched_entries(&ops, &names, options);
-    if options.strict && (!report.skipped.is_empty() || !report.warnings.is_empty()) {
+    let unmatched = unmatched_entries(&ops, &names, options);
+    if options.strict && (!report.skipped.is_empty() || !unmatched.is_empty()) {
         let problems = report.skipped.iter().map(Skipped::to_string);
         return Err(ConvertError::Strict {
-            problems: problems.chain(report.warnings.iter().cloned()).collect(),
+            problems: problems.chain(unmatched).collect(),
         });
     }
+    report.warnings = unmatched;
+    report.warnings.extend(schemas.take_warnings());
     Ok(Conversion { tools, report })
 }
 
@@ -254,16 +280,19 @@ fn tool_names(
     for op in ops {
         let label = op.label();
         let key = op.operation_id().filter(|id| chosen.contains_key(*id));
-        let entry = key.map(str::to_owned).or(chosen.contains_key(&label).then_some(label));
+        let entry = key
+            .map(str::to_owned)
+            .or(chosen.contains_key(&label).then_some(label));
         let Some(entry) = entry else {
             fixed.push(None);
             continue;
         };
         let wanted = &chosen[&entry];
-        let name = ToolName::new(wanted.clone()).map_err(|source| ConvertError::InvalidToolName {
-            operation: entry.clone(),
-            source,
-        })?;
+        let name =
+            ToolName::new(wanted.clone()).map_err(|source| ConvertError::InvalidToolName {
+                operation: entry.clone(),
+                source,
+            })?;
         names.reserve(wanted);
         claimed.entry(wanted).or_default().push(entry);
         fixed.push(Some(name));

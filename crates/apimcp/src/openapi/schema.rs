@@ -33,7 +33,9 @@ pub enum SchemaError {
         reference: String,
     },
     /// A reference to another file or URL; such references are not fetched.
-    #[error("external reference {reference} is not fetched (only references inside the document are followed)")]
+    #[error(
+        "external reference {reference} is not fetched (only references inside the document are followed)"
+    )]
     ExternalRef {
         /// The reference as written.
         reference: String,
@@ -105,6 +107,13 @@ impl Reached {
 struct Definition {
     schema: Value,
     refs: Vec<String>,
+    /// Bytes of JSON, for the size budget.
+    size: usize,
+}
+
+/// The stand-in for a definition left out by the size budget.
+fn omitted(pointer: &str) -> Value {
+    json!({ "description": format!("Not expanded here to keep the tool small; see #{pointer} in the API document.") })
 }
 
 type Cached = Result<Rc<Definition>, SchemaError>;
@@ -116,12 +125,19 @@ pub(crate) struct Schemas<'d> {
     names: HashMap<String, String>,
     taken: HashSet<String>,
     cache: HashMap<(String, Direction), Cached>,
+    budget: Option<usize>,
+    patterns: HashMap<String, bool>,
+    warnings: Vec<String>,
 }
 
 impl<'d> Schemas<'d> {
-    pub(crate) fn new(doc: &'d Value) -> Self {
+    /// `budget`: bytes of `$defs` per tool schema before the rest is left out.
+    pub(crate) fn new(doc: &'d Value, budget: Option<usize>) -> Self {
         Self {
             doc,
+            budget,
+            patterns: HashMap::new(),
+            warnings: Vec::new(),
             names: HashMap::new(),
             taken: HashSet::new(),
             cache: HashMap::new(),
@@ -130,6 +146,28 @@ impl<'d> Schemas<'d> {
 
     pub(crate) fn doc(&self) -> &'d Value {
         self.doc
+    }
+
+    /// Notes about what normalisation had to leave out, each once.
+    pub(crate) fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Whether the argument validator can compile `pattern`. Documents write ECMA-262
+    /// patterns that Rust's regex engines reject (a bare `{`, say); such a pattern is left
+    /// out, with a warning, rather than making the whole schema unusable.
+    fn pattern_ok(&mut self, pattern: &str) -> bool {
+        if let Some(ok) = self.patterns.get(pattern) {
+            return *ok;
+        }
+        let ok = jsonschema::draft202012::new(&json!({ "pattern": pattern })).is_ok();
+        if !ok {
+            self.warnings.push(format!(
+                "pattern {pattern:?} is not a regular expression apimcp can check; it is left out of the schemas that use it"
+            ));
+        }
+        self.patterns.insert(pattern.to_owned(), ok);
+        ok
     }
 
     /// Normalises `schema`, recording the definitions it references in `reached`.
@@ -147,25 +185,38 @@ impl<'d> Schemas<'d> {
         .schema(schema)
     }
 
-    /// The `$defs` object for everything `reached` leads to, transitively.
+    /// The `$defs` object for everything `reached` leads to, transitively, breadth first.
+    ///
+    /// Once the definitions added pass the budget in bytes of JSON, the ones still waiting are
+    /// carried as empty (accept-anything) schemas that say so: some documents (Stripe's) reach
+    /// hundreds of kilobytes of definitions from every response, which no model reads.
     pub(crate) fn defs(
         &mut self,
         reached: &Reached,
         direction: Direction,
     ) -> Result<Map<String, Value>, SchemaError> {
+        let budget = self.budget;
         let mut queue = reached.order.clone();
         let mut seen: HashSet<String> = queue.iter().cloned().collect();
         let mut defs = Map::new();
-        let mut next = 0;
-        while let Some(pointer) = queue.get(next).cloned() {
-            next += 1;
+        let mut size = 0;
+        for next in 0.. {
+            let Some(pointer) = queue.get(next).cloned() else {
+                break;
+            };
+            let name = self.def_name(&pointer);
+            if budget.is_some_and(|b| size > b) {
+                defs.insert(name, omitted(&pointer));
+                continue;
+            }
             let definition = self.definition(&pointer, direction)?;
             for r in &definition.refs {
                 if seen.insert(r.clone()) {
                     queue.push(r.clone());
                 }
             }
-            defs.insert(self.def_name(&pointer), definition.schema.clone());
+            size += definition.size;
+            defs.insert(name, definition.schema.clone());
         }
         Ok(defs)
     }
@@ -189,9 +240,11 @@ impl<'d> Schemas<'d> {
             })?;
         let mut reached = Reached::default();
         let schema = self.normalize(target, direction, &mut reached)?;
+        let size = serde_json::to_vec(&schema).map_or(0, |v| v.len());
         Ok(Rc::new(Definition {
             schema,
             refs: reached.order,
+            size,
         }))
     }
 
@@ -249,11 +302,10 @@ const SCHEMA_LIST_KEYWORDS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems
 /// Keywords whose value maps names to schemas.
 const SCHEMA_MAP_KEYWORDS: [&str; 3] = ["properties", "patternProperties", "dependentSchemas"];
 /// Annotation and assertion keywords kept as they are when their value has the right type.
-const STRING_KEYWORDS: [&str; 6] = [
+const STRING_KEYWORDS: [&str; 5] = [
     "title",
     "description",
     "format",
-    "pattern",
     "contentMediaType",
     "contentEncoding",
 ];
@@ -298,10 +350,10 @@ impl<'d> Normalizer<'_, 'd> {
             self.keyword(key, value, src, &mut out)?;
         }
         self.fix_bounds(src, &mut out);
-        if src.get("discriminator").is_some() {
-            if let Some(one_of) = out.remove("oneOf") {
-                out.insert("anyOf".into(), one_of);
-            }
+        if src.get("discriminator").is_some()
+            && let Some(one_of) = out.remove("oneOf")
+        {
+            out.insert("anyOf".into(), one_of);
         }
         let nullable = [src.get("nullable"), src.get("x-nullable")].contains(&Some(&json!(true)));
         Ok(if nullable {
@@ -322,7 +374,10 @@ impl<'d> Normalizer<'_, 'd> {
             });
         }
         self.reached.add(&pointer);
-        Ok(json!(format!("#/$defs/{}", self.schemas.def_name(&pointer))))
+        Ok(json!(format!(
+            "#/$defs/{}",
+            self.schemas.def_name(&pointer)
+        )))
     }
 
     fn keyword(
@@ -367,6 +422,11 @@ impl<'d> Normalizer<'_, 'd> {
                 out.insert(key.into(), value.clone());
             }
             "dependencies" => self.dependencies(value, out)?,
+            "pattern" => {
+                if let Some(p) = value.as_str().filter(|p| self.schemas.pattern_ok(p)) {
+                    out.insert(key.into(), json!(p));
+                }
+            }
             "dependentRequired" if value.is_object() => {
                 out.insert(key.into(), value.clone());
             }
@@ -566,10 +626,10 @@ fn make_nullable(mut schema: Map<String, Value>) -> Value {
         }
         _ => return nullable_any_of(schema),
     }
-    if let Some(Value::Array(values)) = schema.get_mut("enum") {
-        if !values.contains(&Value::Null) {
-            values.push(Value::Null);
-        }
+    if let Some(Value::Array(values)) = schema.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
     }
     Value::Object(schema)
 }
@@ -593,7 +653,7 @@ mod tests {
     use super::*;
 
     fn normalize(doc: &Value, schema: &Value, direction: Direction) -> (Value, Map<String, Value>) {
-        let mut schemas = Schemas::new(doc);
+        let mut schemas = Schemas::new(doc, None);
         let mut reached = Reached::default();
         let schema: &'static Value = Box::leak(Box::new(schema.clone()));
         let doc_schema = schemas
@@ -701,7 +761,7 @@ mod tests {
     #[test]
     fn external_and_dangling_references_are_errors() {
         let doc = json!({});
-        let mut schemas = Schemas::new(&doc);
+        let mut schemas = Schemas::new(&doc, None);
         let mut reached = Reached::default();
         let ext: &'static Value = Box::leak(Box::new(json!({"$ref": "other.yaml#/Pet"})));
         assert!(matches!(

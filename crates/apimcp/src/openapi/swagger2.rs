@@ -99,7 +99,12 @@ fn servers(src: &Map<String, Value>) -> Option<Value> {
 fn media_types(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -303,7 +308,11 @@ fn form_request(fields: &[&Map<String, Value>], consumes: &[String]) -> Value {
         }
     }
     let has_file = fields.iter().any(|f| f.get("type") == Some(&json!("file")));
-    let media = if has_file || consumes.iter().any(|c| c.starts_with("multipart/form-data")) {
+    let media = if has_file
+        || consumes
+            .iter()
+            .any(|c| c.starts_with("multipart/form-data"))
+    {
         "multipart/form-data"
     } else {
         "application/x-www-form-urlencoded"

@@ -141,27 +141,31 @@ fn non_object_bodies_go_under_body() {
             required,
             "{schema}"
         );
-        assert!(matches!(t.binding.body.expect("body").shape, BodyShape::Whole { ref arg } if arg == "body"));
+        assert!(
+            matches!(t.binding.body.expect("body").shape, BodyShape::Whole { ref arg } if arg == "body")
+        );
     }
 }
 
 #[test]
 fn path_query_and_body_of_the_same_name_each_keep_an_argument() {
-    let t = one(&doc(json!({"/items/{id}": {"put": {"operationId": "update",
+    let t = one(&doc(
+        json!({"/items/{id}": {"put": {"operationId": "update",
         "parameters": [
             {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}},
             {"name": "id", "in": "query", "required": true, "schema": {"type": "string"}}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}}},
-        "responses": ok()}}})));
+        "responses": ok()}}}),
+    ));
     let props = t.tool.input_schema["properties"]
         .as_object()
         .expect("properties");
+    assert_eq!(props.keys().collect::<Vec<_>>(), ["id", "query_id", "body"]);
     assert_eq!(
-        props.keys().collect::<Vec<_>>(),
-        ["id", "query_id", "body"]
+        t.tool.input_schema["required"],
+        json!(["id", "query_id", "body"])
     );
-    assert_eq!(t.tool.input_schema["required"], json!(["id", "query_id", "body"]));
     let params: Vec<_> = t
         .binding
         .params
@@ -170,7 +174,10 @@ fn path_query_and_body_of_the_same_name_each_keep_an_argument() {
         .collect();
     assert_eq!(
         params,
-        [("id", "id", Location::Path), ("query_id", "id", Location::Query)]
+        [
+            ("id", "id", Location::Path),
+            ("query_id", "id", Location::Query)
+        ]
     );
 }
 
@@ -281,9 +288,11 @@ fn non_object_outputs_are_wrapped_in_result() {
 
 #[test]
 fn write_only_fields_leave_outputs() {
-    let t = one(&doc(json!({"/u": {"get": {"operationId": "u", "responses": {"200": {"description": "ok",
+    let t = one(&doc(
+        json!({"/u": {"get": {"operationId": "u", "responses": {"200": {"description": "ok",
         "content": {"application/json": {"schema": {"type": "object", "properties": {
-            "name": {"type": "string"}, "password": {"type": "string", "writeOnly": true}}}}}}}}}})));
+            "name": {"type": "string"}, "password": {"type": "string", "writeOnly": true}}}}}}}}}}),
+    ));
     let out = t.tool.output_schema.expect("output");
     assert!(out["properties"].get("password").is_none());
 }
@@ -300,7 +309,10 @@ fn names_are_valid_unique_and_stable() {
         .iter()
         .map(|t| t.tool.name.to_string())
         .collect();
-    assert_eq!(names[..3], ["repos_get", "repos_get_2", "delete_items_item_id"]);
+    assert_eq!(
+        names[..3],
+        ["repos_get", "repos_get_2", "delete_items_item_id"]
+    );
     assert_eq!(names[3].len(), 64);
     let again: Vec<String> = tools(&document)
         .iter()
@@ -311,8 +323,10 @@ fn names_are_valid_unique_and_stable() {
 
 #[test]
 fn the_name_map_overrides_names() {
-    let document = doc(json!({"/a": {"get": {"operationId": "a", "responses": ok()}},
-                              "/b": {"get": {"responses": ok()}}}));
+    let document = doc(
+        json!({"/a": {"get": {"operationId": "a", "responses": ok()}},
+                              "/b": {"get": {"responses": ok()}}}),
+    );
     let options = ConvertOptions {
         tool_names: [("a", "first"), ("GET /b", "second")]
             .into_iter()
@@ -457,8 +471,10 @@ fn a_broken_operation_is_skipped_with_its_reason() {
 
 #[test]
 fn nullable_parameters_accept_null() {
-    let t = one(&doc(json!({"/x": {"get": {"operationId": "x", "parameters": [
-        {"name": "q", "in": "query", "schema": {"type": "string", "nullable": true}}], "responses": ok()}}})));
+    let t = one(&doc(
+        json!({"/x": {"get": {"operationId": "x", "parameters": [
+        {"name": "q", "in": "query", "schema": {"type": "string", "nullable": true}}], "responses": ok()}}}),
+    ));
     assert_eq!(
         t.tool.input_schema["properties"]["q"]["type"],
         json!(["string", "null"])
@@ -497,4 +513,18 @@ fn version_3_2_query_and_additional_operations_are_tools() {
     let methods: Vec<&str> = t.iter().map(|t| t.binding.method.as_str()).collect();
     assert_eq!(methods, ["QUERY", "LINK"]);
     assert_eq!(t[0].tool.annotations.read_only_hint, Some(true));
+}
+
+#[test]
+fn patterns_the_validator_cannot_compile_are_left_out_with_a_warning() {
+    let document = doc(json!({"/x": {"get": {"operationId": "x", "parameters": [
+        {"name": "a", "in": "query", "schema": {"type": "string", "pattern": "^{[0-9]+}$"}},
+        {"name": "b", "in": "query", "schema": {"type": "string", "pattern": "^[a-z]+$"}}],
+        "responses": ok()}}}));
+    let conversion = convert(&document, &ConvertOptions::default()).expect("converts");
+    let props = &conversion.tools[0].tool.input_schema["properties"];
+    assert!(props["a"].get("pattern").is_none());
+    assert_eq!(props["b"]["pattern"], "^[a-z]+$");
+    assert_eq!(conversion.report.warnings.len(), 1);
+    assert!(conversion.report.warnings[0].contains("^{[0-9]+}$"));
 }

