@@ -6,6 +6,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`openapi`] | OpenAPI 3.0 / 3.1 / 3.2 (and Swagger 2.0) documents → MCP tools; pure, no I/O |
+//! | [`call`] | one tool call as pure steps: argument checks, the HTTP request, the MCP content |
 //! | [`tool`] | the tool model: MCP `Tool` definitions and the bindings that turn calls into requests |
 //! | [`source`] | reading a document from a file or an http(s) URL |
 //!
@@ -24,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod call;
 pub mod openapi;
 pub mod source;
 pub mod tool;

@@ -1,0 +1,486 @@
+//! Tool arguments → an HTTP request, by the binding. Pure: the request is data; dispatching it
+//! is someone else's job.
+//!
+//! Every path parameter is percent-encoded as one segment (so `../admin` stays inside its
+//! parameter), query parameters follow the document's style and explode, header values with
+//! CR, LF or NUL are refused, and bodies are written as JSON, form, multipart, text or bytes.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
+use http::{Method, Request};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value};
+
+use crate::tool::{Binding, BodyBinding, BodyEncoding, BodyShape, Location, ParamBinding, Style};
+
+/// Everything but RFC 3986 unreserved characters: for path segments and query components.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// What `allowReserved` leaves unencoded in a query value: the reserved set except the
+/// characters that would end the value (`&`, `=`, `#`, `+`).
+const QUERY_RESERVED_OK: &AsciiSet = &COMPONENT
+    .remove(b':')
+    .remove(b'/')
+    .remove(b'?')
+    .remove(b'[')
+    .remove(b']')
+    .remove(b'@')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b',')
+    .remove(b';');
+
+/// An argument that cannot be put into the request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArgumentError {
+    /// A value that the parameter's location cannot carry.
+    #[error("argument `{arg}`: {reason}")]
+    Invalid {
+        /// The argument name.
+        arg: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A required argument is missing (the schema check normally catches this first).
+    #[error("argument `{arg}` is required")]
+    Missing {
+        /// The argument name.
+        arg: String,
+    },
+}
+
+fn invalid(arg: &str, reason: impl Into<String>) -> ArgumentError {
+    ArgumentError::Invalid {
+        arg: arg.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Builds the request for one call. The URI is relative (`/items/1?q=x`): the dispatcher puts
+/// it under its base.
+pub fn build_request(
+    binding: &Binding,
+    args: &Map<String, Value>,
+) -> Result<Request<Bytes>, ArgumentError> {
+    let method = Method::from_bytes(binding.method.as_bytes()).map_err(|_| {
+        invalid(
+            "method",
+            format!("{} is not an HTTP method", binding.method),
+        )
+    })?;
+    let mut uri = expand_path(&binding.path, &binding.params, args)?;
+    let query = query_string(&binding.params, args)?;
+    if !query.is_empty() {
+        uri.push('?');
+        uri.push_str(&query);
+    }
+    let mut request = Request::builder().method(method).uri(&uri);
+    let mut cookies = Vec::new();
+    for p in &binding.params {
+        let Some(value) = present(args, &p.arg, p.required)? else {
+            continue;
+        };
+        match p.location {
+            Location::Header => {
+                let name = HeaderName::from_bytes(p.name.as_bytes()).map_err(|_| {
+                    invalid(&p.arg, format!("{:?} is not a valid header name", p.name))
+                })?;
+                request = request.header(name, header_value(p, value)?);
+            }
+            Location::Cookie => cookies.push(cookie(p, value)?),
+            Location::Path | Location::Query => {}
+        }
+    }
+    if !cookies.is_empty() {
+        let value = HeaderValue::from_str(&cookies.join("; "))
+            .map_err(|_| invalid("cookie", "cookie values must be visible ASCII"))?;
+        request = request.header(COOKIE, value);
+    }
+    let (content_type, body) = match &binding.body {
+        Some(body) => encode_body(body, args)?,
+        None => (None, Bytes::new()),
+    };
+    if let Some(content_type) = content_type {
+        request = request.header(CONTENT_TYPE, content_type);
+    }
+    request
+        .body(body)
+        .map_err(|e| invalid("request", e.to_string()))
+}
+
+/// The argument's value, `None` when absent or null and not required.
+fn present<'a>(
+    args: &'a Map<String, Value>,
+    arg: &str,
+    required: bool,
+) -> Result<Option<&'a Value>, ArgumentError> {
+    match args.get(arg) {
+        Some(Value::Null) | None if required => Err(ArgumentError::Missing { arg: arg.into() }),
+        Some(Value::Null) | None => Ok(None),
+        Some(value) => Ok(Some(value)),
+    }
+}
+
+fn expand_path(
+    template: &str,
+    params: &[ParamBinding],
+    args: &Map<String, Value>,
+) -> Result<String, ArgumentError> {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let name = &rest[open + 1..open + close];
+        let param = params
+            .iter()
+            .find(|p| p.location == Location::Path && p.name == name);
+        match param {
+            Some(p) => {
+                let value = present(args, &p.arg, true)?.unwrap_or(&Value::Null);
+                out.push_str(&path_value(p, value)?);
+            }
+            // A template variable with no parameter: leave it as written, so the API answers.
+            None => out.push_str(&rest[open..=open + close]),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// One path parameter, encoded so it can never leave its segment: every character outside
+/// the unreserved set is percent-encoded, and `.`, `..` and the empty string, which a URL
+/// parser would treat as path navigation, are refused.
+fn path_value(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> {
+    let parts = scalar_parts(p, value)?;
+    let bad = |s: &str| s.is_empty() || s == "." || s == "..";
+    if parts.iter().all(|(_, v)| bad(v)) && p.style == Style::Simple {
+        return Err(invalid(
+            &p.arg,
+            "a path parameter cannot be empty, `.` or `..`",
+        ));
+    }
+    let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
+    let name = enc(&p.name);
+    let keyed = matches!(value, Value::Object(_));
+    let joined = |sep: &str, pair_sep: &str| {
+        parts
+            .iter()
+            .map(|(k, v)| match k {
+                Some(k) if keyed => format!("{}{pair_sep}{}", enc(k), enc(v)),
+                _ => enc(v),
+            })
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    Ok(match (p.style, p.explode, keyed) {
+        (Style::Label, true, _) => format!(".{}", joined(".", "=")),
+        (Style::Label, false, _) => format!(".{}", joined(",", ",")),
+        (Style::Matrix, true, true) => format!(";{}", joined(";", "=")),
+        (Style::Matrix, true, false) => parts
+            .iter()
+            .map(|(_, v)| format!(";{name}={}", enc(v)))
+            .collect(),
+        (Style::Matrix, false, _) => format!(";{name}={}", joined(",", ",")),
+        (_, true, _) => joined(",", "="),
+        (_, false, _) => joined(",", ","),
+    })
+}
+
+/// A value as (key, text) pairs: a scalar is one pair, an array one per item, an object one
+/// per property. Nested values are JSON text.
+fn scalar_parts(
+    p: &ParamBinding,
+    value: &Value,
+) -> Result<Vec<(Option<String>, String)>, ArgumentError> {
+    if p.json {
+        return Ok(vec![(None, value.to_string())]);
+    }
+    Ok(match value {
+        Value::Array(items) => items.iter().map(|v| (None, scalar_text(v))).collect(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (Some(k.clone()), scalar_text(v)))
+            .collect(),
+        other => vec![(None, scalar_text(other))],
+    })
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn query_string(
+    params: &[ParamBinding],
+    args: &Map<String, Value>,
+) -> Result<String, ArgumentError> {
+    let mut pairs: Vec<String> = Vec::new();
+    for p in params.iter().filter(|p| p.location == Location::Query) {
+        if let Some(value) = present(args, &p.arg, p.required)? {
+            query_pairs(p, value, &mut pairs)?;
+        }
+    }
+    Ok(pairs.join("&"))
+}
+
+fn query_pairs(
+    p: &ParamBinding,
+    value: &Value,
+    out: &mut Vec<String>,
+) -> Result<(), ArgumentError> {
+    let set = if p.allow_reserved {
+        QUERY_RESERVED_OK
+    } else {
+        COMPONENT
+    };
+    let enc = |s: &str| utf8_percent_encode(s, set).to_string();
+    let name = enc(&p.name);
+    let parts = scalar_parts(p, value)?;
+    let keyed = matches!(value, Value::Object(_)) && !p.json;
+    let list = matches!(value, Value::Array(_)) && !p.json;
+    match (p.style, p.explode) {
+        (Style::DeepObject, _) if keyed => {
+            for (k, v) in &parts {
+                let key = k.as_deref().unwrap_or("");
+                out.push(format!("{name}%5B{}%5D={}", enc(key), enc(v)));
+            }
+        }
+        (Style::Form, true) if keyed => {
+            for (k, v) in &parts {
+                out.push(format!("{}={}", enc(k.as_deref().unwrap_or("")), enc(v)));
+            }
+        }
+        (Style::Form, true) if list => {
+            for (_, v) in &parts {
+                out.push(format!("{name}={}", enc(v)));
+            }
+        }
+        (style, _) => {
+            let sep = match style {
+                Style::SpaceDelimited if list => "%20",
+                Style::PipeDelimited if list => "%7C",
+                _ => ",",
+            };
+            let joined = parts
+                .iter()
+                .flat_map(|(k, v)| k.iter().map(|k| enc(k)).chain([enc(v)]))
+                .collect::<Vec<_>>()
+                .join(sep);
+            out.push(format!("{name}={joined}"));
+        }
+    }
+    Ok(())
+}
+
+fn header_value(p: &ParamBinding, value: &Value) -> Result<HeaderValue, ArgumentError> {
+    let text = scalar_parts(p, value)?
+        .into_iter()
+        .map(|(k, v)| match k {
+            Some(k) if p.explode => format!("{k}={v}"),
+            Some(k) => format!("{k},{v}"),
+            None => v,
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    if text.contains(['\r', '\n', '\0']) {
+        return Err(invalid(
+            &p.arg,
+            "header values cannot contain CR, LF or NUL",
+        ));
+    }
+    HeaderValue::from_str(&text).map_err(|_| {
+        invalid(
+            &p.arg,
+            "header values must be visible ASCII (or tab and space)",
+        )
+    })
+}
+
+fn cookie(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> {
+    let text = scalar_parts(p, value)?
+        .into_iter()
+        .flat_map(|(k, v)| k.into_iter().chain([v]))
+        .collect::<Vec<_>>()
+        .join(",");
+    if text.contains(['\r', '\n', '\0']) {
+        return Err(invalid(
+            &p.arg,
+            "cookie values cannot contain CR, LF or NUL",
+        ));
+    }
+    let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
+    Ok(format!("{}={}", enc(&p.name), enc(&text)))
+}
+
+type Encoded = (Option<HeaderValue>, Bytes);
+
+fn encode_body(body: &BodyBinding, args: &Map<String, Value>) -> Result<Encoded, ArgumentError> {
+    let Some(fields) = body_fields(body, args)? else {
+        return Ok((None, Bytes::new()));
+    };
+    let media = |m: &str| {
+        HeaderValue::from_str(m).map_err(|_| invalid("body", format!("bad media type {m}")))
+    };
+    match &body.encoding {
+        BodyEncoding::Json => Ok((
+            Some(media(&body.media_type)?),
+            Bytes::from(fields.to_string()),
+        )),
+        BodyEncoding::Form => Ok((Some(media(&body.media_type)?), form(&fields))),
+        BodyEncoding::Multipart { files } => {
+            let (boundary, bytes) = multipart(&fields, files)?;
+            let content_type = format!("multipart/form-data; boundary={boundary}");
+            Ok((Some(media(&content_type)?), bytes))
+        }
+        BodyEncoding::Text => {
+            let text = scalar_text(&fields);
+            Ok((Some(media(&body.media_type)?), Bytes::from(text)))
+        }
+        BodyEncoding::Binary => {
+            let Value::String(b64) = &fields else {
+                return Err(invalid(whole_arg(body), "expected a base64 string"));
+            };
+            let bytes = decode_base64(whole_arg(body), b64)?;
+            Ok((Some(media(&body.media_type)?), Bytes::from(bytes)))
+        }
+    }
+}
+
+fn whole_arg(body: &BodyBinding) -> &str {
+    match &body.shape {
+        BodyShape::Whole { arg } => arg,
+        BodyShape::Flattened { .. } => "body",
+    }
+}
+
+/// The body value: the whole-body argument, or an object of the flattened fields given.
+/// `None` when nothing was given and the body is optional.
+fn body_fields(
+    body: &BodyBinding,
+    args: &Map<String, Value>,
+) -> Result<Option<Value>, ArgumentError> {
+    match &body.shape {
+        BodyShape::Whole { arg } => Ok(present(args, arg, body.required)?.cloned()),
+        BodyShape::Flattened { fields } => {
+            let object: Map<String, Value> = fields
+                .iter()
+                .filter_map(|f| Some((f.field.clone(), args.get(&f.arg)?.clone())))
+                .collect();
+            Ok((body.required || !object.is_empty()).then_some(Value::Object(object)))
+        }
+    }
+}
+
+fn form(fields: &Value) -> Bytes {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in fields.as_object().into_iter().flatten() {
+        match value {
+            Value::Null => {}
+            Value::Array(items) => {
+                for item in items {
+                    form.append_pair(key, &scalar_text(item));
+                }
+            }
+            other => {
+                form.append_pair(key, &scalar_text(other));
+            }
+        }
+    }
+    Bytes::from(form.finish())
+}
+
+fn decode_base64(arg: &str, text: &str) -> Result<Vec<u8>, ArgumentError> {
+    let text = text.trim();
+    // Accept data URIs, which clients often send for files.
+    let payload = match text.strip_prefix("data:") {
+        Some(uri) => uri.split_once(',').map_or(uri, |(_, data)| data),
+        None => text,
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(payload))
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(payload))
+        .map_err(|e| invalid(arg, format!("not valid base64: {e}")))
+}
+
+/// One multipart part: the field name, the bytes and their media type.
+struct Part {
+    name: String,
+    file: bool,
+    content_type: &'static str,
+    bytes: Vec<u8>,
+}
+
+fn multipart(fields: &Value, files: &[String]) -> Result<(String, Bytes), ArgumentError> {
+    let mut parts = Vec::new();
+    for (name, value) in fields.as_object().into_iter().flatten() {
+        let is_file = files.contains(name);
+        let items: Vec<&Value> = match value {
+            Value::Array(items) if is_file => items.iter().collect(),
+            Value::Null => continue,
+            other => vec![other],
+        };
+        for item in items {
+            parts.push(multipart_part(name, item, is_file)?);
+        }
+    }
+    // A boundary that occurs in no part; deterministic, so requests are reproducible.
+    let boundary = (0u32..)
+        .map(|n| format!("apimcp-boundary-{n:08x}"))
+        .find(|b| parts.iter().all(|p| !contains(&p.bytes, b.as_bytes())))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for part in &parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let name = part.name.replace(['"', '\r', '\n'], "_");
+        let disposition = if part.file {
+            format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n")
+        } else {
+            format!("Content-Disposition: form-data; name=\"{name}\"\r\n")
+        };
+        out.extend_from_slice(disposition.as_bytes());
+        out.extend_from_slice(format!("Content-Type: {}\r\n\r\n", part.content_type).as_bytes());
+        out.extend_from_slice(&part.bytes);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Ok((boundary, Bytes::from(out)))
+}
+
+fn multipart_part(name: &str, value: &Value, file: bool) -> Result<Part, ArgumentError> {
+    let (content_type, bytes) = match value {
+        Value::String(s) if file => ("application/octet-stream", decode_base64(name, s)?),
+        Value::String(s) => ("text/plain; charset=utf-8", s.clone().into_bytes()),
+        Value::Object(_) | Value::Array(_) => ("application/json", value.to_string().into_bytes()),
+        other => ("text/plain; charset=utf-8", other.to_string().into_bytes()),
+    };
+    Ok(Part {
+        name: name.to_owned(),
+        file,
+        content_type,
+        bytes,
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+use serde_json::json;
+
+use super::*;
+use crate::tool::FieldBinding;
+
+fn param(name: &str, location: Location, style: Style, explode: bool) -> ParamBinding {
+    ParamBinding {
+        arg: name.into(),
+        name: name.into(),
+        location,
+        style,
+        explode,
+        allow_reserved: false,
+        json: false,
+        required: location == Location::Path,
+    }
+}
+
+fn binding(path: &str, params: Vec<ParamBinding>, body: Option<BodyBinding>) -> Binding {
+    Binding {
+        method: "POST".into(),
+        path: path.into(),
+        params,
+        body,
+        output_wrapped: false,
+    }
+}
+
+fn args(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().expect("object")
+}
+
+fn uri(b: &Binding, a: Value) -> String {
+    build_request(b, &args(a))
+        .expect("builds")
+        .uri()
+        .to_string()
+}
+
+#[test]
+fn path_parameters_stay_inside_their_segment() {
+    let b = binding(
+        "/items/{id}/x",
+        vec![param("id", Location::Path, Style::Simple, false)],
+        None,
+    );
+    assert_eq!(uri(&b, json!({"id": "../admin"})), "/items/..%2Fadmin/x");
+    assert_eq!(uri(&b, json!({"id": "a b?c#d"})), "/items/a%20b%3Fc%23d/x");
+    assert_eq!(uri(&b, json!({"id": 42})), "/items/42/x");
+    for bad in ["..", ".", ""] {
+        let err = build_request(&b, &args(json!({"id": bad}))).expect_err("refused");
+        assert!(err.to_string().contains("argument `id`"), "{err}");
+    }
+    assert!(matches!(
+        build_request(&b, &args(json!({}))),
+        Err(ArgumentError::Missing { .. })
+    ));
+}
+
+#[test]
+fn path_styles() {
+    let cases = [
+        (Style::Simple, false, json!([3, 4]), "/p/3,4"),
+        (Style::Simple, true, json!({"a": 1, "b": 2}), "/p/a=1,b=2"),
+        (Style::Simple, false, json!({"a": 1, "b": 2}), "/p/a,1,b,2"),
+        (Style::Label, false, json!([3, 4]), "/p/.3,4"),
+        (Style::Label, true, json!([3, 4]), "/p/.3.4"),
+        (Style::Matrix, false, json!([3, 4]), "/p/;id=3,4"),
+        (Style::Matrix, true, json!([3, 4]), "/p/;id=3;id=4"),
+        (Style::Matrix, true, json!({"a": 1}), "/p/;a=1"),
+        (Style::Matrix, false, json!(5), "/p/;id=5"),
+    ];
+    for (style, explode, value, expected) in cases {
+        let b = binding(
+            "/p/{id}",
+            vec![param("id", Location::Path, style, explode)],
+            None,
+        );
+        assert_eq!(
+            uri(&b, json!({ "id": value })),
+            expected,
+            "{style:?} {explode}"
+        );
+    }
+}
+
+#[test]
+fn query_styles() {
+    let cases = [
+        (Style::Form, true, json!(["a", "b"]), "/q?v=a&v=b"),
+        (Style::Form, false, json!(["a", "b"]), "/q?v=a,b"),
+        (Style::Form, true, json!({"x": 1, "y": "z"}), "/q?x=1&y=z"),
+        (Style::Form, false, json!({"x": 1}), "/q?v=x,1"),
+        (
+            Style::SpaceDelimited,
+            false,
+            json!(["a", "b"]),
+            "/q?v=a%20b",
+        ),
+        (Style::PipeDelimited, false, json!(["a", "b"]), "/q?v=a%7Cb"),
+        (
+            Style::DeepObject,
+            true,
+            json!({"x": 1, "y": "a&b"}),
+            "/q?v%5Bx%5D=1&v%5By%5D=a%26b",
+        ),
+        (Style::Form, true, json!("a&b=c d"), "/q?v=a%26b%3Dc%20d"),
+        (Style::Form, true, json!(true), "/q?v=true"),
+    ];
+    for (style, explode, value, expected) in cases {
+        let b = binding(
+            "/q",
+            vec![param("v", Location::Query, style, explode)],
+            None,
+        );
+        assert_eq!(
+            uri(&b, json!({ "v": value })),
+            expected,
+            "{style:?} {explode}"
+        );
+    }
+    let b = binding(
+        "/q",
+        vec![param("v", Location::Query, Style::Form, true)],
+        None,
+    );
+    assert_eq!(
+        uri(&b, json!({})),
+        "/q",
+        "absent optional parameters are left out"
+    );
+    assert_eq!(uri(&b, json!({"v": null})), "/q");
+}
+
+#[test]
+fn json_content_parameters_are_json_text() {
+    let mut p = param("filter", Location::Query, Style::Form, true);
+    p.json = true;
+    let b = binding("/q", vec![p], None);
+    assert_eq!(
+        uri(&b, json!({"filter": {"a": [1]}})),
+        "/q?filter=%7B%22a%22%3A%5B1%5D%7D"
+    );
+}
+
+#[test]
+fn headers_and_cookies() {
+    let b = binding(
+        "/h",
+        vec![
+            param("X-Tenant", Location::Header, Style::Simple, false),
+            param("session", Location::Cookie, Style::Form, true),
+            param("theme", Location::Cookie, Style::Form, true),
+        ],
+        None,
+    );
+    let request = build_request(
+        &b,
+        &args(json!({"X-Tenant": "acme", "session": "s 1", "theme": "dark"})),
+    )
+    .expect("builds");
+    assert_eq!(request.headers()["x-tenant"], "acme");
+    assert_eq!(request.headers()["cookie"], "session=s%201; theme=dark");
+    for evil in ["a\r\nX-Admin: 1", "a\nb", "a\0"] {
+        let err = build_request(&b, &args(json!({ "X-Tenant": evil }))).expect_err("refused");
+        assert!(err.to_string().contains("X-Tenant"), "{err}");
+    }
+}
+
+fn body(
+    encoding: BodyEncoding,
+    media: &str,
+    shape: BodyShape,
+    required: bool,
+) -> Option<BodyBinding> {
+    Some(BodyBinding {
+        media_type: media.into(),
+        encoding,
+        shape,
+        required,
+    })
+}
+
+fn flat(fields: &[(&str, &str)]) -> BodyShape {
+    BodyShape::Flattened {
+        fields: fields
+            .iter()
+            .map(|(arg, field)| FieldBinding {
+                arg: (*arg).into(),
+                field: (*field).into(),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn json_bodies_flattened_and_whole() {
+    let b = binding(
+        "/i",
+        vec![],
+        body(
+            BodyEncoding::Json,
+            "application/json",
+            flat(&[("name", "name"), ("body_id", "id")]),
+            true,
+        ),
+    );
+    let r = build_request(&b, &args(json!({"name": "x", "body_id": 3}))).expect("builds");
+    assert_eq!(r.headers()["content-type"], "application/json");
+    assert_eq!(r.body().as_ref(), br#"{"name":"x","id":3}"#);
+    let optional = binding(
+        "/i",
+        vec![],
+        body(
+            BodyEncoding::Json,
+            "application/json",
+            flat(&[("name", "name")]),
+            false,
+        ),
+    );
+    let r = build_request(&optional, &args(json!({}))).expect("builds");
+    assert!(r.body().is_empty() && r.headers().get("content-type").is_none());
+    let whole = binding(
+        "/i",
+        vec![],
+        body(
+            BodyEncoding::Json,
+            "application/json",
+            BodyShape::Whole { arg: "body".into() },
+            true,
+        ),
+    );
+    let r = build_request(&whole, &args(json!({"body": [1, 2]}))).expect("builds");
+    assert_eq!(r.body().as_ref(), b"[1,2]");
+}
+
+#[test]
+fn form_bodies() {
+    let b = binding(
+        "/f",
+        vec![],
+        body(
+            BodyEncoding::Form,
+            "application/x-www-form-urlencoded",
+            flat(&[("user", "user"), ("tags", "tags")]),
+            true,
+        ),
+    );
+    let r = build_request(&b, &args(json!({"user": "a b&c", "tags": ["x", "y"]}))).expect("builds");
+    assert_eq!(r.body().as_ref(), b"user=a+b%26c&tags=x&tags=y");
+}
+
+#[test]
+fn multipart_bodies_carry_files_as_bytes() {
+    let b = binding(
+        "/u",
+        vec![],
+        body(
+            BodyEncoding::Multipart {
+                files: vec!["file".into()],
+            },
+            "multipart/form-data",
+            flat(&[("file", "file"), ("note", "note")]),
+            true,
+        ),
+    );
+    let r = build_request(&b, &args(json!({"file": "aGVsbG8=", "note": "hi"}))).expect("builds");
+    let content_type = r.headers()["content-type"].to_str().expect("ascii");
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .expect("boundary");
+    let text = String::from_utf8(r.body().to_vec()).expect("utf8");
+    assert!(text.contains("name=\"file\"; filename=\"file\"\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n"), "{text}");
+    assert!(
+        text.contains("name=\"note\"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n")
+    );
+    assert!(text.ends_with(&format!("--{boundary}--\r\n")));
+    let err = build_request(&b, &args(json!({"file": "!!not base64!!"}))).expect_err("bad base64");
+    assert!(err.to_string().contains("argument `file`"));
+}
+
+#[test]
+fn binary_and_text_bodies() {
+    let b = binding(
+        "/b",
+        vec![],
+        body(
+            BodyEncoding::Binary,
+            "application/octet-stream",
+            BodyShape::Whole { arg: "body".into() },
+            true,
+        ),
+    );
+    let r = build_request(&b, &args(json!({"body": "AAEC"}))).expect("builds");
+    assert_eq!(r.body().as_ref(), [0u8, 1, 2]);
+    let t = binding(
+        "/t",
+        vec![],
+        body(
+            BodyEncoding::Text,
+            "text/plain",
+            BodyShape::Whole { arg: "body".into() },
+            true,
+        ),
+    );
+    let r = build_request(&t, &args(json!({"body": "hello"}))).expect("builds");
+    assert_eq!(
+        (r.body().as_ref(), r.headers()["content-type"].to_str().ok()),
+        (b"hello".as_ref(), Some("text/plain"))
+    );
+}

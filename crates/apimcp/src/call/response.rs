@@ -1,0 +1,283 @@
+//! An HTTP response → MCP tool output.
+//!
+//! 2xx JSON is text plus `structuredContent` when the tool has an outputSchema (wrapped as
+//! `{"result": ...}` where the schema was); text is text; `image/*` and `audio/*` are image and
+//! audio content; other bytes are an embedded resource. Anything else than 2xx is
+//! `isError: true` with the status and the body, cut at [`ERROR_BODY_LIMIT`].
+
+use base64::Engine as _;
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::tool::Binding;
+
+/// How much of an error response body the model sees.
+pub const ERROR_BODY_LIMIT: usize = 8 * 1024;
+
+/// One MCP content block, serialised as MCP sends it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Content {
+    /// Text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A base64 image.
+    Image {
+        /// Base64 bytes.
+        data: String,
+        /// e.g. `image/png`.
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    /// Base64 audio.
+    Audio {
+        /// Base64 bytes.
+        data: String,
+        /// e.g. `audio/wav`.
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    /// An embedded binary resource.
+    Resource {
+        /// The resource.
+        resource: BlobResource,
+    },
+}
+
+/// The body of an embedded resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlobResource {
+    /// Where it came from.
+    pub uri: String,
+    /// Its media type.
+    #[serde(rename = "mimeType")]
+    pub mime_type: String,
+    /// Base64 bytes.
+    pub blob: String,
+}
+
+impl Content {
+    /// A text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text { text: text.into() }
+    }
+}
+
+/// The result of a tool call, before it is put into an MCP message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolOutput {
+    /// Content blocks.
+    pub content: Vec<Content>,
+    /// Structured JSON, when the tool has an outputSchema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub structured_content: Option<Value>,
+    /// Whether the call failed in a way the model can act on.
+    pub is_error: bool,
+}
+
+impl ToolOutput {
+    /// A failed call with a message for the model.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            content: vec![Content::text(message)],
+            structured_content: None,
+            is_error: true,
+        }
+    }
+
+    /// The output as the JSON of an MCP `CallToolResult`.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_else(|_| json!({"content": [], "isError": true}))
+    }
+}
+
+/// Turns a response into tool output. `structured` says whether the tool declares an
+/// outputSchema (so JSON bodies also become `structuredContent`).
+pub fn response_output(
+    binding: &Binding,
+    structured: bool,
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> ToolOutput {
+    if !status.is_success() {
+        return ToolOutput::error(error_text(status, body));
+    }
+    let media = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let b64 = || base64::engine::general_purpose::STANDARD.encode(body);
+    let content = match media.as_str() {
+        m if m.starts_with("image/") => Content::Image {
+            data: b64(),
+            mime_type: media.clone(),
+        },
+        m if m.starts_with("audio/") => Content::Audio {
+            data: b64(),
+            mime_type: media.clone(),
+        },
+        m if is_textual(m) || (m.is_empty() && std::str::from_utf8(body).is_ok()) => {
+            return text_output(binding, structured, &media, body);
+        }
+        _ => Content::Resource {
+            resource: BlobResource {
+                uri: format!("apimcp:response{}", binding.path),
+                mime_type: if media.is_empty() {
+                    "application/octet-stream".into()
+                } else {
+                    media.clone()
+                },
+                blob: b64(),
+            },
+        },
+    };
+    ToolOutput {
+        content: vec![content],
+        structured_content: None,
+        is_error: false,
+    }
+}
+
+fn is_textual(media: &str) -> bool {
+    media.starts_with("text/")
+        || media.contains("json")
+        || media.ends_with("xml")
+        || media == "application/javascript"
+}
+
+fn text_output(binding: &Binding, structured: bool, media: &str, body: &[u8]) -> ToolOutput {
+    let text = String::from_utf8_lossy(body).into_owned();
+    let json = (media.contains("json") || media.is_empty())
+        .then(|| serde_json::from_slice::<Value>(body).ok())
+        .flatten();
+    let structured_content = match json {
+        Some(value) if structured && binding.output_wrapped => Some(json!({ "result": value })),
+        Some(value) if structured => Some(value),
+        _ => None,
+    };
+    ToolOutput {
+        content: vec![Content::text(text)],
+        structured_content,
+        is_error: false,
+    }
+}
+
+fn error_text(status: StatusCode, body: &[u8]) -> String {
+    let reason = status.canonical_reason().unwrap_or("");
+    let mut text = format!("HTTP {} {reason}", status.as_u16());
+    if !body.is_empty() {
+        let shown = &body[..body.len().min(ERROR_BODY_LIMIT)];
+        text.push('\n');
+        text.push_str(&String::from_utf8_lossy(shown));
+        if body.len() > ERROR_BODY_LIMIT {
+            text.push_str(&format!(
+                "\n[... {} more bytes cut]",
+                body.len() - ERROR_BODY_LIMIT
+            ));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(wrapped: bool) -> Binding {
+        Binding {
+            method: "GET".into(),
+            path: "/items/{id}".into(),
+            params: vec![],
+            body: None,
+            output_wrapped: wrapped,
+        }
+    }
+
+    #[test]
+    fn json_is_text_and_structured() {
+        let out = response_output(
+            &binding(false),
+            true,
+            StatusCode::OK,
+            Some("application/json"),
+            br#"{"id":1}"#,
+        );
+        assert_eq!(
+            out.to_json(),
+            json!({"content": [{"type": "text", "text": "{\"id\":1}"}], "structuredContent": {"id": 1}, "isError": false})
+        );
+        let wrapped = response_output(
+            &binding(true),
+            true,
+            StatusCode::OK,
+            Some("application/json"),
+            b"[1]",
+        );
+        assert_eq!(wrapped.structured_content, Some(json!({"result": [1]})));
+        let plain = response_output(
+            &binding(false),
+            false,
+            StatusCode::OK,
+            Some("application/json"),
+            b"[1]",
+        );
+        assert_eq!(plain.structured_content, None);
+    }
+
+    #[test]
+    fn media_types_map_to_content_kinds() {
+        let b = binding(false);
+        let image = response_output(&b, false, StatusCode::OK, Some("image/png"), &[1, 2]);
+        assert_eq!(
+            image.content,
+            [Content::Image {
+                data: "AQI=".into(),
+                mime_type: "image/png".into()
+            }]
+        );
+        let audio = response_output(&b, false, StatusCode::OK, Some("audio/wav"), &[1]);
+        assert!(matches!(audio.content[0], Content::Audio { .. }));
+        let pdf = response_output(&b, false, StatusCode::OK, Some("application/pdf"), &[0xff]);
+        assert!(
+            matches!(&pdf.content[0], Content::Resource { resource } if resource.mime_type == "application/pdf")
+        );
+        let text = response_output(
+            &b,
+            true,
+            StatusCode::OK,
+            Some("text/plain; charset=utf-8"),
+            b"hi",
+        );
+        assert_eq!(
+            (text.content[0].clone(), text.structured_content),
+            (Content::text("hi"), None)
+        );
+    }
+
+    #[test]
+    fn errors_carry_status_and_a_cut_body() {
+        let out = response_output(
+            &binding(false),
+            true,
+            StatusCode::NOT_FOUND,
+            None,
+            br#"{"detail":"no"}"#,
+        );
+        assert!(out.is_error);
+        assert_eq!(
+            out.content,
+            [Content::text("HTTP 404 Not Found\n{\"detail\":\"no\"}")]
+        );
+        let big = vec![b'x'; ERROR_BODY_LIMIT + 10];
+        let out = response_output(&binding(false), false, StatusCode::BAD_GATEWAY, None, &big);
+        let Content::Text { text } = &out.content[0] else {
+            panic!("text")
+        };
+        assert!(text.ends_with("[... 10 more bytes cut]"));
+    }
+}
