@@ -14,6 +14,86 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Print the MCP tools generated from an OpenAPI document.
     Tools(ToolsArgs),
+    /// Serve an HTTP API as an MCP server.
+    Serve(ServeArgs),
+    /// Serve the bundled items API, its REST endpoints and MCP on one listener.
+    Demo(DemoArgs),
+    /// Validate a configuration file without serving.
+    Check(CheckArgs),
+}
+
+/// Arguments of `apimcp serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The OpenAPI document: a file (JSON or YAML) or an http(s) URL.
+    #[arg(long, env = "APIMCP_SPEC", value_name = "FILE|URL")]
+    pub(crate) spec: Option<String>,
+    /// The API's base URL; tool calls go there.
+    #[arg(long, env = "APIMCP_UPSTREAM", value_name = "URL")]
+    pub(crate) upstream: Option<String>,
+    /// Seconds one tool call may take.
+    #[arg(long, env = "APIMCP_TIMEOUT_SECS", value_name = "SECS")]
+    pub(crate) timeout_secs: Option<u64>,
+    /// Incoming headers passed on to the API (comma-separated; default: authorization).
+    #[arg(long, value_delimiter = ',', env = "APIMCP_FORWARD_HEADERS")]
+    pub(crate) forward_headers: Option<Vec<String>>,
+    /// Serve MCP on stdin and stdout instead of HTTP.
+    #[arg(long)]
+    pub(crate) stdio: bool,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    #[command(flatten)]
+    pub(crate) convert: ConvertArgs,
+}
+
+/// Arguments of `apimcp demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+/// Arguments of `apimcp check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The TOML configuration file.
+    #[arg(long, env = "APIMCP_CONFIG", value_name = "FILE")]
+    pub(crate) config: String,
+}
+
+/// How the MCP endpoint is served (shared by `serve` and `demo`).
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// The TOML configuration file (flags and environment override it).
+    #[arg(long, env = "APIMCP_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "APIMCP_LISTEN", value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Path of the Streamable HTTP endpoint.
+    #[arg(long, env = "APIMCP_PATH", value_name = "PATH")]
+    pub(crate) path: Option<String>,
+    /// Path of the legacy HTTP+SSE endpoint (messages go to PATH/messages/).
+    #[arg(long, env = "APIMCP_SSE_PATH", value_name = "PATH")]
+    pub(crate) sse_path: Option<String>,
+    /// No sessions: any replica answers any request.
+    #[arg(long, env = "APIMCP_STATELESS")]
+    pub(crate) stateless: bool,
+    /// The URL clients use to reach this server (its host is allowed by the host check).
+    #[arg(long, env = "APIMCP_PUBLIC_URL", value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    /// More host names clients may use (comma-separated).
+    #[arg(long, value_delimiter = ',', env = "APIMCP_ALLOWED_HOSTS")]
+    pub(crate) allowed_hosts: Option<Vec<String>>,
+    /// The server name clients show.
+    #[arg(long, env = "APIMCP_NAME")]
+    pub(crate) name: Option<String>,
+    /// Instructions for the model.
+    #[arg(long, env = "APIMCP_INSTRUCTIONS")]
+    pub(crate) instructions: Option<String>,
+    /// Seconds an idle session lives.
+    #[arg(long, env = "APIMCP_SESSION_IDLE_SECS", value_name = "SECS")]
+    pub(crate) session_idle_secs: Option<u64>,
 }
 
 /// Arguments of `apimcp tools`.
@@ -69,4 +149,20 @@ pub(crate) struct ConvertArgs {
     /// Seconds to wait for a document given as a URL.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub(crate) fetch_timeout_secs: u64,
+}
+
+/// `apimcp serve` with no flags, to read the environment the same way.
+#[derive(Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+impl ServeArgs {
+    /// The arguments `apimcp check --config FILE` stands for: the file, and the environment.
+    pub(crate) fn from_config(config: &str) -> Self {
+        let mut args = ServeOnly::parse_from(["apimcp"]).args;
+        args.server.config = Some(config.to_owned());
+        args
+    }
 }

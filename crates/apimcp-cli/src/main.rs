@@ -1,6 +1,8 @@
 //! The `apimcp` command: a thin layer over the `apimcp` library.
 
 mod args;
+mod config;
+mod serve;
 mod tools;
 
 use std::process::ExitCode;
@@ -18,10 +20,23 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
+    // Logs go to stderr, always: stdout carries `tools --json` output and the stdio transport.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rmcp=warn".into()),
+        )
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    match cli.command {
-        args::Command::Tools(args) => runtime.block_on(tools::run(args)),
-    }
+    runtime.block_on(async {
+        match cli.command {
+            args::Command::Tools(args) => tools::run(args).await,
+            args::Command::Serve(args) => serve::serve(args).await,
+            args::Command::Demo(args) => serve::demo(args).await,
+            args::Command::Check(args) => serve::check(args).await,
+        }
+    })
 }

@@ -5,8 +5,10 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | `demo` (feature `demo`) | the bundled items API that `apimcp demo` serves |
 //! | [`openapi`] | OpenAPI 3.0 / 3.1 / 3.2 (and Swagger 2.0) documents → MCP tools; pure, no I/O |
 //! | [`call`] | one tool call as pure steps: argument checks, the HTTP request, the MCP content |
+//! | [`server`] | the MCP server: in-process or remote dispatch, Streamable HTTP, stdio |
 //! | [`tool`] | the tool model: MCP `Tool` definitions and the bindings that turn calls into requests |
 //! | [`source`] | reading a document from a file or an http(s) URL |
 //!
@@ -26,9 +28,14 @@
 //! ```
 
 pub mod call;
+#[cfg(feature = "demo")]
+pub mod demo;
+mod mcp;
 pub mod openapi;
+pub mod server;
 pub mod source;
 pub mod tool;
 
 pub use openapi::{Conversion, ConvertOptions, OpenApiDocument, convert};
+pub use server::{McpServer, McpServerBuilder, ServerOptions, serve};
 pub use tool::{Binding, Tool, ToolName};

@@ -1,0 +1,377 @@
+//! The MCP server: tools from an OpenAPI document, calls dispatched in-process or to a remote
+//! API, mounted on an axum router over Streamable HTTP and legacy SSE, or served on stdio.
+
+mod dispatch;
+mod guard;
+mod mount;
+mod registry;
+mod sse;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use http::{HeaderMap, HeaderName};
+use serde_json::{Map, Value};
+
+use crate::call::{ToolOutput, build_request, response_output};
+use crate::openapi::{ConvertError, ConvertOptions, OpenApiDocument, Report, convert};
+
+pub(crate) use dispatch::Dispatcher;
+pub use dispatch::RESPONSE_LIMIT;
+pub use guard::HostGuard;
+pub use mount::serve;
+pub(crate) use registry::{ServedTool, ToolSet};
+
+/// How long a tool call may take by default (FastAPI-MCP's is 10 s too).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle stateful session lives by default.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// Why a server could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No OpenAPI document was given.
+    #[error("no OpenAPI document: call .openapi(...) on the builder")]
+    NoDocument,
+    /// No dispatcher was given.
+    #[error("no API to call: call .in_process(router) or .remote(url) on the builder")]
+    NoDispatcher,
+    /// The document could not be read.
+    #[error(transparent)]
+    Document(#[from] crate::openapi::DocumentError),
+    /// The conversion failed.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// A forwarded header name is not a header name.
+    #[error("{0:?} is not a valid header name")]
+    HeaderName(String),
+}
+
+/// Settings of an [`McpServer`] beyond its tools.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// The server name clients show.
+    pub name: String,
+    /// The server version (the API's `info.version`, never its description).
+    pub version: String,
+    /// Instructions for the model, sent in `initialize`.
+    pub instructions: Option<String>,
+    /// Incoming MCP request headers passed on to the API on every call.
+    pub forward_headers: Vec<HeaderName>,
+    /// How long one call may take.
+    pub timeout: Duration,
+    /// Stateless Streamable HTTP: no sessions, any replica can answer any request.
+    pub stateless: bool,
+    /// How long an idle stateful session lives.
+    pub session_idle: Duration,
+    /// Which `Host` and `Origin` values are accepted (DNS-rebinding protection).
+    pub host_guard: HostGuard,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            name: "apimcp".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            instructions: None,
+            forward_headers: vec![http::header::AUTHORIZATION],
+            timeout: DEFAULT_TIMEOUT,
+            stateless: false,
+            session_idle: DEFAULT_SESSION_IDLE,
+            host_guard: HostGuard::default(),
+        }
+    }
+}
+
+/// An MCP server whose tools are an HTTP API's operations. Cheap to clone.
+#[derive(Clone)]
+pub struct McpServer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: ServerOptions,
+    convert: ConvertOptions,
+    tools: ArcSwap<ToolSet>,
+    dispatcher: Dispatcher,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl std::fmt::Debug for McpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpServer")
+            .field("name", &self.inner.options.name)
+            .field("tools", &self.inner.tools.load().len())
+            .finish()
+    }
+}
+
+/// Builds an [`McpServer`].
+#[must_use]
+pub struct McpServerBuilder {
+    document: Option<Result<OpenApiDocument, crate::openapi::DocumentError>>,
+    dispatcher: Option<Result<Dispatcher, BuildError>>,
+    remote: Option<reqwest::Url>,
+    options: ServerOptions,
+    name_set: bool,
+    version_set: bool,
+    convert: ConvertOptions,
+}
+
+impl McpServer {
+    /// Starts a builder.
+    pub fn builder() -> McpServerBuilder {
+        McpServerBuilder {
+            document: None,
+            dispatcher: None,
+            remote: None,
+            options: ServerOptions::default(),
+            name_set: false,
+            version_set: false,
+            convert: ConvertOptions::default(),
+        }
+    }
+
+    /// The server's settings.
+    pub fn options(&self) -> &ServerOptions {
+        &self.inner.options
+    }
+
+    /// The tools being served now.
+    pub(crate) fn tools(&self) -> Arc<ToolSet> {
+        self.inner.tools.load_full()
+    }
+
+    /// What the last conversion reported.
+    pub fn report(&self) -> Report {
+        self.inner.tools.load().report.clone()
+    }
+
+    /// The number of tools served.
+    pub fn tool_count(&self) -> usize {
+        self.inner.tools.load().len()
+    }
+
+    /// Re-converts from `document` and swaps the tool set atomically (FastAPI-MCP's
+    /// `setup_server()`, after routes changed). Calls in flight finish on the old set.
+    pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, ConvertError> {
+        let conversion = convert(document, &self.inner.convert)?;
+        let set = ToolSet::new(conversion);
+        let report = set.report.clone();
+        self.inner.tools.store(Arc::new(set));
+        Ok(report)
+    }
+
+    /// Runs one tool call: argument check, request, dispatch, response mapping. `None` when
+    /// there is no such tool. `incoming` is the MCP request's HTTP headers, for forwarding.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        incoming: Option<&HeaderMap>,
+    ) -> Option<ToolOutput> {
+        let tools = self.tools();
+        let tool = tools.get(name)?;
+        Some(self.call_served(tool, arguments, incoming).await)
+    }
+
+    async fn call_served(
+        &self,
+        tool: &ServedTool,
+        arguments: Option<Map<String, Value>>,
+        incoming: Option<&HeaderMap>,
+    ) -> ToolOutput {
+        let arguments = arguments.unwrap_or_default();
+        if let Err(message) = tool.check_arguments(&arguments) {
+            return ToolOutput::error(format!("Invalid arguments for {}: {message}", tool.name()));
+        }
+        let mut request = match build_request(&tool.converted.binding, &arguments) {
+            Ok(request) => request,
+            Err(e) => {
+                return ToolOutput::error(format!("Invalid arguments for {}: {e}", tool.name()));
+            }
+        };
+        if let Some(incoming) = incoming {
+            forward(
+                &self.inner.options.forward_headers,
+                incoming,
+                request.headers_mut(),
+            );
+        }
+        let timeout = self.inner.options.timeout;
+        let reply = match self.inner.dispatcher.send(request, timeout).await {
+            Ok(reply) => reply,
+            Err(e) => return ToolOutput::error(format!("{} failed: {e}", tool.name())),
+        };
+        let content_type = reply
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let output = response_output(
+            &tool.converted.binding,
+            tool.has_output_schema(),
+            reply.status,
+            content_type,
+            &reply.body,
+        );
+        tool.check_output(output)
+    }
+}
+
+/// Copies the allow-listed headers of the MCP request onto the API request, unless a header
+/// parameter already set them.
+fn forward(names: &[HeaderName], incoming: &HeaderMap, outgoing: &mut HeaderMap) {
+    for name in names {
+        if outgoing.contains_key(name) {
+            continue;
+        }
+        for value in incoming.get_all(name) {
+            outgoing.append(name.clone(), value.clone());
+        }
+    }
+}
+
+impl McpServerBuilder {
+    /// The OpenAPI document the tools come from.
+    pub fn openapi(mut self, document: OpenApiDocument) -> Self {
+        self.document = Some(Ok(document));
+        self
+    }
+
+    /// The OpenAPI document as JSON.
+    pub fn openapi_json(mut self, document: Value) -> Self {
+        self.document = Some(OpenApiDocument::from_value(document));
+        self
+    }
+
+    /// The OpenAPI document from utoipa.
+    #[cfg(feature = "utoipa")]
+    pub fn utoipa(self, document: &utoipa::openapi::OpenApi) -> Self {
+        let value = serde_json::to_value(document).unwrap_or(Value::Null);
+        self.openapi_json(value)
+    }
+
+    /// Call the API in-process: any tower service, such as the axum `Router` that serves it.
+    pub fn in_process<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<http::Request<axum::body::Body>, Error = std::convert::Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.dispatcher = Some(Ok(Dispatcher::in_process(service)));
+        self
+    }
+
+    /// Call a remote API at `base` (its path is kept as a prefix).
+    pub fn remote(mut self, base: reqwest::Url) -> Self {
+        self.remote = Some(base);
+        self.dispatcher = None;
+        self
+    }
+
+    /// The server name (default: the document's `info.title`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.options.name = name.into();
+        self.name_set = true;
+        self
+    }
+
+    /// The server version (default: the document's `info.version`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.options.version = version.into();
+        self.version_set = true;
+        self
+    }
+
+    /// Instructions for the model.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.options.instructions = Some(instructions.into());
+        self
+    }
+
+    /// How operations become tools.
+    pub fn convert_options(mut self, options: ConvertOptions) -> Self {
+        self.convert = options;
+        self
+    }
+
+    /// Headers of the MCP request to pass on to the API (default: `authorization`).
+    pub fn forward_headers<I, S>(mut self, names: I) -> Result<Self, BuildError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.options.forward_headers = names
+            .into_iter()
+            .map(|n| {
+                HeaderName::from_bytes(n.as_ref().trim().as_bytes())
+                    .map_err(|_| BuildError::HeaderName(n.as_ref().into()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// How long one call may take (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// Serve Streamable HTTP without sessions.
+    pub fn stateless(mut self, stateless: bool) -> Self {
+        self.options.stateless = stateless;
+        self
+    }
+
+    /// How long an idle session lives (default 30 minutes).
+    pub fn session_idle(mut self, idle: Duration) -> Self {
+        self.options.session_idle = idle;
+        self
+    }
+
+    /// Which `Host` and `Origin` values are accepted.
+    pub fn host_guard(mut self, guard: HostGuard) -> Self {
+        self.options.host_guard = guard;
+        self
+    }
+
+    /// Converts the document and builds the server.
+    pub fn build(mut self) -> Result<McpServer, BuildError> {
+        let document = self.document.ok_or(BuildError::NoDocument)??;
+        let dispatcher = match (self.dispatcher.take(), self.remote.take()) {
+            (Some(d), _) => d?,
+            (None, Some(base)) => Dispatcher::remote(base, self.options.timeout)
+                .map_err(|e| BuildError::Client(e.to_string()))?,
+            (None, None) => return Err(BuildError::NoDispatcher),
+        };
+        if !self.name_set
+            && let Some(title) = document.title()
+        {
+            self.options.name = title.to_owned();
+        }
+        if !self.version_set
+            && let Some(version) = document.api_version()
+        {
+            self.options.version = version.to_owned();
+        }
+        let conversion = convert(&document, &self.convert)?;
+        Ok(McpServer {
+            inner: Arc::new(Inner {
+                options: self.options,
+                convert: self.convert,
+                tools: ArcSwap::from_pointee(ToolSet::new(conversion)),
+                dispatcher,
+                shutdown: tokio_util::sync::CancellationToken::new(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,113 @@
+//! The tool set being served: converted tools by name, each with its schemas compiled on
+//! first use (so a 1,223-tool document starts at once), swapped whole on refresh.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Map, Value};
+
+use crate::call::{ArgumentValidator, Content, OutputCheck, ToolOutput};
+use crate::openapi::{Conversion, ConvertedTool, Report};
+
+/// One tool, ready to call.
+pub(crate) struct ServedTool {
+    pub(crate) converted: ConvertedTool,
+    input: OnceLock<Result<ArgumentValidator, String>>,
+    output: OnceLock<Option<Result<OutputCheck, String>>>,
+}
+
+impl ServedTool {
+    fn new(converted: ConvertedTool) -> Self {
+        Self {
+            converted,
+            input: OnceLock::new(),
+            output: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.converted.tool.name.as_str()
+    }
+
+    pub(crate) fn has_output_schema(&self) -> bool {
+        self.converted.tool.output_schema.is_some()
+    }
+
+    pub(crate) fn check_arguments(&self, arguments: &Map<String, Value>) -> Result<(), String> {
+        let validator = self
+            .input
+            .get_or_init(|| ArgumentValidator::new(&self.converted.tool.input_schema));
+        match validator {
+            Ok(v) => v.check(&Value::Object(arguments.clone())),
+            // The conversion tests compile every schema of the real documents, so this is a
+            // document that defeats the compiler: let the API judge the arguments.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// `structuredContent` must match the outputSchema; a response that does not is an
+    /// error the model can read (the body is kept as text), never invalid structured data.
+    pub(crate) fn check_output(&self, mut output: ToolOutput) -> ToolOutput {
+        let Some(structured) = &output.structured_content else {
+            return output;
+        };
+        let check = self.output.get_or_init(|| {
+            let schema = self.converted.tool.output_schema.as_ref()?;
+            Some(OutputCheck::new(schema))
+        });
+        let Some(Ok(check)) = check else {
+            return output;
+        };
+        if let Err(problem) = check.check(structured) {
+            output.structured_content = None;
+            output.is_error = true;
+            output.content.insert(
+                0,
+                Content::text(format!(
+                    "The API's response does not match the outputSchema of {}: {problem}. The response follows.",
+                    self.name()
+                )),
+            );
+        }
+        output
+    }
+}
+
+/// All tools, by name.
+pub(crate) struct ToolSet {
+    tools: Vec<Arc<ServedTool>>,
+    by_name: HashMap<String, usize>,
+    pub(crate) report: Report,
+}
+
+impl ToolSet {
+    pub(crate) fn new(conversion: Conversion) -> Self {
+        let tools: Vec<Arc<ServedTool>> = conversion
+            .tools
+            .into_iter()
+            .map(|t| Arc::new(ServedTool::new(t)))
+            .collect();
+        let by_name = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name().to_owned(), i))
+            .collect();
+        Self {
+            tools,
+            by_name,
+            report: conversion.report,
+        }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&ServedTool> {
+        self.by_name.get(name).map(|&i| self.tools[i].as_ref())
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ServedTool> {
+        self.tools.iter().map(AsRef::as_ref)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.tools.len()
+    }
+}
