@@ -23,6 +23,7 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     // Logs go to stderr, always: stdout carries `tools --json` output and the stdio transport.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,rmcp=warn".into()),

@@ -20,7 +20,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let app = mount(&mcp, axum::Router::new(), &server);
-    listen(app, &server, &mcp).await
+    let listener = bind(&server).await?;
+    run(listener, app, &server, &mcp).await
 }
 
 async fn remote_server(server: &ServerSettings, api: &ApiSettings) -> anyhow::Result<McpServer> {
@@ -78,14 +79,18 @@ fn mount(mcp: &McpServer, app: axum::Router, server: &ServerSettings) -> axum::R
     mcp.mount_sse(app, &server.sse_path)
 }
 
-async fn listen(
+async fn bind(server: &ServerSettings) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", server.listen))
+}
+
+async fn run(
+    listener: tokio::net::TcpListener,
     app: axum::Router,
     server: &ServerSettings,
     mcp: &McpServer,
 ) -> anyhow::Result<ExitCode> {
-    let listener = tokio::net::TcpListener::bind(server.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", server.listen))?;
     let addr = listener.local_addr()?;
     let mode = if server.stateless {
         "stateless"
@@ -115,13 +120,14 @@ pub(crate) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         axum::routing::get(move || async move { axum::Json(document) }),
     );
     let app = mount(&mcp, app, &server);
-    print_client_configs(&server);
-    listen(app, &server, &mcp).await
+    let listener = bind(&server).await?;
+    print_client_configs(&server, listener.local_addr()?);
+    run(listener, app, &server, &mcp).await
 }
 
-fn print_client_configs(server: &ServerSettings) {
+fn print_client_configs(server: &ServerSettings, addr: std::net::SocketAddr) {
     let base = server.public_url.as_ref().map_or_else(
-        || format!("http://{}", server.listen),
+        || format!("http://{addr}"),
         |u| u.as_str().trim_end_matches('/').to_owned(),
     );
     let url = format!("{base}{}", server.path);

@@ -1,0 +1,227 @@
+//! Real MCP clients against `apimcp demo`: the inspector CLI, mcp-remote, the TypeScript SDK
+//! over legacy SSE and over stdio (`apimcp serve --stdio`).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Apimcp, peers};
+use serde_json::{Value, json};
+
+const DEMO_TOOLS: [&str; 6] = [
+    "list_items",
+    "create_item",
+    "search_items",
+    "get_item",
+    "update_item",
+    "delete_item",
+];
+
+#[test]
+fn inspector_lists_and_calls_demo_tools() {
+    let demo = Apimcp::start(&["demo"]);
+    let out = peers().inspector(&demo.url("/mcp"), &["--method", "tools/list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, DEMO_TOOLS);
+
+    let out = peers().inspector(
+        &demo.url("/mcp"),
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "get_item",
+            "--tool-arg",
+            "item_id=3",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(result["structuredContent"]["name"], "Wrench", "{result}");
+
+    let out = peers().inspector(
+        &demo.url("/mcp"),
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "get_item",
+            "--tool-arg",
+            "item_id=999",
+        ],
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(result["isError"], true);
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("HTTP 404"),
+        "{result}"
+    );
+}
+
+#[test]
+fn mcp_remote_calls_get_item_through_the_demo() {
+    let demo = Apimcp::start(&["demo"]);
+    let config = std::env::temp_dir().join(format!("apimcp-mcp-remote-{}", std::process::id()));
+    let mut bridge = peers()
+        .node("MCP_REMOTE")
+        .args([
+            demo.url("/mcp").as_str(),
+            "--transport",
+            "http-only",
+            "--host",
+            "127.0.0.1",
+        ])
+        .env("MCP_REMOTE_CONFIG_DIR", &config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mcp-remote starts");
+    let mut stdin = bridge.stdin.take().expect("stdin");
+    let stdout = bridge.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let send =
+        |stdin: &mut std::process::ChildStdin, v: Value| writeln!(stdin, "{v}").expect("write");
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+    );
+    let init = wait_for(&rx, 1);
+    assert_eq!(init["result"]["serverInfo"]["name"], "Item API");
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_item", "arguments": {"item_id": 1}}}),
+    );
+    let call = wait_for(&rx, 2);
+    assert_eq!(
+        call["result"]["structuredContent"]["name"], "Hammer",
+        "{call}"
+    );
+    drop(stdin);
+    let _ = bridge.kill();
+    let _ = bridge.wait();
+    let _ = std::fs::remove_dir_all(config);
+}
+
+fn wait_for(rx: &std::sync::mpsc::Receiver<Value>, id: i64) -> Value {
+    loop {
+        let message = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an answer within 30 s");
+        if message["id"] == id {
+            return message;
+        }
+    }
+}
+
+#[test]
+fn sdk_client_drives_legacy_sse() {
+    let demo = Apimcp::start(&["demo"]);
+    let out = peers().sdk_script(
+        "sse-client.mjs",
+        &[&demo.url("/sse"), "search_items", r#"{"q":"drill"}"#],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["tools"].as_array().map(Vec::len), Some(6));
+    assert_eq!(
+        report["result"]["structuredContent"]["result"][0]["name"], "Drill",
+        "{report}"
+    );
+}
+
+#[test]
+fn sdk_client_drives_stdio() {
+    let demo = Apimcp::start(&["demo"]);
+    let spec = demo.url("/openapi.json");
+    let out = peers().sdk_script(
+        "stdio-client.mjs",
+        &[
+            "get_item",
+            r#"{"item_id":2}"#,
+            env!("CARGO_BIN_EXE_apimcp"),
+            "serve",
+            "--stdio",
+            "--spec",
+            &spec,
+            "--upstream",
+            &demo.base,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["tools"].as_array().map(Vec::len), Some(6));
+    assert_eq!(
+        report["result"]["structuredContent"]["name"], "Screwdriver",
+        "{report}"
+    );
+}
+
+#[test]
+fn stdio_writes_nothing_but_protocol_to_stdout() {
+    let demo = Apimcp::start(&["demo"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apimcp"))
+        .args([
+            "serve",
+            "--stdio",
+            "--spec",
+            &demo.url("/openapi.json"),
+            "--upstream",
+            &demo.base,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{}", json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})).expect("write");
+    drop(stdin);
+    let out = common::run_bounded_child(child, Duration::from_secs(30));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines() {
+        let message: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON-RPC on stdout: {line}"));
+        assert_eq!(message["jsonrpc"], "2.0");
+    }
+    assert!(text.contains("\"serverInfo\""), "{text}");
+}
