@@ -349,8 +349,9 @@ impl McpServerBuilder {
         let document = self.document.ok_or(BuildError::NoDocument)??;
         let dispatcher = match (self.dispatcher.take(), self.remote.take()) {
             (Some(d), _) => d?,
-            (None, Some(base)) => Dispatcher::remote(base, self.options.timeout)
-                .map_err(|e| BuildError::Client(e.to_string()))?,
+            (None, Some(base)) => {
+                Dispatcher::remote(base).map_err(|e| BuildError::Client(e.to_string()))?
+            }
             (None, None) => return Err(BuildError::NoDispatcher),
         };
         if !self.name_set
