@@ -83,28 +83,19 @@ pub(crate) struct ApiSettings {
     pub(crate) convert: ConvertOptions,
 }
 
-pub(crate) fn server_settings(
-    args: &ServerArgs,
-    file: &ConfigFile,
-) -> anyhow::Result<ServerSettings> {
+pub(crate) fn server_settings(args: &ServerArgs, file: &ConfigFile) -> anyhow::Result<ServerSettings> {
     let s = &file.server;
     let listen = pick(&args.listen, &s.listen).unwrap_or_else(|| "127.0.0.1:8000".into());
     let listen = listen
         .parse()
         .with_context(|| format!("listen: {listen:?} is not an address like 127.0.0.1:8000"))?;
     let public_url = match pick(&args.public_url, &s.public_url) {
-        Some(url) => Some(
-            reqwest::Url::parse(&url)
-                .with_context(|| format!("public_url: {url:?} is not a URL"))?,
-        ),
+        Some(url) => Some(reqwest::Url::parse(&url).with_context(|| format!("public_url: {url:?} is not a URL"))?),
         None => None,
     };
     Ok(ServerSettings {
         listen,
-        path: endpoint_path(
-            "path",
-            pick(&args.path, &s.path).unwrap_or_else(|| "/mcp".into()),
-        )?,
+        path: endpoint_path("path", pick(&args.path, &s.path).unwrap_or_else(|| "/mcp".into()))?,
         sse_path: endpoint_path(
             "sse_path",
             pick(&args.sse_path, &s.sse_path).unwrap_or_else(|| "/sse".into()),
@@ -129,8 +120,7 @@ pub(crate) fn api_settings(args: &ServeArgs, file: &ConfigFile) -> anyhow::Resul
     let Some(upstream) = pick(&args.upstream, &a.upstream) else {
         bail!("no API to call: give --upstream URL (or [api] upstream in the configuration)");
     };
-    let upstream = reqwest::Url::parse(&upstream)
-        .with_context(|| format!("upstream: {upstream:?} is not a URL"))?;
+    let upstream = reqwest::Url::parse(&upstream).with_context(|| format!("upstream: {upstream:?} is not a URL"))?;
     if !matches!(upstream.scheme(), "http" | "https") {
         bail!("upstream: {upstream} is not an http(s) URL");
     }
@@ -140,8 +130,7 @@ pub(crate) fn api_settings(args: &ServeArgs, file: &ConfigFile) -> anyhow::Resul
         spec: apimcp::source::SpecSource::parse(&spec)?,
         upstream,
         timeout: Duration::from_secs(
-            pick(&args.timeout_secs, &a.timeout_secs)
-                .unwrap_or(apimcp::server::DEFAULT_TIMEOUT.as_secs()),
+            pick(&args.timeout_secs, &a.timeout_secs).unwrap_or(apimcp::server::DEFAULT_TIMEOUT.as_secs()),
         ),
         forward_headers: pick(&args.forward_headers, &a.forward_headers)
             .unwrap_or_else(|| vec!["authorization".into()]),
@@ -150,11 +139,7 @@ pub(crate) fn api_settings(args: &ServeArgs, file: &ConfigFile) -> anyhow::Resul
 }
 
 /// The file's conversion keys, where no flag gave one.
-fn merge_convert(
-    options: &mut ConvertOptions,
-    args: &ConvertArgs,
-    a: &ApiSection,
-) -> anyhow::Result<()> {
+fn merge_convert(options: &mut ConvertOptions, args: &ConvertArgs, a: &ApiSection) -> anyhow::Result<()> {
     let filter = &mut options.filter;
     filter.include_operations = pick(&args.include_operations, &a.include_operations);
     filter.exclude_operations = pick(&args.exclude_operations, &a.exclude_operations);
@@ -183,8 +168,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = toml::from_str::<ConfigFile>("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n")
-            .expect_err("unknown");
+        let err = toml::from_str::<ConfigFile>("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n").expect_err("unknown");
         assert!(err.to_string().contains("lisen"), "{err}");
         let err = toml::from_str::<ConfigFile>("[srv]\n").expect_err("unknown table");
         assert!(err.to_string().contains("srv"), "{err}");

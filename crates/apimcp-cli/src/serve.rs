@@ -92,11 +92,7 @@ async fn run(
     mcp: &McpServer,
 ) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
-    let mode = if server.stateless {
-        "stateless"
-    } else {
-        "stateful"
-    };
+    let mode = if server.stateless { "stateless" } else { "stateful" };
     tracing::info!(
         "MCP ({mode}) at http://{addr}{}, legacy SSE at http://{addr}{}",
         server.path,

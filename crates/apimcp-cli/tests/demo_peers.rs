@@ -23,11 +23,7 @@ const DEMO_TOOLS: [&str; 6] = [
 fn inspector_lists_and_calls_demo_tools() {
     let demo = Apimcp::start(&["demo"]);
     let out = peers().inspector(&demo.url("/mcp"), &["--method", "tools/list"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let names: Vec<&str> = listed["tools"]
         .as_array()
@@ -48,11 +44,7 @@ fn inspector_lists_and_calls_demo_tools() {
             "item_id=3",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let result: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(result["structuredContent"]["name"], "Wrench", "{result}");
 
@@ -107,8 +99,7 @@ fn mcp_remote_calls_get_item_through_the_demo() {
             }
         }
     });
-    let send =
-        |stdin: &mut std::process::ChildStdin, v: Value| writeln!(stdin, "{v}").expect("write");
+    let send = |stdin: &mut std::process::ChildStdin, v: Value| writeln!(stdin, "{v}").expect("write");
     send(
         &mut stdin,
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
@@ -124,10 +115,7 @@ fn mcp_remote_calls_get_item_through_the_demo() {
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_item", "arguments": {"item_id": 1}}}),
     );
     let call = wait_for(&rx, 2);
-    assert_eq!(
-        call["result"]["structuredContent"]["name"], "Hammer",
-        "{call}"
-    );
+    assert_eq!(call["result"]["structuredContent"]["name"], "Hammer", "{call}");
     drop(stdin);
     let _ = bridge.kill();
     let _ = bridge.wait();
@@ -136,9 +124,7 @@ fn mcp_remote_calls_get_item_through_the_demo() {
 
 fn wait_for(rx: &std::sync::mpsc::Receiver<Value>, id: i64) -> Value {
     loop {
-        let message = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("an answer within 30 s");
+        let message = rx.recv_timeout(Duration::from_secs(30)).expect("an answer within 30 s");
         if message["id"] == id {
             return message;
         }
@@ -152,11 +138,7 @@ fn sdk_client_drives_legacy_sse() {
         "sse-client.mjs",
         &[&demo.url("/sse"), "search_items", r#"{"q":"drill"}"#],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(report["tools"].as_array().map(Vec::len), Some(6));
     assert_eq!(
@@ -183,17 +165,10 @@ fn sdk_client_drives_stdio() {
             &demo.base,
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(report["tools"].as_array().map(Vec::len), Some(6));
-    assert_eq!(
-        report["result"]["structuredContent"]["name"], "Screwdriver",
-        "{report}"
-    );
+    assert_eq!(report["result"]["structuredContent"]["name"], "Screwdriver", "{report}");
 }
 
 #[test]
@@ -219,8 +194,7 @@ fn stdio_writes_nothing_but_protocol_to_stdout() {
     let out = common::run_bounded_child(child, Duration::from_secs(30));
     let text = String::from_utf8_lossy(&out.stdout);
     for line in text.lines() {
-        let message: Value =
-            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON-RPC on stdout: {line}"));
+        let message: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON-RPC on stdout: {line}"));
         assert_eq!(message["jsonrpc"], "2.0");
     }
     assert!(text.contains("\"serverInfo\""), "{text}");

@@ -22,16 +22,8 @@ struct Upstream {
 
 async fn echo(request: Request) -> axum::Json<Value> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     axum::Json(json!({
         "method": parts.method.as_str(),
         "path": parts.uri.path(),
@@ -71,9 +63,7 @@ fn start_upstream() -> Upstream {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             tx.send(listener.local_addr().expect("addr")).expect("send");
             axum::serve(listener, app).await.expect("serve");
         });
@@ -121,12 +111,7 @@ fn serve(upstream: &str, extra: &[&str]) -> Apimcp {
 
 fn echoed(result: &Value) -> Value {
     assert_eq!(result["result"]["isError"], false, "{result}");
-    serde_json::from_str(
-        result["result"]["content"][0]["text"]
-            .as_str()
-            .expect("text"),
-    )
-    .expect("echo JSON")
+    serde_json::from_str(result["result"]["content"][0]["text"].as_str().expect("text")).expect("echo JSON")
 }
 
 #[test]
@@ -145,11 +130,7 @@ fn path_parameters_never_escape_their_segment() {
     }
     let refused = http.call(&mcp, Some(&session), "echo", json!({"id": ".."}));
     assert_eq!(refused["result"]["isError"], true);
-    assert_eq!(
-        upstream.admin_hits.load(Ordering::SeqCst),
-        0,
-        "/admin was reached"
-    );
+    assert_eq!(upstream.admin_hits.load(Ordering::SeqCst), 0, "/admin was reached");
 }
 
 #[test]
@@ -162,7 +143,11 @@ fn headers_query_styles_and_cookies_reach_the_api() {
     let args = json!({"id": "1", "tags": ["a", "b c"], "filter": {"k": "v"}, "X-Tenant": "acme", "session": "s1"});
     let reply = http.post(
         &mcp,
-        &[("mcp-session-id", &session), ("authorization", "Bearer abc"), ("x-trace", "t1")],
+        &[
+            ("mcp-session-id", &session),
+            ("authorization", "Bearer abc"),
+            ("x-trace", "t1"),
+        ],
         &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "echo", "arguments": args}}),
     );
     let seen = echoed(&reply.json());
@@ -304,8 +289,12 @@ fn sessions_hosts_and_versions() {
     let server = serve(&upstream.base, &[]);
     let http = Http::new();
     let mcp = server.url("/mcp");
-    let init = http.post(&mcp, &[], &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}));
+    let init = http.post(
+        &mcp,
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+    );
     let info = init.json();
     assert_eq!(
         info["result"]["serverInfo"],
@@ -325,9 +314,7 @@ fn sessions_hosts_and_versions() {
     );
     assert_eq!(foreign.status, 403);
     assert!(
-        common::eventually(Duration::from_secs(5), || server
-            .log()
-            .contains("public_url")),
+        common::eventually(Duration::from_secs(5), || server.log().contains("public_url")),
         "the refusal is logged with what to set: {}",
         server.log()
     );

@@ -10,19 +10,14 @@ use std::time::Instant;
 use apimcp::openapi::{ConvertOptions, OpenApiDocument, convert};
 
 fn main() {
-    let files: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let files: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     if let [file] = files.as_slice()
         && std::env::var_os("APIMCP_BENCH_CHILD").is_some()
     {
         measure(file);
         return;
     }
-    println!(
-        "| document | operations | tools | read ms | parse ms | convert ms | total ms | peak RSS MB |"
-    );
+    println!("| document | operations | tools | read ms | parse ms | convert ms | total ms | peak RSS MB |");
     println!("|---|---|---|---|---|---|---|---|");
     let exe = std::env::current_exe().expect("own path");
     for file in &files {

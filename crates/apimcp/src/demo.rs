@@ -54,13 +54,7 @@ impl Store {
                 7.99,
                 &["tool", "hardware"],
             ),
-            (
-                3,
-                "Wrench",
-                "A tool for tightening bolts",
-                12.99,
-                &["tool", "hardware"],
-            ),
+            (3, "Wrench", "A tool for tightening bolts", 12.99, &["tool", "hardware"]),
             (
                 4,
                 "Saw",
@@ -93,15 +87,11 @@ impl Store {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<i64, Item>> {
-        self.0
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<i64, Item>> {
-        self.0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -156,15 +146,7 @@ struct Page {
 async fn list_items(State(store): State<Store>, Query(page): Query<Page>) -> Json<Vec<Item>> {
     let skip = page.skip.unwrap_or(0);
     let limit = page.limit.unwrap_or(10);
-    Json(
-        store
-            .read()
-            .values()
-            .skip(skip)
-            .take(limit)
-            .cloned()
-            .collect(),
-    )
+    Json(store.read().values().skip(skip).take(limit).cloned().collect())
 }
 
 /// Get item
@@ -203,11 +185,7 @@ async fn create_item(State(store): State<Store>, Json(item): Json<Item>) -> Resp
 #[utoipa::path(put, path = "/items/{item_id}", operation_id = "update_item", tag = "items",
     params(("item_id" = i64, Path, description = "The ID of the item to update")), request_body = Item,
     responses((status = 200, description = "The updated item", body = Item), (status = 404, description = "Item not found", body = Detail)))]
-async fn update_item(
-    State(store): State<Store>,
-    Path(item_id): Path<i64>,
-    Json(mut item): Json<Item>,
-) -> Response {
+async fn update_item(State(store): State<Store>, Path(item_id): Path<i64>, Json(mut item): Json<Item>) -> Response {
     let mut items = store.write();
     let Some(slot) = items.get_mut(&item_id) else {
         return not_found();
@@ -260,19 +238,12 @@ struct Search {
 /// Search items by text, price range and tags.
 #[utoipa::path(get, path = "/items/search", operation_id = "search_items", tag = "search", params(Search),
     responses((status = 200, description = "The matching items", body = Vec<Item>), (status = 422, description = "A filter is not a number", body = Detail)))]
-async fn search_items(
-    State(store): State<Store>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
+async fn search_items(State(store): State<Store>, Query(pairs): Query<Vec<(String, String)>>) -> Response {
     let mut q = None;
     let mut tags = Vec::new();
     let (mut min, mut max) = (f64::NEG_INFINITY, f64::INFINITY);
     for (key, value) in pairs {
-        let number = || {
-            value
-                .parse::<f64>()
-                .map_err(|_| format!("{key} must be a number"))
-        };
+        let number = || value.parse::<f64>().map_err(|_| format!("{key} must be a number"));
         let parsed = match key.as_str() {
             "q" => {
                 let _: () = q = Some(value.to_lowercase());
@@ -294,12 +265,7 @@ async fn search_items(
         .read()
         .values()
         .filter(|item| {
-            let text = format!(
-                "{} {}",
-                item.name,
-                item.description.as_deref().unwrap_or("")
-            )
-            .to_lowercase();
+            let text = format!("{} {}", item.name, item.description.as_deref().unwrap_or("")).to_lowercase();
             q.as_ref().is_none_or(|q| text.contains(q))
                 && item.price >= min
                 && item.price <= max

@@ -4,24 +4,33 @@
 //! Tools and results cross the boundary as MCP JSON (our types serialise to exactly what the
 //! protocol sends, and rmcp's deserialise from it), so no rmcp type leaks out.
 
+// rmcp 3 marks logging, sampling and resource subscriptions deprecated (SEP-2577: gone from
+// 2026-07-28); clients of 2024-11-05 to 2025-11-25 still use them.
+#![allow(deprecated)]
+
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use futures::channel::mpsc;
 use futures::stream::BoxStream;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ClientJsonRpcMessage, ErrorData,
-    GetExtensions, Implementation, JsonRpcError, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, ServerJsonRpcMessage, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientJsonRpcMessage, ClientResult, CompleteRequestParams,
+    CompleteResult, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams, ErrorData, GetExtensions,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, JsonRpcError, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingMessageNotificationParam,
+    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, ServerCapabilities, ServerConfig, ServerJsonRpcMessage, ServerRequest, SetLevelRequestParams,
+    SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{RoleServer, ServerHandler, ServiceExt};
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::call::ToolOutput;
-use crate::server::{McpServer, ToolSet};
+use crate::server::{BoxFuture, ClientChannel, ClientError, CompletionRequest, Context, LogLevel, McpServer};
 
 /// The tool list in rmcp's types, built once per tool set.
 #[derive(Default)]
@@ -30,22 +39,18 @@ struct ListCache {
 }
 
 impl ListCache {
-    fn tools(&self, set: &Arc<ToolSet>) -> Arc<Vec<Tool>> {
-        let key = Arc::as_ptr(set) as usize;
-        let mut built = self
-            .built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Derived tools, then custom ones; rebuilt when the derived set was swapped.
+    fn tools(&self, server: &McpServer) -> Arc<Vec<Tool>> {
+        let set = server.tools();
+        let key = Arc::as_ptr(&set) as usize;
+        let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((k, tools)) = built.as_ref()
             && *k == key
         {
             return tools.clone();
         }
-        let tools: Arc<Vec<Tool>> = Arc::new(
-            set.iter()
-                .filter_map(|t| to_rmcp_tool(&t.converted.tool))
-                .collect(),
-        );
+        let definitions = server.tool_definitions();
+        let tools: Arc<Vec<Tool>> = Arc::new(definitions.iter().filter_map(to_rmcp_tool).collect());
         *built = Some((key, tools.clone()));
         tools
     }
@@ -63,17 +68,19 @@ fn to_rmcp_tool(tool: &crate::tool::Tool) -> Option<Tool> {
 }
 
 fn to_rmcp_result(output: &ToolOutput) -> CallToolResult {
-    serde_json::from_value(output.to_json()).unwrap_or_else(|e| {
+    from_result_json(output.to_json()).unwrap_or_else(|e| {
         let text = format!("the result could not be encoded: {e}");
         serde_json::from_value(ToolOutput::error(text).to_json()).unwrap_or_default()
     })
 }
 
-/// The rmcp handler: a view of the [`McpServer`].
+/// The rmcp handler: a view of the [`McpServer`]. One per session (its log level is the
+/// session's own).
 #[derive(Clone)]
 pub(crate) struct Handler {
     server: McpServer,
     cache: Arc<ListCache>,
+    level: Arc<Mutex<LogLevel>>,
 }
 
 impl Handler {
@@ -81,25 +88,97 @@ impl Handler {
         Self {
             server,
             cache: Arc::default(),
+            level: Arc::new(Mutex::new(LogLevel::Debug)),
         }
     }
+
+    /// A copy for a new session: shared tool cache, own log level.
+    fn for_session(&self) -> Self {
+        Self {
+            server: self.server.clone(),
+            cache: self.cache.clone(),
+            level: Arc::new(Mutex::new(LogLevel::Debug)),
+        }
+    }
+
+    fn context(&self, context: &RequestContext<RoleServer>) -> Context {
+        let headers = context
+            .extensions
+            .get::<http::request::Parts>()
+            .map(|p| p.headers.clone());
+        let progress_token = context
+            .meta
+            .get_progress_token()
+            .and_then(|t| serde_json::to_value(t).ok());
+        let capabilities = context
+            .client_capabilities()
+            .and_then(|c| serde_json::to_value(c).ok())
+            .unwrap_or(Value::Null);
+        let channel = PeerChannel {
+            peer: context.peer.clone(),
+            capabilities,
+            level: self.level.clone(),
+        };
+        Context {
+            channel: Some(Arc::new(channel)),
+            headers,
+            progress_token,
+        }
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: impl serde::Serialize) -> Result<T, ErrorData> {
+    let json = serde_json::to_value(value).map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+    from_result_json(json).map_err(|e| ErrorData::internal_error(e.to_string(), None))
+}
+
+/// The error for an unknown resource, naming it in `data` as SEP-2164 asks.
+fn resource_not_found(uri: &str) -> ErrorData {
+    ErrorData::resource_not_found(format!("Resource not found: {uri}"), Some(json!({ "uri": uri })))
+}
+
+/// A result from its MCP JSON, marked complete as rmcp's own constructors do (rmcp sends
+/// `resultType` to 2026-07-28 clients and strips it for older ones).
+fn from_result_json<T: serde::de::DeserializeOwned>(mut json: Value) -> Result<T, serde_json::Error> {
+    if let Value::Object(map) = &mut json {
+        map.entry("resultType").or_insert_with(|| json!("complete"));
+    }
+    serde_json::from_value(json)
 }
 
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
         let options = self.server.options();
-        let capabilities = ServerCapabilities::builder()
+        let extensions = self.server.extensions();
+        let mut capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_tool_list_changed()
+            .enable_logging()
             .build();
-        let mut config = ServerConfig::new(capabilities).with_server_info(Implementation::new(
-            options.name.clone(),
-            options.version.clone(),
-        ));
+        if extensions.has_resources() {
+            capabilities.resources = serde_json::from_value(json!({"subscribe": true, "listChanged": true})).ok();
+        }
+        if !extensions.prompts.is_empty() {
+            capabilities.prompts = serde_json::from_value(json!({"listChanged": false})).ok();
+        }
+        if extensions.completer.is_some() {
+            capabilities.completions = serde_json::from_value(json!({})).ok();
+        }
+        let mut config = ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new(options.name.clone(), options.version.clone()));
         if let Some(instructions) = &options.instructions {
             config = config.with_instructions(instructions.clone());
         }
         config
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let channel = PeerChannel {
+            peer: context.peer,
+            capabilities: Value::Null,
+            level: self.level.clone(),
+        };
+        self.server.register_peer(Arc::new(channel));
     }
 
     async fn list_tools(
@@ -107,12 +186,12 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = self.cache.tools(&self.server.tools());
+        let tools = self.cache.tools(&self.server);
         Ok(ListToolsResult::with_all_items(tools.as_ref().clone()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let tools = self.cache.tools(&self.server.tools());
+        let tools = self.cache.tools(&self.server);
         tools.iter().find(|t| t.name == name).cloned()
     }
 
@@ -121,18 +200,232 @@ impl ServerHandler for Handler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let headers = context
-            .extensions
-            .get::<http::request::Parts>()
-            .map(|p| &p.headers);
+        let cx = self.context(&context);
         let output = self
             .server
-            .call_tool(&request.name, request.arguments, headers)
+            .call_tool(&request.name, request.arguments, cx)
             .await
-            .ok_or_else(|| {
-                ErrorData::invalid_params(format!("Unknown tool: {}", request.name), None)
-            })?;
+            .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", request.name), None))?;
         Ok(to_rmcp_result(&output).into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let resources: Vec<_> = self.server.extensions().resources.iter().map(|(r, _)| r).collect();
+        Ok(ListResourcesResult::with_all_items(from_json(resources)?))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let templates: Vec<_> = self.server.extensions().templates.iter().map(|(t, _)| t).collect();
+        Ok(ListResourceTemplatesResult::with_all_items(from_json(templates)?))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let Some(handler) = self.server.extensions().resource_handler(&request.uri) else {
+            return Err(resource_not_found(&request.uri));
+        };
+        let contents = handler(request.uri.clone(), self.context(&context))
+            .await
+            .map_err(|e| ErrorData::internal_error(e, None))?;
+        let result: ReadResourceResult = from_json(json!({ "contents": contents }))?;
+        Ok(result.into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if self.server.extensions().has_resources() {
+            Ok(())
+        } else {
+            Err(resource_not_found(&request.uri))
+        }
+    }
+
+    async fn unsubscribe(
+        &self,
+        _request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let prompts: Vec<_> = self.server.extensions().prompts.iter().map(|(p, _)| p).collect();
+        Ok(ListPromptsResult::with_all_items(from_json(prompts)?))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let Some((prompt, handler)) = self.server.extensions().prompt(&request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!("Unknown prompt: {}", request.name),
+                None,
+            ));
+        };
+        let arguments = request.arguments.unwrap_or_default();
+        if let Some(missing) = prompt
+            .arguments
+            .iter()
+            .find(|a| a.required && !arguments.contains_key(&a.name))
+        {
+            return Err(ErrorData::invalid_params(
+                format!("Missing required argument: {}", missing.name),
+                None,
+            ));
+        }
+        let result = handler(arguments, self.context(&context))
+            .await
+            .map_err(|e| ErrorData::internal_error(e, None))?;
+        let result: GetPromptResult = from_json(result)?;
+        Ok(result.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let Some(completer) = &self.server.extensions().completer else {
+            return Err(ErrorData::invalid_request("completions are not supported", None));
+        };
+        let reference = request
+            .r#ref
+            .as_prompt_name()
+            .or(request.r#ref.as_resource_uri())
+            .unwrap_or_default()
+            .to_owned();
+        let values = completer(CompletionRequest {
+            reference,
+            argument: request.argument.name.clone(),
+            value: request.argument.value.clone(),
+        })
+        .await;
+        let total = values.len();
+        let shown: Vec<String> = values.into_iter().take(100).collect();
+        from_json(json!({"completion": {"values": shown, "total": total, "hasMore": total > 100}}))
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let level: LogLevel =
+            serde_json::from_value(json!(request.level)).map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = level;
+        Ok(())
+    }
+}
+
+/// The client of one session, for handlers (progress, logging, sampling, elicitation) and for
+/// list-changed notifications.
+struct PeerChannel {
+    peer: Peer<RoleServer>,
+    capabilities: Value,
+    level: Arc<Mutex<LogLevel>>,
+}
+
+fn client_error(e: impl std::fmt::Display) -> ClientError {
+    ClientError(e.to_string())
+}
+
+impl ClientChannel for PeerChannel {
+    fn progress(
+        &self,
+        token: Value,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> BoxFuture<Result<(), ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            let params: ProgressNotificationParam = serde_json::from_value(
+                json!({"progressToken": token, "progress": progress, "total": total, "message": message}),
+            )
+            .map_err(client_error)?;
+            peer.notify_progress(params).await.map_err(client_error)
+        })
+    }
+
+    fn log(&self, level: LogLevel, logger: Option<String>, data: Value) -> BoxFuture<Result<(), ClientError>> {
+        let peer = self.peer.clone();
+        let wanted = *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Box::pin(async move {
+            if level < wanted {
+                return Ok(());
+            }
+            let params: LoggingMessageNotificationParam =
+                serde_json::from_value(json!({"level": level, "logger": logger, "data": data}))
+                    .map_err(client_error)?;
+            peer.notify_logging_message(params).await.map_err(client_error)
+        })
+    }
+
+    fn sample(&self, params: Value) -> BoxFuture<Result<Value, ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            let params: CreateMessageRequestParams = serde_json::from_value(params).map_err(client_error)?;
+            let result = peer.create_message(params).await.map_err(client_error)?;
+            serde_json::to_value(result).map_err(client_error)
+        })
+    }
+
+    fn elicit(&self, mut params: Value) -> BoxFuture<Result<Value, ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            if let Value::Object(map) = &mut params {
+                map.entry("mode").or_insert_with(|| json!("form"));
+            }
+            let params: ElicitRequestParams = serde_json::from_value(params).map_err(client_error)?;
+            match peer
+                .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)))
+                .await
+            {
+                Ok(ClientResult::ElicitResult(result)) => serde_json::to_value(result).map_err(client_error),
+                Ok(other) => Err(ClientError(format!("unexpected answer to elicitation: {other:?}"))),
+                Err(e) => Err(client_error(e)),
+            }
+        })
+    }
+
+    fn client_capabilities(&self) -> Value {
+        if self.capabilities.is_null() {
+            return self
+                .peer
+                .peer_info()
+                .and_then(|info| serde_json::to_value(&info.capabilities).ok())
+                .unwrap_or(Value::Null);
+        }
+        self.capabilities.clone()
+    }
+
+    fn tools_changed(&self) -> BoxFuture<Result<(), ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move { peer.notify_tool_list_changed().await.map_err(client_error) })
+    }
+
+    fn is_closed(&self) -> bool {
+        self.peer.is_transport_closed()
     }
 }
 
@@ -150,7 +443,7 @@ pub(crate) fn streamable_http(
         .with_json_response(options.stateless)
         .with_cancellation_token(cancel);
     let handler = Handler::new(server.clone());
-    StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(sessions), config)
+    StreamableHttpService::new(move || Ok(handler.for_session()), Arc::new(sessions), config)
 }
 
 /// Serves `server` over stdin and stdout until the client closes them.
@@ -169,10 +462,7 @@ pub(crate) struct ClientMessage(ClientJsonRpcMessage);
 /// Parses a JSON-RPC message from the client and attaches the HTTP request parts, as the
 /// Streamable HTTP transport does, so tool calls see the request's headers. The error is the
 /// JSON-RPC parse error to send back.
-pub(crate) fn parse_client_message(
-    body: &[u8],
-    parts: http::request::Parts,
-) -> Result<ClientMessage, String> {
+pub(crate) fn parse_client_message(body: &[u8], parts: http::request::Parts) -> Result<ClientMessage, String> {
     let mut message: ClientJsonRpcMessage = serde_json::from_slice(body).map_err(|e| {
         let error = ServerJsonRpcMessage::Error(JsonRpcError::new(
             None,
@@ -215,8 +505,27 @@ pub(crate) fn channel_session(server: McpServer, cancel: CancellationToken) -> C
             Err(e) => tracing::debug!(error = %e, "legacy SSE session ended before initialize"),
         }
     });
-    let outbox = outbox
-        .map(|m| serde_json::to_string(&m).unwrap_or_default())
-        .boxed();
+    let outbox = outbox.map(|m| serde_json::to_string(&m).unwrap_or_default()).boxed();
     ChannelSession { inbox, outbox }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tool::{ToolAnnotations, ToolName};
+
+    #[test]
+    fn custom_tool_definitions_cross_into_rmcp() {
+        let tool = crate::tool::Tool {
+            name: ToolName::new("t").expect("valid"),
+            title: None,
+            description: "d".into(),
+            input_schema: serde_json::from_value(json!({"type": "object", "properties": {}})).expect("object"),
+            output_schema: None,
+            annotations: ToolAnnotations::default(),
+        };
+        let json = serde_json::to_value(&tool).expect("json");
+        let back: Result<Tool, _> = serde_json::from_value(json.clone());
+        assert!(back.is_ok(), "{json}: {:?}", back.err());
+    }
 }

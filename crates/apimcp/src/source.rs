@@ -61,12 +61,10 @@ impl SpecSource {
     /// Reads `http://` and `https://` as URLs and anything else as a path.
     pub fn parse(text: &str) -> Result<Self, LoadError> {
         if text.starts_with("http://") || text.starts_with("https://") {
-            reqwest::Url::parse(text)
-                .map(Self::Url)
-                .map_err(|e| LoadError::BadUrl {
-                    url: text.into(),
-                    reason: e.to_string(),
-                })
+            reqwest::Url::parse(text).map(Self::Url).map_err(|e| LoadError::BadUrl {
+                url: text.into(),
+                reason: e.to_string(),
+            })
         } else {
             Ok(Self::File(PathBuf::from(text)))
         }
@@ -99,10 +97,7 @@ async fn fetch(url: &reqwest::Url, timeout: Duration) -> Result<String, LoadErro
         url: url.to_string(),
         reason: e.to_string(),
     };
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(failed)?;
+    let client = reqwest::Client::builder().timeout(timeout).build().map_err(failed)?;
     let response = client
         .get(url.clone())
         .header("accept", "application/json, application/yaml, */*")
@@ -132,9 +127,6 @@ mod tests {
             SpecSource::parse("specs/a.yaml").ok(),
             Some(SpecSource::File("specs/a.yaml".into()))
         );
-        assert!(matches!(
-            SpecSource::parse("http://"),
-            Err(LoadError::BadUrl { .. })
-        ));
+        assert!(matches!(SpecSource::parse("http://"), Err(LoadError::BadUrl { .. })));
     }
 }

@@ -22,9 +22,7 @@ pub const MAX_TOOL_NAME_LEN: usize = 64;
 
 /// A string that is not a valid [`ToolName`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid tool name {name:?}: a tool name is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'"
-)]
+#[error("invalid tool name {name:?}: a tool name is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'")]
 pub struct InvalidToolName {
     /// The rejected name.
     pub name: String,

@@ -25,9 +25,7 @@ fn snapshot(document: &Path) -> Value {
 
 fn check(input: &str, golden: &str) {
     let actual = snapshot(&common::real_document(input));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(golden);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(golden);
     let text = serde_json::to_string_pretty(&actual).expect("serialises") + "\n";
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, text).expect("writes the snapshot");
@@ -59,12 +57,8 @@ fn petstore_3_1() {
 #[test]
 fn yaml_and_json_of_the_same_document_give_the_same_tools() {
     for version in ["3.0", "3.1"] {
-        let json = snapshot(&common::real_document(&format!(
-            "examples/{version}-petstore.json"
-        )));
-        let yaml = snapshot(&common::real_document(&format!(
-            "yaml/{version}-petstore.yaml"
-        )));
+        let json = snapshot(&common::real_document(&format!("examples/{version}-petstore.json")));
+        let yaml = snapshot(&common::real_document(&format!("yaml/{version}-petstore.yaml")));
         assert_eq!(json, yaml, "{version}");
     }
 }

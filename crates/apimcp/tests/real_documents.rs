@@ -17,8 +17,7 @@ struct Checked {
 
 fn check(path: &Path) -> Checked {
     let text = std::fs::read_to_string(path).expect("readable");
-    let document = OpenApiDocument::parse(&text, &path.display().to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let document = OpenApiDocument::parse(&text, &path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
     let conversion = convert(&document, &ConvertOptions::default()).expect("converts");
     let report = &conversion.report;
     for skipped in &report.skipped {
@@ -35,12 +34,7 @@ fn check(path: &Path) -> Checked {
     for t in &conversion.tools {
         let name = t.tool.name.as_str();
         assert!(names.insert(name.to_owned()), "duplicate tool name {name}");
-        assert!(
-            name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        );
+        assert!(name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)));
         let key = (t.binding.method.clone(), t.binding.path.clone());
         let expected = raw_params.get(&key).expect("operation in document");
         let mut bound: Vec<(String, String)> = t
@@ -51,9 +45,7 @@ fn check(path: &Path) -> Checked {
             .collect();
         bound.sort();
         assert_eq!(&bound, expected, "{name}: every parameter is bound");
-        let properties = t.tool.input_schema["properties"]
-            .as_object()
-            .expect("properties");
+        let properties = t.tool.input_schema["properties"].as_object().expect("properties");
         for p in &t.binding.params {
             assert!(
                 properties.contains_key(&p.arg),
@@ -61,16 +53,9 @@ fn check(path: &Path) -> Checked {
                 p.arg
             );
         }
-        assert_schema(
-            name,
-            "inputSchema",
-            &Value::Object(t.tool.input_schema.clone()),
-        );
+        assert_schema(name, "inputSchema", &Value::Object(t.tool.input_schema.clone()));
         if let Some(output) = &t.tool.output_schema {
-            assert_eq!(
-                output["type"], "object",
-                "{name}: outputSchema is an object"
-            );
+            assert_eq!(output["type"], "object", "{name}: outputSchema is an object");
             assert_schema(name, "outputSchema", &Value::Object(output.clone()));
         }
     }
@@ -94,9 +79,7 @@ fn assert_schema(tool: &str, which: &str, schema: &Value) {
 /// Parameters per operation read straight from the document, by the specification's rules
 /// (path-item parameters overridden by operation ones; Accept, Content-Type and Authorization
 /// headers ignored), independently of the converter.
-fn parameters_by_operation(
-    doc: &Value,
-) -> std::collections::HashMap<(String, String), Vec<(String, String)>> {
+fn parameters_by_operation(doc: &Value) -> std::collections::HashMap<(String, String), Vec<(String, String)>> {
     let resolve = |v: &Value| -> Value {
         let mut v = v.clone();
         while let Some(r) = v.get("$ref").and_then(Value::as_str) {
@@ -130,8 +113,7 @@ fn parameters_by_operation(
                         p["in"].as_str().unwrap_or("").to_owned(),
                     );
                     let ignored = entry.1 == "header"
-                        && ["accept", "content-type", "authorization"]
-                            .contains(&entry.0.to_lowercase().as_str());
+                        && ["accept", "content-type", "authorization"].contains(&entry.0.to_lowercase().as_str());
                     params.retain(|q| q != &entry);
                     if !ignored {
                         params.push(entry);

@@ -35,10 +35,7 @@ pub fn peers() -> &'static Peers {
             .expect("env");
         let vars = String::from_utf8_lossy(&out.stdout)
             .split('\0')
-            .filter_map(|kv| {
-                kv.split_once('=')
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            })
+            .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
             .collect();
         Peers { vars }
     })
@@ -46,9 +43,7 @@ pub fn peers() -> &'static Peers {
 
 impl Peers {
     pub fn var(&self, name: &str) -> &str {
-        self.vars
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} not in env.sh"))
+        self.vars.get(name).unwrap_or_else(|| panic!("{name} not in env.sh"))
     }
 
     /// `node` (22) running `script` with the peers' PATH and a scratch HOME.
@@ -71,9 +66,7 @@ impl Peers {
     /// A JS file of `tests/peers/` run next to the SDK (ES modules resolve packages from the
     /// script's own folder, so it is copied there).
     pub fn sdk_script(&self, name: &str, args: &[&str]) -> Output {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/peers")
-            .join(name);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(name);
         let target = Path::new(self.var("SDK_DIR")).join(name);
         std::fs::copy(&source, &target).expect("copy the script next to the SDK");
         let mut cmd = Command::new(self.var("NODE22"));
@@ -114,7 +107,12 @@ pub struct Apimcp {
 impl Apimcp {
     /// `apimcp ARGS --listen 127.0.0.1:0`, waiting for the line that says where MCP is.
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_apimcp"))
+        Self::start_program(Path::new(env!("CARGO_BIN_EXE_apimcp")), args)
+    }
+
+    /// Any of our programs (an example, say) that takes `--listen` and logs `... at http://ADDR/...`.
+    pub fn start_program(program: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(program)
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
@@ -133,22 +131,18 @@ impl Apimcp {
                     let addr = rest.split('/').next().unwrap_or("").to_owned();
                     let _ = tx.send(addr);
                 }
-                let mut log = sink
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut log = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 log.push_str(&line);
                 log.push('\n');
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!(
-                    "apimcp did not start: {}",
-                    log.lock().map(|l| l.clone()).unwrap_or_default()
-                )
-            });
+        let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "apimcp did not start: {}",
+                log.lock().map(|l| l.clone()).unwrap_or_default()
+            )
+        });
         Self {
             child,
             base: format!("http://{addr}"),
@@ -247,10 +241,7 @@ impl Http {
                 "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}),
         );
         assert_eq!(init.status, 200, "{}", init.body);
-        let id = init.headers["mcp-session-id"]
-            .to_str()
-            .expect("ascii")
-            .to_owned();
+        let id = init.headers["mcp-session-id"].to_str().expect("ascii").to_owned();
         let ack = self.post(
             url,
             &[("mcp-session-id", &id)],
@@ -260,16 +251,8 @@ impl Http {
         id
     }
 
-    pub fn call(
-        &self,
-        url: &str,
-        session: Option<&str>,
-        tool: &str,
-        args: serde_json::Value,
-    ) -> serde_json::Value {
-        let headers: Vec<(&str, &str)> = session
-            .map(|s| vec![("mcp-session-id", s)])
-            .unwrap_or_default();
+    pub fn call(&self, url: &str, session: Option<&str>, tool: &str, args: serde_json::Value) -> serde_json::Value {
+        let headers: Vec<(&str, &str)> = session.map(|s| vec![("mcp-session-id", s)]).unwrap_or_default();
         let reply = self.post(
             url,
             &headers,
@@ -306,4 +289,16 @@ pub fn run_bounded_child(child: Child, limit: Duration) -> Output {
             panic!("the child did not finish within {limit:?}");
         }
     }
+}
+
+/// An example program of the `apimcp` crate, built in release mode if it is not there yet.
+pub fn example(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-p", "apimcp", "--example", name])
+        .current_dir(workspace())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the {name} example failed");
+    target.join("release/examples").join(name)
 }

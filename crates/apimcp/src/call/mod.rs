@@ -6,5 +6,5 @@ mod response;
 mod validate;
 
 pub use request::{ArgumentError, build_request};
-pub use response::{Content, ERROR_BODY_LIMIT, ToolOutput, response_output};
+pub use response::{Content, ERROR_BODY_LIMIT, ResourceContents, ToolOutput, response_output};
 pub use validate::{ArgumentValidator, OutputCheck};

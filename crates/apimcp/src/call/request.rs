@@ -15,11 +15,7 @@ use serde_json::{Map, Value};
 use crate::tool::{Binding, BodyBinding, BodyEncoding, BodyShape, Location, ParamBinding, Style};
 
 /// Everything but RFC 3986 unreserved characters: for path segments and query components.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 /// What `allowReserved` leaves unencoded in a query value: the reserved set except the
 /// characters that would end the value (`&`, `=`, `#`, `+`).
 const QUERY_RESERVED_OK: &AsciiSet = &COMPONENT
@@ -67,16 +63,9 @@ fn invalid(arg: &str, reason: impl Into<String>) -> ArgumentError {
 
 /// Builds the request for one call. The URI is relative (`/items/1?q=x`): the dispatcher puts
 /// it under its base.
-pub fn build_request(
-    binding: &Binding,
-    args: &Map<String, Value>,
-) -> Result<Request<Bytes>, ArgumentError> {
-    let method = Method::from_bytes(binding.method.as_bytes()).map_err(|_| {
-        invalid(
-            "method",
-            format!("{} is not an HTTP method", binding.method),
-        )
-    })?;
+pub fn build_request(binding: &Binding, args: &Map<String, Value>) -> Result<Request<Bytes>, ArgumentError> {
+    let method = Method::from_bytes(binding.method.as_bytes())
+        .map_err(|_| invalid("method", format!("{} is not an HTTP method", binding.method)))?;
     let mut uri = expand_path(&binding.path, &binding.params, args)?;
     let query = query_string(&binding.params, args)?;
     if !query.is_empty() {
@@ -91,9 +80,8 @@ pub fn build_request(
         };
         match p.location {
             Location::Header => {
-                let name = HeaderName::from_bytes(p.name.as_bytes()).map_err(|_| {
-                    invalid(&p.arg, format!("{:?} is not a valid header name", p.name))
-                })?;
+                let name = HeaderName::from_bytes(p.name.as_bytes())
+                    .map_err(|_| invalid(&p.arg, format!("{:?} is not a valid header name", p.name)))?;
                 request = request.header(name, header_value(p, value)?);
             }
             Location::Cookie => cookies.push(cookie(p, value)?),
@@ -112,17 +100,11 @@ pub fn build_request(
     if let Some(content_type) = content_type {
         request = request.header(CONTENT_TYPE, content_type);
     }
-    request
-        .body(body)
-        .map_err(|e| invalid("request", e.to_string()))
+    request.body(body).map_err(|e| invalid("request", e.to_string()))
 }
 
 /// The argument's value, `None` when absent or null and not required.
-fn present<'a>(
-    args: &'a Map<String, Value>,
-    arg: &str,
-    required: bool,
-) -> Result<Option<&'a Value>, ArgumentError> {
+fn present<'a>(args: &'a Map<String, Value>, arg: &str, required: bool) -> Result<Option<&'a Value>, ArgumentError> {
     match args.get(arg) {
         Some(Value::Null) | None if required => Err(ArgumentError::Missing { arg: arg.into() }),
         Some(Value::Null) | None => Ok(None),
@@ -130,11 +112,7 @@ fn present<'a>(
     }
 }
 
-fn expand_path(
-    template: &str,
-    params: &[ParamBinding],
-    args: &Map<String, Value>,
-) -> Result<String, ArgumentError> {
+fn expand_path(template: &str, params: &[ParamBinding], args: &Map<String, Value>) -> Result<String, ArgumentError> {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -143,9 +121,7 @@ fn expand_path(
             break;
         };
         let name = &rest[open + 1..open + close];
-        let param = params
-            .iter()
-            .find(|p| p.location == Location::Path && p.name == name);
+        let param = params.iter().find(|p| p.location == Location::Path && p.name == name);
         match param {
             Some(p) => {
                 let value = present(args, &p.arg, true)?.unwrap_or(&Value::Null);
@@ -167,10 +143,7 @@ fn path_value(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> 
     let parts = scalar_parts(p, value)?;
     let bad = |s: &str| s.is_empty() || s == "." || s == "..";
     if parts.iter().all(|(_, v)| bad(v)) && p.style == Style::Simple {
-        return Err(invalid(
-            &p.arg,
-            "a path parameter cannot be empty, `.` or `..`",
-        ));
+        return Err(invalid(&p.arg, "a path parameter cannot be empty, `.` or `..`"));
     }
     let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
     let name = enc(&p.name);
@@ -189,10 +162,7 @@ fn path_value(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> 
         (Style::Label, true, _) => format!(".{}", joined(".", "=")),
         (Style::Label, false, _) => format!(".{}", joined(",", ",")),
         (Style::Matrix, true, true) => format!(";{}", joined(";", "=")),
-        (Style::Matrix, true, false) => parts
-            .iter()
-            .map(|(_, v)| format!(";{name}={}", enc(v)))
-            .collect(),
+        (Style::Matrix, true, false) => parts.iter().map(|(_, v)| format!(";{name}={}", enc(v))).collect(),
         (Style::Matrix, false, _) => format!(";{name}={}", joined(",", ",")),
         (_, true, _) => joined(",", "="),
         (_, false, _) => joined(",", ","),
@@ -201,19 +171,13 @@ fn path_value(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> 
 
 /// A value as (key, text) pairs: a scalar is one pair, an array one per item, an object one
 /// per property. Nested values are JSON text.
-fn scalar_parts(
-    p: &ParamBinding,
-    value: &Value,
-) -> Result<Vec<(Option<String>, String)>, ArgumentError> {
+fn scalar_parts(p: &ParamBinding, value: &Value) -> Result<Vec<(Option<String>, String)>, ArgumentError> {
     if p.json {
         return Ok(vec![(None, value.to_string())]);
     }
     Ok(match value {
         Value::Array(items) => items.iter().map(|v| (None, scalar_text(v))).collect(),
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (Some(k.clone()), scalar_text(v)))
-            .collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| (Some(k.clone()), scalar_text(v))).collect(),
         other => vec![(None, scalar_text(other))],
     })
 }
@@ -226,10 +190,7 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-fn query_string(
-    params: &[ParamBinding],
-    args: &Map<String, Value>,
-) -> Result<String, ArgumentError> {
+fn query_string(params: &[ParamBinding], args: &Map<String, Value>) -> Result<String, ArgumentError> {
     let mut pairs: Vec<String> = Vec::new();
     for p in params.iter().filter(|p| p.location == Location::Query) {
         if let Some(value) = present(args, &p.arg, p.required)? {
@@ -239,16 +200,8 @@ fn query_string(
     Ok(pairs.join("&"))
 }
 
-fn query_pairs(
-    p: &ParamBinding,
-    value: &Value,
-    out: &mut Vec<String>,
-) -> Result<(), ArgumentError> {
-    let set = if p.allow_reserved {
-        QUERY_RESERVED_OK
-    } else {
-        COMPONENT
-    };
+fn query_pairs(p: &ParamBinding, value: &Value, out: &mut Vec<String>) -> Result<(), ArgumentError> {
+    let set = if p.allow_reserved { QUERY_RESERVED_OK } else { COMPONENT };
     let enc = |s: &str| utf8_percent_encode(s, set).to_string();
     let name = enc(&p.name);
     let parts = scalar_parts(p, value)?;
@@ -299,17 +252,9 @@ fn header_value(p: &ParamBinding, value: &Value) -> Result<HeaderValue, Argument
         .collect::<Vec<_>>()
         .join(",");
     if text.contains(['\r', '\n', '\0']) {
-        return Err(invalid(
-            &p.arg,
-            "header values cannot contain CR, LF or NUL",
-        ));
+        return Err(invalid(&p.arg, "header values cannot contain CR, LF or NUL"));
     }
-    HeaderValue::from_str(&text).map_err(|_| {
-        invalid(
-            &p.arg,
-            "header values must be visible ASCII (or tab and space)",
-        )
-    })
+    HeaderValue::from_str(&text).map_err(|_| invalid(&p.arg, "header values must be visible ASCII (or tab and space)"))
 }
 
 fn cookie(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> {
@@ -319,10 +264,7 @@ fn cookie(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> {
         .collect::<Vec<_>>()
         .join(",");
     if text.contains(['\r', '\n', '\0']) {
-        return Err(invalid(
-            &p.arg,
-            "cookie values cannot contain CR, LF or NUL",
-        ));
+        return Err(invalid(&p.arg, "cookie values cannot contain CR, LF or NUL"));
     }
     let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
     Ok(format!("{}={}", enc(&p.name), enc(&text)))
@@ -334,14 +276,9 @@ fn encode_body(body: &BodyBinding, args: &Map<String, Value>) -> Result<Encoded,
     let Some(fields) = body_fields(body, args)? else {
         return Ok((None, Bytes::new()));
     };
-    let media = |m: &str| {
-        HeaderValue::from_str(m).map_err(|_| invalid("body", format!("bad media type {m}")))
-    };
+    let media = |m: &str| HeaderValue::from_str(m).map_err(|_| invalid("body", format!("bad media type {m}")));
     match &body.encoding {
-        BodyEncoding::Json => Ok((
-            Some(media(&body.media_type)?),
-            Bytes::from(fields.to_string()),
-        )),
+        BodyEncoding::Json => Ok((Some(media(&body.media_type)?), Bytes::from(fields.to_string()))),
         BodyEncoding::Form => Ok((Some(media(&body.media_type)?), form(&fields))),
         BodyEncoding::Multipart { files } => {
             let (boundary, bytes) = multipart(&fields, files)?;
@@ -371,10 +308,7 @@ fn whole_arg(body: &BodyBinding) -> &str {
 
 /// The body value: the whole-body argument, or an object of the flattened fields given.
 /// `None` when nothing was given and the body is optional.
-fn body_fields(
-    body: &BodyBinding,
-    args: &Map<String, Value>,
-) -> Result<Option<Value>, ArgumentError> {
+fn body_fields(body: &BodyBinding, args: &Map<String, Value>) -> Result<Option<Value>, ArgumentError> {
     match &body.shape {
         BodyShape::Whole { arg } => Ok(present(args, arg, body.required)?.cloned()),
         BodyShape::Flattened { fields } => {

@@ -40,29 +40,76 @@ pub enum Content {
         #[serde(rename = "mimeType")]
         mime_type: String,
     },
-    /// An embedded binary resource.
+    /// An embedded resource.
     Resource {
         /// The resource.
-        resource: BlobResource,
+        resource: ResourceContents,
     },
 }
 
-/// The body of an embedded resource.
+/// The contents of a resource: text or base64 bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BlobResource {
-    /// Where it came from.
+pub struct ResourceContents {
+    /// The resource's URI.
     pub uri: String,
     /// Its media type.
-    #[serde(rename = "mimeType")]
-    pub mime_type: String,
-    /// Base64 bytes.
-    pub blob: String,
+    #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Text contents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Base64 contents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+}
+
+impl ResourceContents {
+    /// Text contents.
+    pub fn text(uri: impl Into<String>, mime_type: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            uri: uri.into(),
+            mime_type: Some(mime_type.into()),
+            text: Some(text.into()),
+            blob: None,
+        }
+    }
+
+    /// Binary contents, given as base64.
+    pub fn blob(uri: impl Into<String>, mime_type: impl Into<String>, base64: impl Into<String>) -> Self {
+        Self {
+            uri: uri.into(),
+            mime_type: Some(mime_type.into()),
+            text: None,
+            blob: Some(base64.into()),
+        }
+    }
 }
 
 impl Content {
     /// A text block.
     pub fn text(text: impl Into<String>) -> Self {
         Self::Text { text: text.into() }
+    }
+
+    /// An image block from base64 data.
+    pub fn image(base64: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Self::Image {
+            data: base64.into(),
+            mime_type: mime_type.into(),
+        }
+    }
+
+    /// An audio block from base64 data.
+    pub fn audio(base64: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Self::Audio {
+            data: base64.into(),
+            mime_type: mime_type.into(),
+        }
+    }
+
+    /// An embedded resource block.
+    pub fn resource(contents: ResourceContents) -> Self {
+        Self::Resource { resource: contents }
     }
 }
 
@@ -80,6 +127,15 @@ pub struct ToolOutput {
 }
 
 impl ToolOutput {
+    /// A successful call with these blocks.
+    pub fn success(content: Vec<Content>) -> Self {
+        Self {
+            content,
+            structured_content: None,
+            is_error: false,
+        }
+    }
+
     /// A failed call with a message for the model.
     pub fn error(message: impl Into<String>) -> Self {
         Self {
@@ -124,17 +180,16 @@ pub fn response_output(
         m if is_textual(m) || (m.is_empty() && std::str::from_utf8(body).is_ok()) => {
             return text_output(binding, structured, &media, body);
         }
-        _ => Content::Resource {
-            resource: BlobResource {
-                uri: format!("apimcp:response{}", binding.path),
-                mime_type: if media.is_empty() {
-                    "application/octet-stream".into()
-                } else {
-                    media.clone()
-                },
-                blob: b64(),
-            },
-        },
+        _ => {
+            let mime = if media.is_empty() {
+                "application/octet-stream"
+            } else {
+                media.as_str()
+            };
+            Content::Resource {
+                resource: ResourceContents::blob(format!("apimcp:response{}", binding.path), mime, b64()),
+            }
+        }
     };
     ToolOutput {
         content: vec![content],
@@ -144,10 +199,7 @@ pub fn response_output(
 }
 
 fn is_textual(media: &str) -> bool {
-    media.starts_with("text/")
-        || media.contains("json")
-        || media.ends_with("xml")
-        || media == "application/javascript"
+    media.starts_with("text/") || media.contains("json") || media.ends_with("xml") || media == "application/javascript"
 }
 
 fn text_output(binding: &Binding, structured: bool, media: &str, body: &[u8]) -> ToolOutput {
@@ -175,10 +227,7 @@ fn error_text(status: StatusCode, body: &[u8]) -> String {
         text.push('\n');
         text.push_str(&String::from_utf8_lossy(shown));
         if body.len() > ERROR_BODY_LIMIT {
-            text.push_str(&format!(
-                "\n[... {} more bytes cut]",
-                body.len() - ERROR_BODY_LIMIT
-            ));
+            text.push_str(&format!("\n[... {} more bytes cut]", body.len() - ERROR_BODY_LIMIT));
         }
     }
     text
@@ -211,21 +260,9 @@ mod tests {
             out.to_json(),
             json!({"content": [{"type": "text", "text": "{\"id\":1}"}], "structuredContent": {"id": 1}, "isError": false})
         );
-        let wrapped = response_output(
-            &binding(true),
-            true,
-            StatusCode::OK,
-            Some("application/json"),
-            b"[1]",
-        );
+        let wrapped = response_output(&binding(true), true, StatusCode::OK, Some("application/json"), b"[1]");
         assert_eq!(wrapped.structured_content, Some(json!({"result": [1]})));
-        let plain = response_output(
-            &binding(false),
-            false,
-            StatusCode::OK,
-            Some("application/json"),
-            b"[1]",
-        );
+        let plain = response_output(&binding(false), false, StatusCode::OK, Some("application/json"), b"[1]");
         assert_eq!(plain.structured_content, None);
     }
 
@@ -244,15 +281,9 @@ mod tests {
         assert!(matches!(audio.content[0], Content::Audio { .. }));
         let pdf = response_output(&b, false, StatusCode::OK, Some("application/pdf"), &[0xff]);
         assert!(
-            matches!(&pdf.content[0], Content::Resource { resource } if resource.mime_type == "application/pdf")
+            matches!(&pdf.content[0], Content::Resource { resource } if resource.mime_type.as_deref() == Some("application/pdf"))
         );
-        let text = response_output(
-            &b,
-            true,
-            StatusCode::OK,
-            Some("text/plain; charset=utf-8"),
-            b"hi",
-        );
+        let text = response_output(&b, true, StatusCode::OK, Some("text/plain; charset=utf-8"), b"hi");
         assert_eq!(
             (text.content[0].clone(), text.structured_content),
             (Content::text("hi"), None)
@@ -269,10 +300,7 @@ mod tests {
             br#"{"detail":"no"}"#,
         );
         assert!(out.is_error);
-        assert_eq!(
-            out.content,
-            [Content::text("HTTP 404 Not Found\n{\"detail\":\"no\"}")]
-        );
+        assert_eq!(out.content, [Content::text("HTTP 404 Not Found\n{\"detail\":\"no\"}")]);
         let big = vec![b'x'; ERROR_BODY_LIMIT + 10];
         let out = response_output(&binding(false), false, StatusCode::BAD_GATEWAY, None, &big);
         let Content::Text { text } = &out.content[0] else {

@@ -60,10 +60,7 @@ fn describe(pointer: &str, message: &str) -> String {
     };
     match pointer.trim_start_matches('/') {
         "" => message,
-        path => format!(
-            "`{}`: {message}",
-            path.replace("~1", "/").replace("~0", "~")
-        ),
+        path => format!("`{}`: {message}", path.replace("~1", "/").replace("~0", "~")),
     }
 }
 
@@ -78,13 +75,8 @@ mod tests {
             "required": ["item_id"], "additionalProperties": false});
         let v = ArgumentValidator::new(schema.as_object().expect("obj")).expect("compiles");
         assert!(v.check(&json!({"item_id": 1})).is_ok());
-        let err = v
-            .check(&json!({"item_id": "x", "tags": [1]}))
-            .expect_err("invalid");
-        assert!(
-            err.contains("`item_id`: \"x\" is not of type \"integer\""),
-            "{err}"
-        );
+        let err = v.check(&json!({"item_id": "x", "tags": [1]})).expect_err("invalid");
+        assert!(err.contains("`item_id`: \"x\" is not of type \"integer\""), "{err}");
         assert!(err.contains("`tags/0`"), "{err}");
         let err = v.check(&json!({"extra": 1})).expect_err("invalid");
         assert!(err.contains("\"item_id\" is a required property"), "{err}");

@@ -74,11 +74,7 @@ fn success_code(responses: &Map<String, Value>) -> Option<&str> {
     })
 }
 
-fn responses_section(
-    doc: &Value,
-    responses: &Map<String, Value>,
-    options: DescribeOptions,
-) -> String {
+fn responses_section(doc: &Value, responses: &Map<String, Value>, options: DescribeOptions) -> String {
     let success = success_code(responses);
     let mut out = String::from("\n\n### Responses:\n");
     for (code, response) in responses {
@@ -87,20 +83,12 @@ fn responses_section(
             continue;
         }
         let response = resolve(doc, response).unwrap_or(response);
-        let description = response
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let description = response.get("description").and_then(Value::as_str).unwrap_or("");
         out.push_str(&format!("\n**{code}**: {description}"));
         if is_success {
             out.push_str(" (Success Response)");
         }
-        for (media_type, media) in response
-            .get("content")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (media_type, media) in response.get("content").and_then(Value::as_object).into_iter().flatten() {
             out.push_str(&media_section(doc, media_type, media, options));
         }
     }
@@ -112,8 +100,7 @@ fn media_section(doc: &Value, media_type: &str, media: &Value, options: Describe
         return String::new();
     };
     let mut out = format!("\nContent-Type: {media_type}");
-    let example =
-        document_example(doc, media).or_else(|| generate(doc, schema, 0, &mut HashSet::new()));
+    let example = document_example(doc, media).or_else(|| generate(doc, schema, 0, &mut HashSet::new()));
     if let Some(example) = example.filter(|e| !e.is_null()) {
         out.push_str("\n\n**Example Response:**\n```json\n");
         out.push_str(&pretty(&example));
@@ -159,12 +146,7 @@ fn document_example(doc: &Value, media: &Value) -> Option<Value> {
 }
 
 /// An example value for `schema`; `None` where the schema recurses or gives nothing to show.
-pub(crate) fn generate(
-    doc: &Value,
-    schema: &Value,
-    depth: usize,
-    visiting: &mut HashSet<String>,
-) -> Option<Value> {
+pub(crate) fn generate(doc: &Value, schema: &Value, depth: usize, visiting: &mut HashSet<String>) -> Option<Value> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -182,17 +164,9 @@ pub(crate) fn generate(
     value
 }
 
-fn generate_resolved(
-    doc: &Value,
-    schema: &Value,
-    depth: usize,
-    visiting: &mut HashSet<String>,
-) -> Option<Value> {
+fn generate_resolved(doc: &Value, schema: &Value, depth: usize, visiting: &mut HashSet<String>) -> Option<Value> {
     let s = schema.as_object()?;
-    if let Some(v) = s
-        .get("example")
-        .or_else(|| s.get("examples").and_then(|e| e.get(0)))
-    {
+    if let Some(v) = s.get("example").or_else(|| s.get("examples").and_then(|e| e.get(0))) {
         return Some(v.clone());
     }
     if let Some(v) = s.get("default").or_else(|| s.get("const")) {
@@ -202,11 +176,7 @@ fn generate_resolved(
         return Some(v.clone());
     }
     if let Some(Value::Array(parts)) = s.get("allOf") {
-        return merge_objects(
-            parts
-                .iter()
-                .filter_map(|p| generate(doc, p, depth + 1, visiting)),
-        );
+        return merge_objects(parts.iter().filter_map(|p| generate(doc, p, depth + 1, visiting)));
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(Value::Array(branches)) = s.get(key) {
@@ -223,12 +193,7 @@ fn generate_resolved(
     match ty.and_then(Value::as_str) {
         Some("object") | None if s.contains_key("properties") => {
             let mut out = Map::new();
-            for (name, prop) in s
-                .get("properties")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
+            for (name, prop) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
                 if let Some(v) = generate(doc, prop, depth + 1, visiting) {
                     out.insert(name.clone(), v);
                 }
@@ -237,9 +202,7 @@ fn generate_resolved(
         }
         Some("object") => Some(json!({})),
         Some("array") => {
-            let item = s
-                .get("items")
-                .and_then(|i| generate(doc, i, depth + 1, visiting));
+            let item = s.get("items").and_then(|i| generate(doc, i, depth + 1, visiting));
             Some(Value::Array(item.into_iter().collect()))
         }
         Some("string") => Some(json!(string_example(s))),
@@ -302,13 +265,7 @@ fn display(doc: &Value, schema: &Value, depth: usize, visiting: &mut HashSet<Str
     shown
 }
 
-fn display_child(
-    doc: &Value,
-    key: &str,
-    value: &Value,
-    depth: usize,
-    visiting: &mut HashSet<String>,
-) -> Value {
+fn display_child(doc: &Value, key: &str, value: &Value, depth: usize, visiting: &mut HashSet<String>) -> Value {
     match (key, value) {
         ("properties" | "patternProperties", Value::Object(props)) => Value::Object(
             props
@@ -316,15 +273,10 @@ fn display_child(
                 .map(|(k, v)| (k.clone(), display(doc, v, depth + 1, visiting)))
                 .collect(),
         ),
-        ("allOf" | "anyOf" | "oneOf", Value::Array(items)) => Value::Array(
-            items
-                .iter()
-                .map(|v| display(doc, v, depth + 1, visiting))
-                .collect(),
-        ),
-        ("items" | "additionalProperties" | "not", Value::Object(_)) => {
-            display(doc, value, depth + 1, visiting)
+        ("allOf" | "anyOf" | "oneOf", Value::Array(items)) => {
+            Value::Array(items.iter().map(|v| display(doc, v, depth + 1, visiting)).collect())
         }
+        ("items" | "additionalProperties" | "not", Value::Object(_)) => display(doc, value, depth + 1, visiting),
         _ => value.clone(),
     }
 }
@@ -362,13 +314,7 @@ mod tests {
 
     #[test]
     fn follows_fastapi_mcps_template() {
-        let text = describe(
-            &doc(),
-            "GET",
-            "/items/{id}",
-            &op(),
-            DescribeOptions::default(),
-        );
+        let text = describe(&doc(), "GET", "/items/{id}", &op(), DescribeOptions::default());
         let expected = "Get Item\n\nFetch one item.\n\n### Responses:\n\n**200**: Successful Response (Success Response)\nContent-Type: application/json\n\n**Example Response:**\n```json\n{\n  \"id\": 1,\n  \"name\": \"Name\",\n  \"at\": \"2023-01-01T00:00:00Z\"\n}\n```";
         assert_eq!(text, expected);
     }
@@ -405,9 +351,6 @@ mod tests {
         };
         assert_eq!(describe(&doc(), "GET", "/x", &op(), short), "Get…");
         let bare = Map::new();
-        assert_eq!(
-            describe(&doc(), "DELETE", "/x/{id}", &bare, omit),
-            "DELETE /x/{id}"
-        );
+        assert_eq!(describe(&doc(), "DELETE", "/x/{id}", &bare, omit), "DELETE /x/{id}");
     }
 }

@@ -128,11 +128,10 @@ impl OpenApiDocument {
                 from_swagger: true,
             });
         }
-        let version = object.get("openapi").map(version_string).ok_or_else(|| {
-            DocumentError::MissingVersion {
-                origin: origin.into(),
-            }
-        })?;
+        let version = object
+            .get("openapi")
+            .map(version_string)
+            .ok_or_else(|| DocumentError::MissingVersion { origin: origin.into() })?;
         let version = parse_version(&version).ok_or_else(|| unsupported(origin, version))?;
         Ok(Self {
             value,
@@ -195,9 +194,7 @@ fn version_string(value: &Value) -> String {
 }
 
 fn looks_like_json(text: &str) -> bool {
-    text.trim_start_matches('\u{feff}')
-        .trim_start()
-        .starts_with('{')
+    text.trim_start_matches('\u{feff}').trim_start().starts_with('{')
 }
 
 fn parse_json(text: &str, origin: &str) -> Result<Value, DocumentError> {
@@ -249,9 +246,7 @@ fn yaml_number(n: &yaml_serde::Number) -> Value {
     } else if let Some(u) = n.as_u64() {
         Value::from(u)
     } else {
-        n.as_f64()
-            .and_then(Number::from_f64)
-            .map_or(Value::Null, Value::Number)
+        n.as_f64().and_then(Number::from_f64).map_or(Value::Null, Value::Number)
     }
 }
 
@@ -294,17 +289,12 @@ mod tests {
             "a.yaml",
         )
         .expect("parses");
-        assert!(
-            doc.value()
-                .pointer("/paths/~1a/get/responses/200")
-                .is_some()
-        );
+        assert!(doc.value().pointer("/paths/~1a/get/responses/200").is_some());
     }
 
     #[test]
     fn json_errors_name_the_line_and_column() {
-        let err = OpenApiDocument::parse("{\n  \"openapi\": \"3.0.0\",\n  oops\n}", "spec.json")
-            .expect_err("invalid");
+        let err = OpenApiDocument::parse("{\n  \"openapi\": \"3.0.0\",\n  oops\n}", "spec.json").expect_err("invalid");
         let DocumentError::Json { line, origin, .. } = &err else {
             panic!("expected a JSON error, got {err}");
         };
@@ -314,17 +304,13 @@ mod tests {
 
     #[test]
     fn yaml_errors_name_the_line() {
-        let err = OpenApiDocument::parse("openapi: 3.0.0\npaths:\n  - a\n  b: c\n", "spec.yaml")
-            .expect_err("invalid");
+        let err = OpenApiDocument::parse("openapi: 3.0.0\npaths:\n  - a\n  b: c\n", "spec.yaml").expect_err("invalid");
         assert!(matches!(err, DocumentError::Yaml { line: 4, .. }), "{err}");
     }
 
     #[test]
     fn other_versions_are_refused_by_name() {
-        for (text, version) in [
-            (r#"{"openapi":"4.0.0"}"#, "4.0.0"),
-            (r#"{"swagger":"1.2"}"#, "1.2"),
-        ] {
+        for (text, version) in [(r#"{"openapi":"4.0.0"}"#, "4.0.0"), (r#"{"swagger":"1.2"}"#, "1.2")] {
             let err = OpenApiDocument::parse(text, "x").expect_err("unsupported");
             assert!(err.to_string().contains(version), "{err}");
         }

@@ -58,18 +58,13 @@ impl OperationFilter {
                 .is_some_and(|l| l.iter().any(|t| tags.contains(&t.as_str())))
         };
         let has_include = self.include_operations.is_some() || self.include_tags.is_some();
-        let included =
-            !has_include || named(&self.include_operations) || tagged(&self.include_tags);
+        let included = !has_include || named(&self.include_operations) || tagged(&self.include_tags);
         included && !named(&self.exclude_operations) && !tagged(&self.exclude_tags)
     }
 
     /// Filter entries that match nothing, as `(option, entry)` pairs, so a typo is reported
     /// instead of silently selecting nothing.
-    pub(crate) fn unmatched<'f>(
-        &'f self,
-        names: &[&str],
-        tags: &[&str],
-    ) -> Vec<(&'static str, &'f str)> {
+    pub(crate) fn unmatched<'f>(&'f self, names: &[&str], tags: &[&str]) -> Vec<(&'static str, &'f str)> {
         let mut out = Vec::new();
         let lists = [
             ("include_operations", &self.include_operations, names),
@@ -103,10 +98,7 @@ mod tests {
             exclude_operations: list(&["b"]),
             ..OperationFilter::default()
         };
-        assert_eq!(
-            f.validate(),
-            Err(FilterError::IncludeAndExclude { kind: "operations" })
-        );
+        assert_eq!(f.validate(), Err(FilterError::IncludeAndExclude { kind: "operations" }));
         let f = OperationFilter {
             include_tags: list(&["a"]),
             exclude_tags: list(&["b"]),

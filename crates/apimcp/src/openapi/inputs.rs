@@ -11,9 +11,7 @@ use serde_json::{Map, Value, json};
 use super::OperationError;
 use super::names::{Names, sanitize};
 use super::schema::{Direction, Reached, Schemas, resolve};
-use crate::tool::{
-    BodyBinding, BodyEncoding, BodyShape, FieldBinding, JsonObject, Location, ParamBinding, Style,
-};
+use crate::tool::{BodyBinding, BodyEncoding, BodyShape, FieldBinding, JsonObject, Location, ParamBinding, Style};
 
 /// The arguments of one operation.
 pub(crate) struct Inputs {
@@ -40,11 +38,7 @@ pub(crate) fn build<'d>(
     let params = builder.params(item, op)?;
     let body = builder.body(op)?;
     let schema = builder.finish()?;
-    Ok(Inputs {
-        schema,
-        params,
-        body,
-    })
+    Ok(Inputs { schema, params, body })
 }
 
 struct Builder<'s, 'd> {
@@ -140,17 +134,11 @@ impl<'d> Builder<'_, 'd> {
                     return Err(invalid_param(name, &reason));
                 }
             };
-            if location == Location::Header
-                && IGNORED_HEADERS.contains(&name.to_ascii_lowercase().as_str())
-            {
+            if location == Location::Header && IGNORED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                 continue;
             }
             raw.retain(|p| !(p.name == name && p.location == location));
-            raw.push(RawParam {
-                name,
-                location,
-                spec,
-            });
+            raw.push(RawParam { name, location, spec });
         }
         Ok(raw)
     }
@@ -205,11 +193,10 @@ impl<'d> Builder<'_, 'd> {
         let Some(request_body) = op.get("requestBody") else {
             return Ok(None);
         };
-        let request_body =
-            resolve(self.schemas.doc(), request_body).map_err(|source| OperationError::Schema {
-                at: "request body".into(),
-                source,
-            })?;
+        let request_body = resolve(self.schemas.doc(), request_body).map_err(|source| OperationError::Schema {
+            at: "request body".into(),
+            source,
+        })?;
         let Some((media_type, media)) = choose_media(request_body.get("content")) else {
             return Ok(None);
         };
@@ -260,9 +247,10 @@ impl<'d> Builder<'_, 'd> {
             .filter(|(_, s)| !self.schemas.excluded(s, Direction::Input))
             .collect();
         let args: Vec<String> = fields.iter().map(|(name, _)| sanitize(name)).collect();
-        let clash = args.iter().enumerate().any(|(i, a)| {
-            a.is_empty() || a.len() > 64 || self.names.is_taken(a) || args[..i].contains(a)
-        });
+        let clash = args
+            .iter()
+            .enumerate()
+            .any(|(i, a)| a.is_empty() || a.len() > 64 || self.names.is_taken(a) || args[..i].contains(a));
         if clash {
             return Ok(None);
         }
@@ -378,12 +366,7 @@ impl MediaKind {
 }
 
 fn essence(media_type: &str) -> String {
-    media_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// The media type to send: JSON first (exact `application/json` before `+json` types), then
@@ -416,9 +399,7 @@ fn object_fields<'d>(doc: &'d Value, schema: &'d Value, depth: usize) -> Option<
         .iter()
         .any(|k| s.contains_key(*k));
     let nullable = s.get("nullable") == Some(&json!(true));
-    let is_map = s
-        .get("additionalProperties")
-        .is_some_and(|a| a != &json!(false));
+    let is_map = s.get("additionalProperties").is_some_and(|a| a != &json!(false));
     let typed_other = s.get("type").is_some_and(|t| t != "object");
     if blocked || nullable || is_map || typed_other || depth > MAX_ALL_OF_DEPTH {
         return None;
@@ -462,10 +443,7 @@ fn is_file(doc: &Value, schema: &Value) -> bool {
     if s.get("type") == Some(&json!("array")) {
         return s.get("items").is_some_and(|i| is_file(doc, i));
     }
-    let binary = matches!(
-        s.get("format").and_then(Value::as_str),
-        Some("binary" | "byte")
-    );
+    let binary = matches!(s.get("format").and_then(Value::as_str), Some("binary" | "byte"));
     let media_only = s.get("contentMediaType").is_some() && s.get("contentEncoding").is_none();
     s.get("type") == Some(&json!("file")) || binary || media_only
 }

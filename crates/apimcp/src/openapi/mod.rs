@@ -172,10 +172,7 @@ pub enum ConvertError {
 }
 
 /// Converts the document's operations into tools.
-pub fn convert(
-    document: &OpenApiDocument,
-    options: &ConvertOptions,
-) -> Result<Conversion, ConvertError> {
+pub fn convert(document: &OpenApiDocument, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     options.filter.validate()?;
     let doc = document.value();
     let (ops, bad_items) = operation::operations(doc);
@@ -184,12 +181,10 @@ pub fn convert(
         operations: ops.len(),
         ..Report::default()
     };
-    report
-        .skipped
-        .extend(bad_items.into_iter().map(|b| Skipped {
-            operation: b.path,
-            reason: b.error,
-        }));
+    report.skipped.extend(bad_items.into_iter().map(|b| Skipped {
+        operation: b.path,
+        reason: b.error,
+    }));
     let describe = DescribeOptions {
         all_responses: options.describe_all_responses,
         full_response_schema: options.describe_full_response_schema,
@@ -270,29 +265,23 @@ fn convert_operation<'d>(
 /// A name for every operation, filtered or not, so a name never depends on the filters:
 /// user-chosen names first, then operationIds (or method and path) made valid and unique in
 /// document order.
-fn tool_names(
-    ops: &[Operation<'_>],
-    chosen: &BTreeMap<String, String>,
-) -> Result<Vec<ToolName>, ConvertError> {
+fn tool_names(ops: &[Operation<'_>], chosen: &BTreeMap<String, String>) -> Result<Vec<ToolName>, ConvertError> {
     let mut names = names::Names::default();
     let mut claimed: HashMap<&str, Vec<String>> = HashMap::new();
     let mut fixed: Vec<Option<ToolName>> = Vec::with_capacity(ops.len());
     for op in ops {
         let label = op.label();
         let key = op.operation_id().filter(|id| chosen.contains_key(*id));
-        let entry = key
-            .map(str::to_owned)
-            .or(chosen.contains_key(&label).then_some(label));
+        let entry = key.map(str::to_owned).or(chosen.contains_key(&label).then_some(label));
         let Some(entry) = entry else {
             fixed.push(None);
             continue;
         };
         let wanted = &chosen[&entry];
-        let name =
-            ToolName::new(wanted.clone()).map_err(|source| ConvertError::InvalidToolName {
-                operation: entry.clone(),
-                source,
-            })?;
+        let name = ToolName::new(wanted.clone()).map_err(|source| ConvertError::InvalidToolName {
+            operation: entry.clone(),
+            source,
+        })?;
         names.reserve(wanted);
         claimed.entry(wanted).or_default().push(entry);
         fixed.push(Some(name));
@@ -319,11 +308,7 @@ fn tool_names(
 }
 
 /// Filter and name-map entries that match no operation.
-fn unmatched_entries(
-    ops: &[Operation<'_>],
-    names: &[ToolName],
-    options: &ConvertOptions,
-) -> Vec<String> {
+fn unmatched_entries(ops: &[Operation<'_>], names: &[ToolName], options: &ConvertOptions) -> Vec<String> {
     let mut known: Vec<&str> = names.iter().map(ToolName::as_str).collect();
     known.extend(ops.iter().filter_map(Operation::operation_id));
     let tags: Vec<&str> = ops.iter().flat_map(Operation::tags).collect();

@@ -63,11 +63,7 @@ impl Names {
     /// A unique valid name built from `base` (which may be any text).
     pub(crate) fn unique(&mut self, base: &str, fallback: &str) -> String {
         let clean = sanitize(base);
-        let clean = if clean.is_empty() {
-            fallback.to_owned()
-        } else {
-            clean
-        };
+        let clean = if clean.is_empty() { fallback.to_owned() } else { clean };
         let first = fit(&clean);
         if self.reserve(&first) {
             return first;
@@ -98,10 +94,7 @@ mod tests {
         assert_eq!(sanitize("actions/list-artifacts"), "actions_list-artifacts");
         assert_eq!(sanitize("page[size]"), "page_size");
         assert_eq!(sanitize("  a  b "), "a_b");
-        assert_eq!(
-            from_method_and_path("GET", "/items/{item_id}"),
-            "get_items_item_id"
-        );
+        assert_eq!(from_method_and_path("GET", "/items/{item_id}"), "get_items_item_id");
         assert_eq!(from_method_and_path("DELETE", "/"), "delete");
     }
 

@@ -123,10 +123,7 @@ pub(crate) fn output_schema<'d>(
     codes.sort_by_key(|c| (c.ends_with(['X', 'x']), c.as_str()));
     for code in codes {
         let at = format!("response {code}");
-        let schema_error = |source| OperationError::Schema {
-            at: at.clone(),
-            source,
-        };
+        let schema_error = |source| OperationError::Schema { at: at.clone(), source };
         let response = resolve(schemas.doc(), &responses[code.as_str()]).map_err(schema_error)?;
         let Some(schema) = json_schema_of(response) else {
             continue;
@@ -136,9 +133,7 @@ pub(crate) fn output_schema<'d>(
         let normalized = schemas
             .normalize(root, Direction::Output, &mut reached)
             .map_err(schema_error)?;
-        let defs = schemas
-            .defs(&reached, Direction::Output)
-            .map_err(schema_error)?;
+        let defs = schemas.defs(&reached, Direction::Output).map_err(schema_error)?;
         return Ok(Some(wrap_output(normalized, defs)));
     }
     Ok(None)

@@ -33,9 +33,7 @@ pub enum SchemaError {
         reference: String,
     },
     /// A reference to another file or URL; such references are not fetched.
-    #[error(
-        "external reference {reference} is not fetched (only references inside the document are followed)"
-    )]
+    #[error("external reference {reference} is not fetched (only references inside the document are followed)")]
     ExternalRef {
         /// The reference as written.
         reference: String,
@@ -80,11 +78,9 @@ pub(crate) fn resolve<'d>(doc: &'d Value, mut value: &'d Value) -> Result<&'d Va
             });
         }
         let pointer = ref_pointer(reference)?;
-        value = doc
-            .pointer(&pointer)
-            .ok_or_else(|| SchemaError::UnresolvedRef {
-                reference: reference.into(),
-            })?;
+        value = doc.pointer(&pointer).ok_or_else(|| SchemaError::UnresolvedRef {
+            reference: reference.into(),
+        })?;
     }
     Ok(value)
 }
@@ -190,11 +186,7 @@ impl<'d> Schemas<'d> {
     /// Once the definitions added pass the budget in bytes of JSON, the ones still waiting are
     /// carried as empty (accept-anything) schemas that say so: some documents (Stripe's) reach
     /// hundreds of kilobytes of definitions from every response, which no model reads.
-    pub(crate) fn defs(
-        &mut self,
-        reached: &Reached,
-        direction: Direction,
-    ) -> Result<Map<String, Value>, SchemaError> {
+    pub(crate) fn defs(&mut self, reached: &Reached, direction: Direction) -> Result<Map<String, Value>, SchemaError> {
         let budget = self.budget;
         let mut queue = reached.order.clone();
         let mut seen: HashSet<String> = queue.iter().cloned().collect();
@@ -232,12 +224,9 @@ impl<'d> Schemas<'d> {
     }
 
     fn build_definition(&mut self, pointer: &str, direction: Direction) -> Cached {
-        let target = self
-            .doc
-            .pointer(pointer)
-            .ok_or_else(|| SchemaError::UnresolvedRef {
-                reference: format!("#{pointer}"),
-            })?;
+        let target = self.doc.pointer(pointer).ok_or_else(|| SchemaError::UnresolvedRef {
+            reference: format!("#{pointer}"),
+        })?;
         let mut reached = Reached::default();
         let schema = self.normalize(target, direction, &mut reached)?;
         let size = serde_json::to_vec(&schema).map_or(0, |v| v.len());
@@ -302,13 +291,7 @@ const SCHEMA_LIST_KEYWORDS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems
 /// Keywords whose value maps names to schemas.
 const SCHEMA_MAP_KEYWORDS: [&str; 3] = ["properties", "patternProperties", "dependentSchemas"];
 /// Annotation and assertion keywords kept as they are when their value has the right type.
-const STRING_KEYWORDS: [&str; 5] = [
-    "title",
-    "description",
-    "format",
-    "contentMediaType",
-    "contentEncoding",
-];
+const STRING_KEYWORDS: [&str; 5] = ["title", "description", "format", "contentMediaType", "contentEncoding"];
 const BOOL_KEYWORDS: [&str; 4] = ["readOnly", "writeOnly", "deprecated", "uniqueItems"];
 const NUMBER_KEYWORDS: [&str; 3] = ["minimum", "maximum", "multipleOf"];
 const COUNT_KEYWORDS: [&str; 8] = [
@@ -322,9 +305,7 @@ const COUNT_KEYWORDS: [&str; 8] = [
     "maxContains",
 ];
 const DATA_KEYWORDS: [&str; 3] = ["default", "const", "$comment"];
-const JSON_TYPES: [&str; 7] = [
-    "null", "boolean", "object", "array", "number", "string", "integer",
-];
+const JSON_TYPES: [&str; 7] = ["null", "boolean", "object", "array", "number", "string", "integer"];
 
 struct Normalizer<'n, 'd> {
     schemas: &'n mut Schemas<'d>,
@@ -336,11 +317,7 @@ impl<'d> Normalizer<'_, 'd> {
     fn schema(&mut self, schema: &'d Value) -> Result<Value, SchemaError> {
         let Value::Object(src) = schema else {
             // true/false are schemas; anything else means "no constraint".
-            return Ok(if schema.is_boolean() {
-                schema.clone()
-            } else {
-                json!({})
-            });
+            return Ok(if schema.is_boolean() { schema.clone() } else { json!({}) });
         };
         let mut out = Map::new();
         if let Some(reference) = src.get("$ref") {
@@ -374,10 +351,7 @@ impl<'d> Normalizer<'_, 'd> {
             });
         }
         self.reached.add(&pointer);
-        Ok(json!(format!(
-            "#/$defs/{}",
-            self.schemas.def_name(&pointer)
-        )))
+        Ok(json!(format!("#/$defs/{}", self.schemas.def_name(&pointer))))
     }
 
     fn keyword(
@@ -509,11 +483,7 @@ impl<'d> Normalizer<'_, 'd> {
     }
 
     /// Draft-4 `dependencies`: arrays become `dependentRequired`, schemas `dependentSchemas`.
-    fn dependencies(
-        &mut self,
-        value: &'d Value,
-        out: &mut Map<String, Value>,
-    ) -> Result<(), SchemaError> {
+    fn dependencies(&mut self, value: &'d Value, out: &mut Map<String, Value>) -> Result<(), SchemaError> {
         let (mut required, mut schemas) = (Map::new(), Map::new());
         for (name, dep) in value.as_object().into_iter().flatten() {
             if dep.is_array() {
@@ -534,10 +504,7 @@ impl<'d> Normalizer<'_, 'd> {
     /// 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` modify `minimum`/`maximum`;
     /// 2020-12's are the bounds themselves.
     fn fix_bounds(&self, src: &Map<String, Value>, out: &mut Map<String, Value>) {
-        for (exclusive, inclusive) in [
-            ("exclusiveMinimum", "minimum"),
-            ("exclusiveMaximum", "maximum"),
-        ] {
+        for (exclusive, inclusive) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
             match src.get(exclusive) {
                 Some(Value::Bool(true)) => {
                     if let Some(bound) = out.remove(inclusive) {
@@ -641,10 +608,7 @@ fn nullable_any_of(mut schema: Map<String, Value>) -> Value {
             outer.insert(key.into(), v);
         }
     }
-    outer.insert(
-        "anyOf".into(),
-        json!([Value::Object(schema), {"type": "null"}]),
-    );
+    outer.insert("anyOf".into(), json!([Value::Object(schema), {"type": "null"}]));
     Value::Object(outer)
 }
 
@@ -656,9 +620,7 @@ mod tests {
         let mut schemas = Schemas::new(doc, None);
         let mut reached = Reached::default();
         let schema: &'static Value = Box::leak(Box::new(schema.clone()));
-        let doc_schema = schemas
-            .normalize(schema, direction, &mut reached)
-            .expect("normalizes");
+        let doc_schema = schemas.normalize(schema, direction, &mut reached).expect("normalizes");
         let defs = schemas.defs(&reached, direction).expect("defs");
         (doc_schema, defs)
     }
@@ -706,11 +668,7 @@ mod tests {
                 "meta": {"$ref": "#/components/schemas/Meta"}}},
             "Meta": {"type": "object"},
             "Unused": {"type": "string"}}}});
-        let (s, defs) = normalize(
-            &doc,
-            &json!({"$ref": "#/components/schemas/Node"}),
-            Direction::Input,
-        );
+        let (s, defs) = normalize(&doc, &json!({"$ref": "#/components/schemas/Node"}), Direction::Input);
         assert_eq!(s, json!({"$ref": "#/$defs/Node"}));
         assert_eq!(defs.keys().collect::<Vec<_>>(), ["Node", "Meta"]);
         assert_eq!(
@@ -737,11 +695,7 @@ mod tests {
             "password": {"type": "string", "writeOnly": true},
             "name": {"type": "string"}}});
         let (input, _) = normalize(&json!({}), &schema, Direction::Input);
-        assert_eq!(
-            input["properties"].as_object().expect("obj").len(),
-            2,
-            "{input}"
-        );
+        assert_eq!(input["properties"].as_object().expect("obj").len(), 2, "{input}");
         assert_eq!(input["required"], json!(["password", "name"]));
         let (output, _) = normalize(&json!({}), &schema, Direction::Output);
         assert_eq!(output["required"], json!(["id", "name"]));
@@ -768,8 +722,7 @@ mod tests {
             schemas.normalize(ext, Direction::Input, &mut reached),
             Err(SchemaError::ExternalRef { .. })
         ));
-        let dangling: &'static Value =
-            Box::leak(Box::new(json!({"$ref": "#/components/schemas/Nope"})));
+        let dangling: &'static Value = Box::leak(Box::new(json!({"$ref": "#/components/schemas/Nope"})));
         assert!(matches!(
             schemas.normalize(dangling, Direction::Input, &mut reached),
             Err(SchemaError::UnresolvedRef { .. })

@@ -99,12 +99,7 @@ fn servers(src: &Map<String, Value>) -> Option<Value> {
 fn media_types(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
         .unwrap_or_default()
 }
 
@@ -186,11 +181,7 @@ fn resolve_params(params: Option<&Value>, ctx: &Context<'_>) -> Vec<Map<String, 
         .collect()
 }
 
-fn operation(
-    op: &Map<String, Value>,
-    shared: &[Map<String, Value>],
-    ctx: &Context<'_>,
-) -> Map<String, Value> {
+fn operation(op: &Map<String, Value>, shared: &[Map<String, Value>], ctx: &Context<'_>) -> Map<String, Value> {
     let mut params = shared.to_vec();
     for p in resolve_params(op.get("parameters"), ctx) {
         params.retain(|q| !(q.get("name") == p.get("name") && q.get("in") == p.get("in")));
@@ -284,10 +275,7 @@ fn body_request(body: &Map<String, Value>, consumes: &[String]) -> Value {
         out.insert("description".into(), d.clone());
     }
     out.insert("content".into(), Value::Object(content));
-    out.insert(
-        "required".into(),
-        body.get("required").cloned().unwrap_or(json!(false)),
-    );
+    out.insert("required".into(), body.get("required").cloned().unwrap_or(json!(false)));
     Value::Object(out)
 }
 
@@ -296,9 +284,7 @@ fn form_request(fields: &[&Map<String, Value>], consumes: &[String]) -> Value {
     let mut required = Vec::new();
     for field in fields {
         let name = field.get("name").and_then(Value::as_str).unwrap_or("");
-        let mut schema = parameter(field)
-            .remove("schema")
-            .unwrap_or_else(|| json!({}));
+        let mut schema = parameter(field).remove("schema").unwrap_or_else(|| json!({}));
         if let Some(d) = field.get("description") {
             schema["description"] = d.clone();
         }
@@ -308,11 +294,7 @@ fn form_request(fields: &[&Map<String, Value>], consumes: &[String]) -> Value {
         }
     }
     let has_file = fields.iter().any(|f| f.get("type") == Some(&json!("file")));
-    let media = if has_file
-        || consumes
-            .iter()
-            .any(|c| c.starts_with("multipart/form-data"))
-    {
+    let media = if has_file || consumes.iter().any(|c| c.starts_with("multipart/form-data")) {
         "multipart/form-data"
     } else {
         "application/x-www-form-urlencoded"
@@ -392,10 +374,7 @@ fn components(src: &Map<String, Value>, ctx: &Context<'_>) -> Value {
         out.insert("responses".into(), responses(shared, ctx.produces));
     }
     if let Some(Value::Object(schemes)) = src.get("securityDefinitions") {
-        let converted = schemes
-            .iter()
-            .map(|(k, s)| (k.clone(), security_scheme(s)))
-            .collect();
+        let converted = schemes.iter().map(|(k, s)| (k.clone(), security_scheme(s))).collect();
         out.insert("securitySchemes".into(), Value::Object(converted));
     }
     Value::Object(out)

@@ -19,11 +19,7 @@ fn doc_with(paths: Value, components: Value) -> OpenApiDocument {
 
 fn tools(document: &OpenApiDocument) -> Vec<ConvertedTool> {
     let conversion = convert(document, &ConvertOptions::default()).expect("converts");
-    assert!(
-        conversion.report.skipped.is_empty(),
-        "{:?}",
-        conversion.report.skipped
-    );
+    assert!(conversion.report.skipped.is_empty(), "{:?}", conversion.report.skipped);
     conversion.tools
 }
 
@@ -125,10 +121,7 @@ fn non_object_bodies_go_under_body() {
             json!({"type": "object", "additionalProperties": {"type": "string"}}),
             true,
         ),
-        (
-            json!({"oneOf": [{"type": "string"}, {"type": "object"}]}),
-            true,
-        ),
+        (json!({"oneOf": [{"type": "string"}, {"type": "object"}]}), true),
     ] {
         let t = one(&doc(json!({"/x": {"put": {"operationId": "put",
             "requestBody": {"required": required, "description": "The payload",
@@ -136,36 +129,23 @@ fn non_object_bodies_go_under_body() {
             "responses": ok()}}})));
         let body = &t.tool.input_schema["properties"]["body"];
         assert_eq!(body["description"], "The payload", "{schema}");
-        assert_eq!(
-            t.tool.input_schema.contains_key("required"),
-            required,
-            "{schema}"
-        );
-        assert!(
-            matches!(t.binding.body.expect("body").shape, BodyShape::Whole { ref arg } if arg == "body")
-        );
+        assert_eq!(t.tool.input_schema.contains_key("required"), required, "{schema}");
+        assert!(matches!(t.binding.body.expect("body").shape, BodyShape::Whole { ref arg } if arg == "body"));
     }
 }
 
 #[test]
 fn path_query_and_body_of_the_same_name_each_keep_an_argument() {
-    let t = one(&doc(
-        json!({"/items/{id}": {"put": {"operationId": "update",
+    let t = one(&doc(json!({"/items/{id}": {"put": {"operationId": "update",
         "parameters": [
             {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}},
             {"name": "id", "in": "query", "required": true, "schema": {"type": "string"}}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}}},
-        "responses": ok()}}}),
-    ));
-    let props = t.tool.input_schema["properties"]
-        .as_object()
-        .expect("properties");
+        "responses": ok()}}})));
+    let props = t.tool.input_schema["properties"].as_object().expect("properties");
     assert_eq!(props.keys().collect::<Vec<_>>(), ["id", "query_id", "body"]);
-    assert_eq!(
-        t.tool.input_schema["required"],
-        json!(["id", "query_id", "body"])
-    );
+    assert_eq!(t.tool.input_schema["required"], json!(["id", "query_id", "body"]));
     let params: Vec<_> = t
         .binding
         .params
@@ -174,10 +154,7 @@ fn path_query_and_body_of_the_same_name_each_keep_an_argument() {
         .collect();
     assert_eq!(
         params,
-        [
-            ("id", "id", Location::Path),
-            ("query_id", "id", Location::Query)
-        ]
+        [("id", "id", Location::Path), ("query_id", "id", Location::Query)]
     );
 }
 
@@ -217,10 +194,7 @@ fn binary_and_text_bodies_are_strings() {
         "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         "responses": ok()}}})));
     assert_eq!(t.binding.body.expect("body").encoding, BodyEncoding::Binary);
-    assert_eq!(
-        t.tool.input_schema["properties"]["body"]["contentEncoding"],
-        "base64"
-    );
+    assert_eq!(t.tool.input_schema["properties"]["body"]["contentEncoding"], "base64");
     let t = one(&doc(json!({"/note": {"put": {"operationId": "put_note",
         "requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}, "responses": ok()}}})));
     assert_eq!(t.binding.body.expect("body").encoding, BodyEncoding::Text);
@@ -265,10 +239,7 @@ fn recursive_bodies_and_outputs_carry_only_reached_defs() {
     assert_eq!(defs.keys().collect::<Vec<_>>(), ["Node"]);
     let out = t.tool.output_schema.expect("output");
     assert_eq!(out["type"], "object");
-    assert_eq!(
-        out["properties"]["children"]["items"],
-        json!({"$ref": "#/$defs/Node"})
-    );
+    assert_eq!(out["properties"]["children"]["items"], json!({"$ref": "#/$defs/Node"}));
     assert!(!t.binding.output_wrapped);
 }
 
@@ -305,28 +276,17 @@ fn names_are_valid_unique_and_stable() {
         "/items/{item_id}": {"delete": {"responses": ok()}},
         "/long": {"get": {"operationId": "x".repeat(80), "responses": ok()}}
     }));
-    let names: Vec<String> = tools(&document)
-        .iter()
-        .map(|t| t.tool.name.to_string())
-        .collect();
-    assert_eq!(
-        names[..3],
-        ["repos_get", "repos_get_2", "delete_items_item_id"]
-    );
+    let names: Vec<String> = tools(&document).iter().map(|t| t.tool.name.to_string()).collect();
+    assert_eq!(names[..3], ["repos_get", "repos_get_2", "delete_items_item_id"]);
     assert_eq!(names[3].len(), 64);
-    let again: Vec<String> = tools(&document)
-        .iter()
-        .map(|t| t.tool.name.to_string())
-        .collect();
+    let again: Vec<String> = tools(&document).iter().map(|t| t.tool.name.to_string()).collect();
     assert_eq!(names, again);
 }
 
 #[test]
 fn the_name_map_overrides_names() {
-    let document = doc(
-        json!({"/a": {"get": {"operationId": "a", "responses": ok()}},
-                              "/b": {"get": {"responses": ok()}}}),
-    );
+    let document = doc(json!({"/a": {"get": {"operationId": "a", "responses": ok()}},
+                              "/b": {"get": {"responses": ok()}}}));
     let options = ConvertOptions {
         tool_names: [("a", "first"), ("GET /b", "second")]
             .into_iter()
@@ -335,11 +295,7 @@ fn the_name_map_overrides_names() {
         ..ConvertOptions::default()
     };
     let conversion = convert(&document, &options).expect("converts");
-    let names: Vec<&str> = conversion
-        .tools
-        .iter()
-        .map(|t| t.tool.name.as_str())
-        .collect();
+    let names: Vec<&str> = conversion.tools.iter().map(|t| t.tool.name.as_str()).collect();
     assert_eq!(names, ["first", "second"]);
     let bad = ConvertOptions {
         tool_names: [("a".to_owned(), "not/valid".to_owned())].into(),
@@ -401,11 +357,7 @@ fn filters_select_the_whole_set() {
             ..ConvertOptions::default()
         };
         let conversion = convert(&document, &options).expect("converts");
-        let names: Vec<String> = conversion
-            .tools
-            .iter()
-            .map(|t| t.tool.name.to_string())
-            .collect();
+        let names: Vec<String> = conversion.tools.iter().map(|t| t.tool.name.to_string()).collect();
         (names, conversion.report)
     };
     let (names, report) = run(OperationFilter {
@@ -422,10 +374,7 @@ fn filters_select_the_whole_set() {
         exclude_operations: Some(vec!["zz".into()]),
         ..OperationFilter::default()
     });
-    assert_eq!(
-        report.warnings,
-        ["exclude_operations: \"zz\" matches no operation"]
-    );
+    assert_eq!(report.warnings, ["exclude_operations: \"zz\" matches no operation"]);
     let conflict = ConvertOptions {
         filter: OperationFilter {
             include_tags: Some(vec!["t1".into()]),
@@ -434,10 +383,7 @@ fn filters_select_the_whole_set() {
         },
         ..ConvertOptions::default()
     };
-    assert!(matches!(
-        convert(&document, &conflict),
-        Err(ConvertError::Filter(_))
-    ));
+    assert!(matches!(convert(&document, &conflict), Err(ConvertError::Filter(_))));
 }
 
 #[test]
@@ -448,12 +394,7 @@ fn a_broken_operation_is_skipped_with_its_reason() {
         "/ext": {"post": {"operationId": "ext", "requestBody": {"content": {"application/json": {"schema": {"$ref": "other.yaml#/Pet"}}}}, "responses": ok()}}}));
     let conversion = convert(&document, &ConvertOptions::default()).expect("converts");
     assert_eq!(conversion.tools.len(), 1);
-    let reasons: Vec<String> = conversion
-        .report
-        .skipped
-        .iter()
-        .map(Skipped::to_string)
-        .collect();
+    let reasons: Vec<String> = conversion.report.skipped.iter().map(Skipped::to_string).collect();
     assert_eq!(
         reasons,
         [
@@ -471,10 +412,8 @@ fn a_broken_operation_is_skipped_with_its_reason() {
 
 #[test]
 fn nullable_parameters_accept_null() {
-    let t = one(&doc(
-        json!({"/x": {"get": {"operationId": "x", "parameters": [
-        {"name": "q", "in": "query", "schema": {"type": "string", "nullable": true}}], "responses": ok()}}}),
-    ));
+    let t = one(&doc(json!({"/x": {"get": {"operationId": "x", "parameters": [
+        {"name": "q", "in": "query", "schema": {"type": "string", "nullable": true}}], "responses": ok()}}})));
     assert_eq!(
         t.tool.input_schema["properties"]["q"]["type"],
         json!(["string", "null"])

@@ -64,11 +64,7 @@ impl Dispatcher {
         Ok(Self::Remote { client, base })
     }
 
-    pub(crate) async fn send(
-        &self,
-        request: Request<Bytes>,
-        timeout: Duration,
-    ) -> Result<Reply, DispatchError> {
+    pub(crate) async fn send(&self, request: Request<Bytes>, timeout: Duration) -> Result<Reply, DispatchError> {
         match tokio::time::timeout(timeout, self.send_unbounded(request)).await {
             Ok(result) => result,
             Err(_) => Err(DispatchError::Timeout(timeout)),
@@ -98,13 +94,9 @@ impl Dispatcher {
 
 /// `base` + the request's path and query: a base of `http://h/api/` and `/items/1?x=2` give
 /// `http://h/api/items/1?x=2`.
-pub(crate) fn remote_url(
-    base: &reqwest::Url,
-    path_and_query: &str,
-) -> Result<reqwest::Url, DispatchError> {
+pub(crate) fn remote_url(base: &reqwest::Url, path_and_query: &str) -> Result<reqwest::Url, DispatchError> {
     let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path_and_query);
-    reqwest::Url::parse(&joined)
-        .map_err(|e| DispatchError::Unreachable(format!("bad URL {joined}: {e}")))
+    reqwest::Url::parse(&joined).map_err(|e| DispatchError::Unreachable(format!("bad URL {joined}: {e}")))
 }
 
 async fn send_remote(
@@ -124,18 +116,11 @@ async fn send_remote(
         .map_err(|e| unreachable_error(&e))?;
     let status = response.status();
     let headers = response.headers().clone();
-    if response
-        .content_length()
-        .is_some_and(|n| n > RESPONSE_LIMIT as u64)
-    {
+    if response.content_length().is_some_and(|n| n > RESPONSE_LIMIT as u64) {
         return Err(DispatchError::TooLarge);
     }
     let body = read_limited(response).await?;
-    Ok(Reply {
-        status,
-        headers,
-        body,
-    })
+    Ok(Reply { status, headers, body })
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Bytes, DispatchError> {
@@ -179,13 +164,8 @@ mod tests {
             Ok::<_, Infallible>(http::Response::new(Body::from(text)))
         });
         let dispatcher = Dispatcher::in_process(service);
-        let request = Request::get("/items/1?x=2")
-            .body(Bytes::new())
-            .expect("request");
-        let reply = dispatcher
-            .send(request, Duration::from_secs(1))
-            .await
-            .expect("reply");
+        let request = Request::get("/items/1?x=2").body(Bytes::new()).expect("request");
+        let reply = dispatcher.send(request, Duration::from_secs(1)).await.expect("reply");
         assert_eq!(reply.body.as_ref(), b"GET /items/1?x=2");
     }
 
@@ -197,10 +177,7 @@ mod tests {
         });
         let dispatcher = Dispatcher::in_process(service);
         let request = Request::get("/").body(Bytes::new()).expect("request");
-        let err = dispatcher
-            .send(request, Duration::from_millis(50))
-            .await
-            .err();
+        let err = dispatcher.send(request, Duration::from_millis(50)).await.err();
         assert!(matches!(err, Some(DispatchError::Timeout(_))));
     }
 }

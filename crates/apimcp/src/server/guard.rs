@@ -73,17 +73,11 @@ impl HostGuard {
     }
 
     fn log_once(&self, refused: &str) {
-        let mut logged = self
-            .logged
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut logged = self.logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if logged.len() < MAX_LOGGED && logged.insert(refused.to_owned()) {
             tracing::warn!(
                 "refused a request with {refused}: this server only answers for {}. If clients reach it under that name, set `public_url` (config [server] public_url, APIMCP_PUBLIC_URL) or add the host to `allowed_hosts` ([server] allowed_hosts, APIMCP_ALLOWED_HOSTS)",
-                self.hosts
-                    .as_ref()
-                    .map(|h| h.join(", "))
-                    .unwrap_or_default()
+                self.hosts.as_ref().map(|h| h.join(", ")).unwrap_or_default()
             );
         }
     }
@@ -119,11 +113,7 @@ fn allowed(hosts: &[String], authority: &str) -> bool {
 }
 
 /// The axum middleware.
-pub(crate) async fn enforce(
-    State(guard): State<HostGuard>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn enforce(State(guard): State<HostGuard>, request: Request, next: Next) -> Response {
     match guard.check(request.headers()) {
         Ok(()) => next.run(request).await,
         Err(refused) => {
@@ -154,11 +144,7 @@ mod tests {
         assert!(guard.check(&headers(&[("host", "127.0.0.1:8000")])).is_ok());
         assert!(guard.check(&headers(&[("host", "localhost")])).is_ok());
         assert!(guard.check(&headers(&[("host", "[::1]:9")])).is_ok());
-        assert!(
-            guard
-                .check(&headers(&[("host", "evil.example:8000")]))
-                .is_err()
-        );
+        assert!(guard.check(&headers(&[("host", "evil.example:8000")])).is_err());
         assert!(
             guard
                 .check(&headers(&[
@@ -181,21 +167,9 @@ mod tests {
     #[test]
     fn configured_hosts_with_and_without_ports() {
         let guard = HostGuard::allow(["api.example.com", "Other.Example:8443"]);
-        assert!(
-            guard
-                .check(&headers(&[("host", "api.example.com:443")]))
-                .is_ok()
-        );
-        assert!(
-            guard
-                .check(&headers(&[("host", "other.example:8443")]))
-                .is_ok()
-        );
-        assert!(
-            guard
-                .check(&headers(&[("host", "other.example:80")]))
-                .is_err()
-        );
+        assert!(guard.check(&headers(&[("host", "api.example.com:443")])).is_ok());
+        assert!(guard.check(&headers(&[("host", "other.example:8443")])).is_ok());
+        assert!(guard.check(&headers(&[("host", "other.example:80")])).is_err());
         assert!(HostGuard::any().check(&headers(&[("host", "x")])).is_ok());
     }
 }

@@ -2,6 +2,7 @@
 //! API, mounted on an axum router over Streamable HTTP and legacy SSE, or served on stdio.
 
 mod dispatch;
+mod extend;
 mod guard;
 mod mount;
 mod registry;
@@ -19,6 +20,11 @@ use crate::openapi::{ConvertError, ConvertOptions, OpenApiDocument, Report, conv
 
 pub(crate) use dispatch::Dispatcher;
 pub use dispatch::RESPONSE_LIMIT;
+pub use extend::{
+    BoxFuture, ClientError, CompletionRequest, Context, LogLevel, Prompt, PromptArgument, PromptMessage, PromptResult,
+    Resource, ResourceTemplate, Role,
+};
+pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::HostGuard;
 pub use mount::serve;
 pub(crate) use registry::{ServedTool, ToolSet};
@@ -50,6 +56,12 @@ pub enum BuildError {
     /// A forwarded header name is not a header name.
     #[error("{0:?} is not a valid header name")]
     HeaderName(String),
+    /// A custom tool, resource or prompt is malformed.
+    #[error("{0}")]
+    Extension(String),
+    /// A custom tool has the name of a derived tool.
+    #[error("the custom tool {0} has the same name as a tool from the OpenAPI document")]
+    DuplicateTool(String),
 }
 
 /// Settings of an [`McpServer`] beyond its tools.
@@ -99,6 +111,8 @@ struct Inner {
     convert: ConvertOptions,
     tools: ArcSwap<ToolSet>,
     dispatcher: Dispatcher,
+    extensions: Extensions,
+    peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -121,6 +135,8 @@ pub struct McpServerBuilder {
     name_set: bool,
     version_set: bool,
     convert: ConvertOptions,
+    extensions: Extensions,
+    errors: Vec<String>,
 }
 
 impl McpServer {
@@ -134,6 +150,8 @@ impl McpServer {
             name_set: false,
             version_set: false,
             convert: ConvertOptions::default(),
+            extensions: Extensions::default(),
+            errors: Vec::new(),
         }
     }
 
@@ -159,25 +177,81 @@ impl McpServer {
 
     /// Re-converts from `document` and swaps the tool set atomically (FastAPI-MCP's
     /// `setup_server()`, after routes changed). Calls in flight finish on the old set.
-    pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, ConvertError> {
+    /// Connected sessions are told with `notifications/tools/list_changed`.
+    pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, BuildError> {
         let conversion = convert(document, &self.inner.convert)?;
         let set = ToolSet::new(conversion);
+        check_names(&set, &self.inner.extensions)?;
         let report = set.report.clone();
         self.inner.tools.store(Arc::new(set));
+        self.notify_tools_changed();
         Ok(report)
     }
 
+    /// What was added by hand.
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.inner.extensions
+    }
+
+    /// Remembers a session's client, to tell it when the tools change.
+    pub(crate) fn register_peer(&self, peer: Arc<dyn ClientChannel>) {
+        let mut peers = self
+            .inner
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        peers.retain(|p| !p.is_closed());
+        peers.push(peer);
+    }
+
+    fn notify_tools_changed(&self) {
+        let mut peers = self
+            .inner
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        peers.retain(|p| !p.is_closed());
+        for peer in peers.iter() {
+            let sent = peer.tools_changed();
+            tokio::spawn(async move {
+                let _ = sent.await;
+            });
+        }
+    }
+
     /// Runs one tool call: argument check, request, dispatch, response mapping. `None` when
-    /// there is no such tool. `incoming` is the MCP request's HTTP headers, for forwarding.
+    /// there is no such tool. The context carries the MCP request's HTTP headers, for forwarding.
     pub async fn call_tool(
         &self,
         name: &str,
         arguments: Option<Map<String, Value>>,
-        incoming: Option<&HeaderMap>,
+        context: Context,
     ) -> Option<ToolOutput> {
         let tools = self.tools();
-        let tool = tools.get(name)?;
-        Some(self.call_served(tool, arguments, incoming).await)
+        if let Some(tool) = tools.get(name) {
+            return Some(self.call_served(tool, arguments, context.headers()).await);
+        }
+        let custom = self.inner.extensions.tool(name)?;
+        let arguments = arguments.unwrap_or_default();
+        if let Some(validator) = &custom.validator
+            && let Err(message) = validator.check(&Value::Object(arguments.clone()))
+        {
+            return Some(ToolOutput::error(format!("Invalid arguments for {name}: {message}")));
+        }
+        Some((custom.handler)(arguments, context).await)
+    }
+
+    /// Every tool definition: derived ones, then custom ones.
+    pub fn tool_definitions(&self) -> Vec<crate::tool::Tool> {
+        let derived = self
+            .tools()
+            .iter()
+            .map(|t| t.converted.tool.clone())
+            .collect::<Vec<_>>();
+        derived
+            .into_iter()
+            .chain(self.inner.extensions.tools.iter().map(|t| t.tool.clone()))
+            .collect()
     }
 
     async fn call_served(
@@ -197,11 +271,7 @@ impl McpServer {
             }
         };
         if let Some(incoming) = incoming {
-            forward(
-                &self.inner.options.forward_headers,
-                incoming,
-                request.headers_mut(),
-            );
+            forward(&self.inner.options.forward_headers, incoming, request.headers_mut());
         }
         let timeout = self.inner.options.timeout;
         let reply = match self.inner.dispatcher.send(request, timeout).await {
@@ -221,6 +291,18 @@ impl McpServer {
         );
         tool.check_output(output)
     }
+}
+
+/// Custom tools must not shadow derived ones (or each other).
+fn check_names(set: &ToolSet, extensions: &Extensions) -> Result<(), BuildError> {
+    let mut seen = std::collections::HashSet::new();
+    for custom in &extensions.tools {
+        let name = custom.tool.name.as_str();
+        if set.get(name).is_some() || !seen.insert(name) {
+            return Err(BuildError::DuplicateTool(name.to_owned()));
+        }
+    }
+    Ok(())
 }
 
 /// Copies the allow-listed headers of the MCP request onto the API request, unless a header
@@ -349,9 +431,7 @@ impl McpServerBuilder {
         let document = self.document.ok_or(BuildError::NoDocument)??;
         let dispatcher = match (self.dispatcher.take(), self.remote.take()) {
             (Some(d), _) => d?,
-            (None, Some(base)) => {
-                Dispatcher::remote(base).map_err(|e| BuildError::Client(e.to_string()))?
-            }
+            (None, Some(base)) => Dispatcher::remote(base).map_err(|e| BuildError::Client(e.to_string()))?,
             (None, None) => return Err(BuildError::NoDispatcher),
         };
         if !self.name_set
@@ -364,13 +444,19 @@ impl McpServerBuilder {
         {
             self.options.version = version.to_owned();
         }
-        let conversion = convert(&document, &self.convert)?;
+        if let Some(error) = self.errors.into_iter().next() {
+            return Err(BuildError::Extension(error));
+        }
+        let set = ToolSet::new(convert(&document, &self.convert)?);
+        check_names(&set, &self.extensions)?;
         Ok(McpServer {
             inner: Arc::new(Inner {
                 options: self.options,
                 convert: self.convert,
-                tools: ArcSwap::from_pointee(ToolSet::new(conversion)),
+                tools: ArcSwap::from_pointee(set),
                 dispatcher,
+                extensions: self.extensions,
+                peers: std::sync::Mutex::default(),
                 shutdown: tokio_util::sync::CancellationToken::new(),
             }),
         })

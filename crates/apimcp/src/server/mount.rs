@@ -18,10 +18,7 @@ impl McpServer {
         let service = crate::mcp::streamable_http(self, self.shutdown_token());
         let guarded = Router::new()
             .fallback_service(service)
-            .layer(from_fn_with_state(
-                self.options().host_guard.clone(),
-                enforce,
-            ));
+            .layer(from_fn_with_state(self.options().host_guard.clone(), enforce));
         nest(router, path, guarded)
     }
 

@@ -52,10 +52,7 @@ impl McpServer {
             .route("/messages", post(receive))
             .route("/messages/", post(receive))
             .with_state(state)
-            .layer(from_fn_with_state(
-                self.options().host_guard.clone(),
-                enforce,
-            ));
+            .layer(from_fn_with_state(self.options().host_guard.clone(), enforce));
         nest(router, base, endpoint)
     }
 }
@@ -72,12 +69,8 @@ impl Drop for SessionGuard {
     }
 }
 
-fn lock(
-    sessions: &Sessions,
-) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientMessage>>> {
-    sessions
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientMessage>>> {
+    sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn open_stream(State(state): State<SseState>) -> impl IntoResponse {
@@ -106,24 +99,12 @@ struct SessionQuery {
     session_id_camel: Option<String>,
 }
 
-async fn receive(
-    State(state): State<SseState>,
-    Query(query): Query<SessionQuery>,
-    request: Request,
-) -> Response {
+async fn receive(State(state): State<SseState>, Query(query): Query<SessionQuery>, request: Request) -> Response {
     let Some(id) = query.session_id.or(query.session_id_camel) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "Bad Request: session_id is required\n",
-        )
-            .into_response();
+        return (StatusCode::BAD_REQUEST, "Bad Request: session_id is required\n").into_response();
     };
     let Some(mut inbox) = lock(&state.sessions).get(&id).cloned() else {
-        return (
-            StatusCode::NOT_FOUND,
-            "Not Found: unknown or closed session\n",
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, "Not Found: unknown or closed session\n").into_response();
     };
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_MESSAGE).await else {

@@ -31,10 +31,7 @@ fn args(value: Value) -> Map<String, Value> {
 }
 
 fn uri(b: &Binding, a: Value) -> String {
-    build_request(b, &args(a))
-        .expect("builds")
-        .uri()
-        .to_string()
+    build_request(b, &args(a)).expect("builds").uri().to_string()
 }
 
 #[test]
@@ -71,16 +68,8 @@ fn path_styles() {
         (Style::Matrix, false, json!(5), "/p/;id=5"),
     ];
     for (style, explode, value, expected) in cases {
-        let b = binding(
-            "/p/{id}",
-            vec![param("id", Location::Path, style, explode)],
-            None,
-        );
-        assert_eq!(
-            uri(&b, json!({ "id": value })),
-            expected,
-            "{style:?} {explode}"
-        );
+        let b = binding("/p/{id}", vec![param("id", Location::Path, style, explode)], None);
+        assert_eq!(uri(&b, json!({ "id": value })), expected, "{style:?} {explode}");
     }
 }
 
@@ -91,12 +80,7 @@ fn query_styles() {
         (Style::Form, false, json!(["a", "b"]), "/q?v=a,b"),
         (Style::Form, true, json!({"x": 1, "y": "z"}), "/q?x=1&y=z"),
         (Style::Form, false, json!({"x": 1}), "/q?v=x,1"),
-        (
-            Style::SpaceDelimited,
-            false,
-            json!(["a", "b"]),
-            "/q?v=a%20b",
-        ),
+        (Style::SpaceDelimited, false, json!(["a", "b"]), "/q?v=a%20b"),
         (Style::PipeDelimited, false, json!(["a", "b"]), "/q?v=a%7Cb"),
         (
             Style::DeepObject,
@@ -108,27 +92,11 @@ fn query_styles() {
         (Style::Form, true, json!(true), "/q?v=true"),
     ];
     for (style, explode, value, expected) in cases {
-        let b = binding(
-            "/q",
-            vec![param("v", Location::Query, style, explode)],
-            None,
-        );
-        assert_eq!(
-            uri(&b, json!({ "v": value })),
-            expected,
-            "{style:?} {explode}"
-        );
+        let b = binding("/q", vec![param("v", Location::Query, style, explode)], None);
+        assert_eq!(uri(&b, json!({ "v": value })), expected, "{style:?} {explode}");
     }
-    let b = binding(
-        "/q",
-        vec![param("v", Location::Query, Style::Form, true)],
-        None,
-    );
-    assert_eq!(
-        uri(&b, json!({})),
-        "/q",
-        "absent optional parameters are left out"
-    );
+    let b = binding("/q", vec![param("v", Location::Query, Style::Form, true)], None);
+    assert_eq!(uri(&b, json!({})), "/q", "absent optional parameters are left out");
     assert_eq!(uri(&b, json!({"v": null})), "/q");
 }
 
@@ -167,12 +135,7 @@ fn headers_and_cookies() {
     }
 }
 
-fn body(
-    encoding: BodyEncoding,
-    media: &str,
-    shape: BodyShape,
-    required: bool,
-) -> Option<BodyBinding> {
+fn body(encoding: BodyEncoding, media: &str, shape: BodyShape, required: bool) -> Option<BodyBinding> {
     Some(BodyBinding {
         media_type: media.into(),
         encoding,
@@ -211,12 +174,7 @@ fn json_bodies_flattened_and_whole() {
     let optional = binding(
         "/i",
         vec![],
-        body(
-            BodyEncoding::Json,
-            "application/json",
-            flat(&[("name", "name")]),
-            false,
-        ),
+        body(BodyEncoding::Json, "application/json", flat(&[("name", "name")]), false),
     );
     let r = build_request(&optional, &args(json!({}))).expect("builds");
     assert!(r.body().is_empty() && r.headers().get("content-type").is_none());
@@ -270,10 +228,11 @@ fn multipart_bodies_carry_files_as_bytes() {
         .strip_prefix("multipart/form-data; boundary=")
         .expect("boundary");
     let text = String::from_utf8(r.body().to_vec()).expect("utf8");
-    assert!(text.contains("name=\"file\"; filename=\"file\"\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n"), "{text}");
     assert!(
-        text.contains("name=\"note\"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n")
+        text.contains("name=\"file\"; filename=\"file\"\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n"),
+        "{text}"
     );
+    assert!(text.contains("name=\"note\"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"));
     assert!(text.ends_with(&format!("--{boundary}--\r\n")));
     let err = build_request(&b, &args(json!({"file": "!!not base64!!"}))).expect_err("bad base64");
     assert!(err.to_string().contains("argument `file`"));
