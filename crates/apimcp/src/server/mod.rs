@@ -110,7 +110,7 @@ struct Inner {
     options: ServerOptions,
     convert: ConvertOptions,
     tools: ArcSwap<ToolSet>,
-    dispatcher: Dispatcher,
+    dispatcher: ArcSwap<Dispatcher>,
     extensions: Extensions,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: tokio_util::sync::CancellationToken,
@@ -186,6 +186,22 @@ impl McpServer {
         self.inner.tools.store(Arc::new(set));
         self.notify_tools_changed();
         Ok(report)
+    }
+
+    /// [`refresh`](Self::refresh), and calls go to `service` from now on: an axum `Router` is
+    /// immutable, so new routes come as a new router.
+    pub fn refresh_with_service<S>(&self, document: &OpenApiDocument, service: S) -> Result<Report, BuildError>
+    where
+        S: tower::Service<http::Request<axum::body::Body>, Error = std::convert::Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.inner.dispatcher.store(Arc::new(Dispatcher::in_process(service)));
+        self.refresh(document)
     }
 
     /// What was added by hand.
@@ -274,7 +290,7 @@ impl McpServer {
             forward(&self.inner.options.forward_headers, incoming, request.headers_mut());
         }
         let timeout = self.inner.options.timeout;
-        let reply = match self.inner.dispatcher.send(request, timeout).await {
+        let reply = match self.inner.dispatcher.load().send(request, timeout).await {
             Ok(reply) => reply,
             Err(e) => return ToolOutput::error(format!("{} failed: {e}", tool.name())),
         };
@@ -454,7 +470,7 @@ impl McpServerBuilder {
                 options: self.options,
                 convert: self.convert,
                 tools: ArcSwap::from_pointee(set),
-                dispatcher,
+                dispatcher: ArcSwap::from_pointee(dispatcher),
                 extensions: self.extensions,
                 peers: std::sync::Mutex::default(),
                 shutdown: tokio_util::sync::CancellationToken::new(),

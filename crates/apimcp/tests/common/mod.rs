@@ -37,3 +37,4 @@ pub fn example_documents() -> Vec<PathBuf> {
     files.sort();
     files
 }
+pub mod mcp;

@@ -1,0 +1,31 @@
+//! FastAPI-MCP's example 02: tool descriptions that show every response and its full schema.
+//!
+//! Run: `cargo run -p apimcp --example 02_full_schema_description`.
+
+use apimcp::{ConvertOptions, McpServer};
+use axum::Router;
+
+/// The items API; its tools describe all responses with their full schemas.
+pub fn app() -> Router {
+    let (api, document) = apimcp::demo::app();
+    let options = ConvertOptions {
+        describe_all_responses: true,
+        describe_full_response_schema: true,
+        ..ConvertOptions::default()
+    };
+    let mcp = McpServer::builder()
+        .utoipa(&document)
+        .in_process(api.clone())
+        .name("Item API MCP")
+        .convert_options(options)
+        .build()
+        .expect("the items document converts");
+    mcp.mount_http(api, "/mcp")
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    eprintln!("MCP at http://{}/mcp", listener.local_addr()?);
+    apimcp::serve(listener, app()).await
+}

@@ -1,0 +1,26 @@
+//! FastAPI-MCP's example 06: the MCP endpoint mounted under a router prefix
+//! (`/other/route/mcp`) instead of the root.
+//!
+//! Run: `cargo run -p apimcp --example 06_custom_mcp_router`.
+
+use apimcp::McpServer;
+use axum::Router;
+
+/// The items API with MCP at `/other/route/mcp`.
+pub fn app() -> Router {
+    let (api, document) = apimcp::demo::app();
+    let mcp = McpServer::builder()
+        .utoipa(&document)
+        .in_process(api.clone())
+        .build()
+        .expect("the items document converts");
+    let other = mcp.mount_http(Router::new(), "/mcp");
+    api.nest("/other/route", other)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    eprintln!("MCP at http://{}/other/route/mcp", listener.local_addr()?);
+    apimcp::serve(listener, app()).await
+}
