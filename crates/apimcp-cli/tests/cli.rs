@@ -1,0 +1,132 @@
+//! The command line itself: `tools`, `check`, configuration files and their errors.
+
+mod common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn apimcp(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_apimcp"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn write(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("apimcp-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+const SPEC: &str = r##"{"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "paths": {
+  "/a/{id}": {"get": {"operationId": "repos/get", "tags": ["x"], "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}], "responses": {"200": {"description": "ok"}}}},
+  "/b": {"post": {"operationId": "broken", "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Missing"}}}}, "responses": {"200": {"description": "ok"}}}}}}"##;
+
+#[test]
+fn tools_json_prints_the_tool_list_and_a_summary() {
+    let spec = write("spec.json", SPEC);
+    let out = apimcp(&["tools", "--spec", &spec, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tools: Value = serde_json::from_slice(&out.stdout).expect("a JSON array on stdout");
+    assert_eq!(tools[0]["name"], "repos_get");
+    assert_eq!(tools[0]["inputSchema"]["required"][0], "id");
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        summary.contains("operations: 2, tools: 1, filtered out: 0, skipped: 1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("POST /b (broken): request body: unresolved reference #/components/schemas/Missing"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn strict_turns_a_skip_into_a_failure() {
+    let spec = write("strict.json", SPEC);
+    let out = apimcp(&["tools", "--spec", &spec, "--strict"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("strict mode"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn filters_of_one_kind_cannot_be_combined() {
+    let spec = write("filters.json", SPEC);
+    let out = apimcp(&["tools", "--spec", &spec, "--include-tags", "x", "--exclude-tags", "y"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("include_tags and exclude_tags"));
+    let out = apimcp(&["tools", "--spec", &spec, "--include-tags", "x", "--json"]);
+    let tools: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(tools.as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn unparseable_documents_name_the_line() {
+    let spec = write("bad.yaml", "openapi: 3.0.0\npaths:\n  - a\n  b: c\n");
+    let out = apimcp(&["tools", "--spec", &spec]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:4:"), "{err}");
+    let swagger = write("old.json", r#"{"swagger": "1.2"}"#);
+    let err = String::from_utf8_lossy(&apimcp(&["tools", "--spec", &swagger]).stderr).into_owned();
+    assert!(err.contains("\"1.2\""), "{err}");
+}
+
+#[test]
+fn check_validates_a_configuration_without_serving() {
+    let spec = write("check-spec.json", SPEC);
+    let config = write(
+        "good.toml",
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:9\"\npath = \"/m\"\nstateless = true\n[api]\nspec = \"{spec}\"\nupstream = \"http://127.0.0.1:9\"\ntimeout_secs = 5\ninclude_tags = [\"x\"]\n"
+        ),
+    );
+    let out = apimcp(&["check", "--config", &config]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("OK: 1 tools from 2 operations (1 filtered out, 0 skipped), MCP at http://127.0.0.1:9/m"),
+        "{text}"
+    );
+
+    let typo = write("typo.toml", "[server]\nlisen = \"127.0.0.1:9\"\n");
+    let out = apimcp(&["check", "--config", &typo]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lisen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let missing = write("missing.toml", "[server]\nlisten = \"127.0.0.1:9\"\n");
+    let out = apimcp(&["check", "--config", &missing]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--spec"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let spec = write("env-spec.json", SPEC);
+    let config = write(
+        "env.toml",
+        &format!("[server]\nlisten = \"127.0.0.1:9\"\n[api]\nspec = \"{spec}\"\nupstream = \"http://127.0.0.1:9\"\n"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_apimcp"))
+        .args(["check", "--config", &config])
+        .env("APIMCP_PATH", "/from-env")
+        .output()
+        .expect("runs");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/from-env"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
