@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `demo` (feature `demo`) | the bundled items API that `apimcp demo` serves |
 //! | [`openapi`] | OpenAPI 3.0 / 3.1 / 3.2 (and Swagger 2.0) documents → MCP tools; pure, no I/O |
+//! | [`auth`] | bearer checks, JWT/JWKS, introspection, RFC 9728 metadata, 401/403 challenges |
 //! | [`call`] | one tool call as pure steps: argument checks, the HTTP request, the MCP content |
 //! | [`server`] | the MCP server: in-process or remote dispatch, Streamable HTTP, stdio |
 //! | [`tool`] | the tool model: MCP `Tool` definitions and the bindings that turn calls into requests |
@@ -27,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod auth;
 pub mod call;
 #[cfg(feature = "demo")]
 pub mod demo;

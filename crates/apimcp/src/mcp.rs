@@ -102,10 +102,11 @@ impl Handler {
     }
 
     fn context(&self, context: &RequestContext<RoleServer>) -> Context {
-        let headers = context
-            .extensions
-            .get::<http::request::Parts>()
-            .map(|p| p.headers.clone());
+        let parts = context.extensions.get::<http::request::Parts>();
+        let headers = parts.map(|p| p.headers.clone());
+        let principal = parts
+            .and_then(|p| p.extensions.get::<crate::auth::Principal>())
+            .cloned();
         let progress_token = context
             .meta
             .get_progress_token()
@@ -123,6 +124,7 @@ impl Handler {
             channel: Some(Arc::new(channel)),
             headers,
             progress_token,
+            principal,
         }
     }
 }
@@ -184,10 +186,20 @@ impl ServerHandler for Handler {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let tools = self.cache.tools(&self.server);
-        Ok(ListToolsResult::with_all_items(tools.as_ref().clone()))
+        let filter = self.server.auth().is_some_and(|a| a.filters_tools());
+        if !filter {
+            return Ok(ListToolsResult::with_all_items(tools.as_ref().clone()));
+        }
+        let principal = self.context(&context).principal;
+        let visible = tools
+            .iter()
+            .filter(|t| self.server.tool_allowed(&t.name, principal.as_ref()))
+            .cloned()
+            .collect();
+        Ok(ListToolsResult::with_all_items(visible))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

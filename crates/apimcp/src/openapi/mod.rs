@@ -79,6 +79,9 @@ pub struct ConvertedTool {
     pub operation_id: Option<String>,
     /// The operation's tags.
     pub tags: Vec<String>,
+    /// The OAuth scopes a call needs, from the operation's `security`: alternatives, any one
+    /// of which suffices (empty: none needed).
+    pub required_scopes: Vec<Vec<String>>,
 }
 
 /// The result of a conversion.
@@ -259,6 +262,7 @@ fn convert_operation<'d>(
         },
         operation_id: op.operation_id().map(str::to_owned),
         tags: op.tags().into_iter().map(str::to_owned).collect(),
+        required_scopes: operation::required_scopes(schemas.doc(), op.op),
     })
 }
 

@@ -184,3 +184,36 @@ pub(crate) fn annotations(method: &str, title: Option<&str>) -> ToolAnnotations 
         open_world_hint: None,
     }
 }
+
+/// The OAuth scopes an operation needs, as alternatives (any one suffices): from its
+/// `security` requirements, or the document's where it has none. Only `oauth2` and
+/// `openIdConnect` schemes carry scopes; an alternative without any (an API key, or `{}`)
+/// means no scope is needed, so the result is empty.
+pub(crate) fn required_scopes(doc: &Value, op: &Map<String, Value>) -> Vec<Vec<String>> {
+    let Some(Value::Array(requirements)) = op.get("security").or_else(|| doc.get("security")) else {
+        return Vec::new();
+    };
+    let schemes = doc.pointer("/components/securitySchemes").and_then(Value::as_object);
+    let scheme_type = |name: &str| {
+        let scheme = schemes.and_then(|s| s.get(name))?;
+        resolve(doc, scheme).ok()?.get("type")?.as_str().map(str::to_owned)
+    };
+    let mut alternatives = Vec::new();
+    for requirement in requirements.iter().filter_map(Value::as_object) {
+        let mut scopes: Vec<String> = Vec::new();
+        for (name, list) in requirement {
+            if matches!(scheme_type(name).as_deref(), Some("oauth2" | "openIdConnect")) {
+                for scope in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    if !scopes.iter().any(|s| s == scope) {
+                        scopes.push(scope.to_owned());
+                    }
+                }
+            }
+        }
+        if scopes.is_empty() {
+            return Vec::new();
+        }
+        alternatives.push(scopes);
+    }
+    alternatives
+}

@@ -467,3 +467,35 @@ fn patterns_the_validator_cannot_compile_are_left_out_with_a_warning() {
     assert_eq!(conversion.report.warnings.len(), 1);
     assert!(conversion.report.warnings[0].contains("^{[0-9]+}$"));
 }
+
+#[test]
+fn oauth_scopes_come_from_security_requirements() {
+    let document = OpenApiDocument::from_value(json!({
+        "openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "security": [{"oauth": ["items:read"]}],
+        "components": {"securitySchemes": {
+            "oauth": {"type": "oauth2", "flows": {}},
+            "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://x/.well-known/openid-configuration"},
+            "key": {"type": "apiKey", "in": "header", "name": "X-Key"}}},
+        "paths": {
+            "/a": {"get": {"operationId": "inherits", "responses": ok()}},
+            "/b": {"post": {"operationId": "own", "security": [{"oauth": ["items:write", "items:read"]}, {"oidc": ["admin"]}], "responses": ok()}},
+            "/c": {"get": {"operationId": "open", "security": [], "responses": ok()}},
+            "/d": {"get": {"operationId": "either", "security": [{"oauth": ["x"]}, {"key": []}], "responses": ok()}}
+        }
+    }))
+    .expect("valid");
+    let scopes: Vec<Vec<Vec<String>>> = tools(&document).into_iter().map(|t| t.required_scopes).collect();
+    assert_eq!(
+        scopes,
+        vec![
+            vec![vec!["items:read".to_owned()]],
+            vec![
+                vec!["items:write".to_owned(), "items:read".to_owned()],
+                vec!["admin".to_owned()]
+            ],
+            vec![],
+            vec![],
+        ]
+    );
+}

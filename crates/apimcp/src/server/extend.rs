@@ -60,6 +60,7 @@ pub struct Context {
     pub(crate) channel: Option<Arc<dyn ClientChannel>>,
     pub(crate) headers: Option<HeaderMap>,
     pub(crate) progress_token: Option<Value>,
+    pub(crate) principal: Option<crate::auth::Principal>,
 }
 
 impl std::fmt::Debug for Context {
@@ -74,6 +75,11 @@ impl Context {
     /// The HTTP headers of the MCP request (none on stdio).
     pub fn headers(&self) -> Option<&HeaderMap> {
         self.headers.as_ref()
+    }
+
+    /// Who is calling, when auth is on (subject, client id, scopes; never the token).
+    pub fn principal(&self) -> Option<&crate::auth::Principal> {
+        self.principal.as_ref()
     }
 
     /// The client's declared capabilities, as JSON (`{"sampling": {}, ...}`).

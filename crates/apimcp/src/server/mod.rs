@@ -83,6 +83,10 @@ pub struct ServerOptions {
     pub session_idle: Duration,
     /// Which `Host` and `Origin` values are accepted (DNS-rebinding protection).
     pub host_guard: HostGuard,
+    /// The URL clients reach this server at (scheme, host, port and any prefix path).
+    pub public_url: Option<String>,
+    /// Believe `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a proxy you trust).
+    pub trust_forwarded_headers: bool,
 }
 
 impl Default for ServerOptions {
@@ -96,6 +100,8 @@ impl Default for ServerOptions {
             stateless: false,
             session_idle: DEFAULT_SESSION_IDLE,
             host_guard: HostGuard::default(),
+            public_url: None,
+            trust_forwarded_headers: false,
         }
     }
 }
@@ -112,6 +118,7 @@ struct Inner {
     tools: ArcSwap<ToolSet>,
     dispatcher: ArcSwap<Dispatcher>,
     extensions: Extensions,
+    auth: Option<Arc<crate::auth::AuthConfig>>,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -137,6 +144,8 @@ pub struct McpServerBuilder {
     convert: ConvertOptions,
     extensions: Extensions,
     errors: Vec<String>,
+    auth: Option<crate::auth::AuthConfig>,
+    forward_set: bool,
 }
 
 impl McpServer {
@@ -152,6 +161,8 @@ impl McpServer {
             convert: ConvertOptions::default(),
             extensions: Extensions::default(),
             errors: Vec::new(),
+            auth: None,
+            forward_set: false,
         }
     }
 
@@ -202,6 +213,29 @@ impl McpServer {
     {
         self.inner.dispatcher.store(Arc::new(Dispatcher::in_process(service)));
         self.refresh(document)
+    }
+
+    /// The authorization settings, when auth is on.
+    pub(crate) fn auth(&self) -> Option<&Arc<crate::auth::AuthConfig>> {
+        self.inner.auth.as_ref()
+    }
+
+    /// The scopes the OpenAPI document says `tool` needs.
+    pub(crate) fn document_scopes(&self, tool: &str) -> Vec<Vec<String>> {
+        self.tools()
+            .get(tool)
+            .map(|t| t.converted.required_scopes.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether `principal` may call `tool` (always, without auth).
+    pub(crate) fn tool_allowed(&self, tool: &str, principal: Option<&crate::auth::Principal>) -> bool {
+        let Some(auth) = self.auth() else {
+            return true;
+        };
+        let granted = principal.map(|p| p.scopes.clone()).unwrap_or_default();
+        let needed = auth.rules().for_tool(tool, &self.document_scopes(tool));
+        auth.rules().missing(&granted, &needed).is_none()
     }
 
     /// What was added by hand.
@@ -415,7 +449,26 @@ impl McpServerBuilder {
                     .map_err(|_| BuildError::HeaderName(n.as_ref().into()))
             })
             .collect::<Result<_, _>>()?;
+        self.forward_set = true;
         Ok(self)
+    }
+
+    /// Authorize MCP requests (see [`crate::auth`]).
+    pub fn auth(mut self, auth: crate::auth::AuthConfig) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The URL clients reach this server at; its host is also allowed by the host guard.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.options.public_url = Some(url.into());
+        self
+    }
+
+    /// Believe `X-Forwarded-Proto` and `X-Forwarded-Host` from a proxy you trust.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.options.trust_forwarded_headers = trust;
+        self
     }
 
     /// How long one call may take (default 10 s).
@@ -445,11 +498,23 @@ impl McpServerBuilder {
     /// Converts the document and builds the server.
     pub fn build(mut self) -> Result<McpServer, BuildError> {
         let document = self.document.ok_or(BuildError::NoDocument)??;
+        let remote = self.dispatcher.is_none() && self.remote.is_some();
         let dispatcher = match (self.dispatcher.take(), self.remote.take()) {
             (Some(d), _) => d?,
             (None, Some(base)) => Dispatcher::remote(base).map_err(|e| BuildError::Client(e.to_string()))?,
             (None, None) => return Err(BuildError::NoDispatcher),
         };
+        let auth_on = self.auth.as_ref().is_some_and(crate::auth::AuthConfig::is_enabled);
+        if auth_on && remote && !self.forward_set {
+            // A token issued for this MCP server is not passed to an API of another audience
+            // unless the operator names `authorization` in forward_headers.
+            self.options
+                .forward_headers
+                .retain(|h| h != http::header::AUTHORIZATION);
+            tracing::info!(
+                "auth is on and the API is remote: the client's Authorization header is not forwarded (name it in forward_headers to forward it)"
+            );
+        }
         if !self.name_set
             && let Some(title) = document.title()
         {
@@ -472,6 +537,7 @@ impl McpServerBuilder {
                 tools: ArcSwap::from_pointee(set),
                 dispatcher: ArcSwap::from_pointee(dispatcher),
                 extensions: self.extensions,
+                auth: self.auth.filter(crate::auth::AuthConfig::is_enabled).map(Arc::new),
                 peers: std::sync::Mutex::default(),
                 shutdown: tokio_util::sync::CancellationToken::new(),
             }),

@@ -16,10 +16,60 @@ impl McpServer {
         S: Clone + Send + Sync + 'static,
     {
         let service = crate::mcp::streamable_http(self, self.shutdown_token());
-        let guarded = Router::new()
-            .fallback_service(service)
-            .layer(from_fn_with_state(self.options().host_guard.clone(), enforce));
-        nest(router, path, guarded)
+        let endpoint = self.protect(Router::new().fallback_service(service), path);
+        let router = self.serve_metadata(router, path);
+        nest(router, path, endpoint)
+    }
+
+    /// The host guard, then auth when it is on (a foreign Origin learns nothing about auth).
+    pub(super) fn protect(&self, endpoint: Router, path: &str) -> Router {
+        let endpoint = match self.auth_state(path) {
+            Some(state) => endpoint.layer(from_fn_with_state(state, crate::auth::authenticate)),
+            None => endpoint,
+        };
+        endpoint.layer(from_fn_with_state(self.options().host_guard.clone(), enforce))
+    }
+
+    pub(super) fn auth_state(&self, path: &str) -> Option<crate::auth::AuthState> {
+        let config = self.auth()?.clone();
+        let server = self.clone();
+        Some(crate::auth::AuthState {
+            config,
+            path: path.trim_end_matches('/').to_owned(),
+            public_url: self.options().public_url.clone(),
+            trust_forwarded: self.options().trust_forwarded_headers,
+            document_scopes: std::sync::Arc::new(move |tool| server.document_scopes(tool)),
+        })
+    }
+
+    /// RFC 9728 metadata at the root and path-inserted well-known URLs, when auth is on.
+    fn serve_metadata<S>(&self, router: Router<S>, path: &str) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let Some(state) = self.auth_state(path) else {
+            return router;
+        };
+        let document = move |headers: http::HeaderMap| {
+            let state = state.clone();
+            async move {
+                let resource = state.resource(&headers);
+                let metadata = crate::auth::ProtectedResourceMetadata::new(
+                    &resource,
+                    &state.config.authorization_servers,
+                    &state.config.scopes_supported,
+                );
+                axum::Json(metadata)
+            }
+        };
+        let root = "/.well-known/oauth-protected-resource";
+        let inserted = format!("{root}{}", path.trim_end_matches('/'));
+        let router = router.route(&inserted, axum::routing::get(document.clone()));
+        if inserted == root {
+            router
+        } else {
+            router.route(root, axum::routing::get(document))
+        }
     }
 
     /// Serves on stdin and stdout until the client closes them (logs must go to stderr).

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Query, Request, State};
-use axum::middleware::from_fn_with_state;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +17,6 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use super::McpServer;
-use super::guard::enforce;
 use super::mount::nest;
 use crate::mcp::{ClientMessage, channel_session, parse_client_message};
 
@@ -51,8 +49,8 @@ impl McpServer {
             .route("/", get(open_stream))
             .route("/messages", post(receive))
             .route("/messages/", post(receive))
-            .with_state(state)
-            .layer(from_fn_with_state(self.options().host_guard.clone(), enforce));
+            .with_state(state);
+        let endpoint = self.protect(endpoint, base);
         nest(router, base, endpoint)
     }
 }

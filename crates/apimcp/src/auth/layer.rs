@@ -1,0 +1,160 @@
+//! The axum middleware in front of the MCP endpoints: the user's checks, the bearer token,
+//! per-call scopes; an identity in the request extensions, or a ready-made 401/403.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, Method, header};
+use serde::Deserialize;
+
+use super::metadata::{canonical_resource, metadata_urls};
+use super::{AuthConfig, AuthRejection, BearerToken, Principal, VerifyError};
+
+/// The largest JSON-RPC body read to find the tool being called.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// The scopes a tool needs according to the OpenAPI document, by tool name.
+pub(crate) type DocumentScopes = Arc<dyn Fn(&str) -> Vec<Vec<String>> + Send + Sync>;
+
+/// What the middleware needs: the configuration, where the endpoint is, and the tools' scopes.
+#[derive(Clone)]
+pub(crate) struct AuthState {
+    pub(crate) config: Arc<AuthConfig>,
+    pub(crate) path: String,
+    pub(crate) public_url: Option<String>,
+    pub(crate) trust_forwarded: bool,
+    pub(crate) document_scopes: DocumentScopes,
+}
+
+impl AuthState {
+    /// The canonical URL of the endpoint, for this request: the configured resource, else
+    /// `public_url` + path, else the request's own host (trusting `X-Forwarded-*` only when
+    /// told to).
+    pub(crate) fn resource(&self, headers: &HeaderMap) -> String {
+        if let Some(resource) = &self.config.resource {
+            return resource.clone();
+        }
+        let base = self.public_url.clone().unwrap_or_else(|| self.request_base(headers));
+        canonical_resource(&base, &self.path).unwrap_or(base)
+    }
+
+    fn request_base(&self, headers: &HeaderMap) -> String {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+        };
+        let forwarded = |name: &str| if self.trust_forwarded { get(name) } else { None };
+        let scheme = forwarded("x-forwarded-proto").unwrap_or_else(|| "http".into());
+        let host = forwarded("x-forwarded-host")
+            .or_else(|| get("host"))
+            .unwrap_or_else(|| "localhost".into());
+        format!("{scheme}://{host}")
+    }
+
+    /// The path-inserted metadata URL, the one challenges point at.
+    pub(crate) fn metadata_url(&self, headers: &HeaderMap) -> String {
+        metadata_urls(&self.resource(headers)).1
+    }
+
+    fn reject(&self, rejection: AuthRejection, headers: &HeaderMap) -> Response {
+        let scopes = if self.config.rules.required.is_empty() {
+            self.config
+                .scopes_supported
+                .iter()
+                .filter(|s| s.as_str() != "offline_access")
+                .cloned()
+                .collect()
+        } else {
+            self.config.rules.required.clone()
+        };
+        rejection
+            .with_scopes(scopes)
+            .with_metadata(self.metadata_url(headers))
+            .into_response()
+    }
+}
+
+/// The bearer token of the `Authorization` header. Tokens are never taken from the query.
+fn bearer(headers: &HeaderMap) -> Option<BearerToken> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| BearerToken::new(token.trim()))
+}
+
+#[derive(Deserialize)]
+struct Call {
+    method: Option<String>,
+    params: Option<CallParams>,
+}
+
+#[derive(Deserialize)]
+struct CallParams {
+    name: Option<String>,
+}
+
+pub(crate) async fn authenticate(State(state): State<AuthState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let mut principal: Option<Principal> = None;
+    for check in &state.config.dependencies {
+        match check(parts.clone()).await {
+            Ok(Some(found)) => principal = Some(found),
+            Ok(None) => {}
+            Err(rejection) => return state.reject(rejection, &parts.headers),
+        }
+    }
+    if let Some(verifier) = &state.config.verifier {
+        let Some(token) = bearer(&parts.headers) else {
+            return state.reject(
+                AuthRejection::unauthorized("this MCP server requires a bearer token"),
+                &parts.headers,
+            );
+        };
+        match verifier.verify(&token).await {
+            Ok(found) => principal = Some(found),
+            Err(VerifyError::Invalid(why)) => {
+                tracing::info!(reason = %why, "refused a bearer token");
+                return state.reject(AuthRejection::invalid_token(why), &parts.headers);
+            }
+            Err(VerifyError::Unavailable(why)) => {
+                tracing::warn!(reason = %why, "cannot check a bearer token");
+                return state.reject(AuthRejection::unavailable(why), &parts.headers);
+            }
+        }
+    }
+    let granted = principal.as_ref().map(|p| p.scopes.clone()).unwrap_or_default();
+    let (body, tool) = match tool_called(&parts.method, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let needed = match &tool {
+        Some(name) => state.config.rules.for_tool(name, &(state.document_scopes)(name)),
+        None => state.config.rules.for_tool("", &[]),
+    };
+    if let Some(missing) = state.config.rules.missing(&granted, &needed) {
+        return state.reject(AuthRejection::insufficient_scope(missing), &parts.headers);
+    }
+    if let Some(principal) = principal {
+        tracing::debug!(subject = ?principal.subject, client = ?principal.client_id, "authorized");
+        parts.extensions.insert(principal);
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Reads a POST body to find `tools/call`'s tool name, and gives the body back.
+async fn tool_called(method: &Method, body: axum::body::Body) -> Result<(axum::body::Body, Option<String>), Response> {
+    if method != Method::POST {
+        return Ok((body, None));
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| (http::StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response())?;
+    let tool = serde_json::from_slice::<Call>(&bytes)
+        .ok()
+        .filter(|c| c.method.as_deref() == Some("tools/call"))
+        .and_then(|c| c.params?.name);
+    Ok((axum::body::Body::from(bytes), tool))
+}

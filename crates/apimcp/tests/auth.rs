@@ -1,0 +1,182 @@
+//! Auth in front of the MCP endpoint, in-process: challenges, metadata, scopes per tool,
+//! dependencies, the principal reaching custom tools.
+
+mod common;
+
+use apimcp::McpServer;
+use apimcp::auth::{AuthConfig, AuthRejection, Principal, ScopeRules, StaticTokens};
+use apimcp::call::{Content, ToolOutput};
+use axum::Router;
+use common::mcp::Client;
+use http::Request;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PRM: &str = "http://localhost/.well-known/oauth-protected-resource/mcp";
+
+fn app(auth: AuthConfig) -> Router {
+    let (api, document) = apimcp::demo::app();
+    let mcp = McpServer::builder()
+        .utoipa(&document)
+        .in_process(api.clone())
+        .auth(auth)
+        .tool(
+            "whoami",
+            "Who is calling",
+            json!({"type": "object"}),
+            |_, cx| async move {
+                let subject = cx.principal().and_then(|p| p.subject.clone()).unwrap_or_default();
+                ToolOutput::success(vec![Content::text(subject)])
+            },
+        )
+        .build()
+        .expect("builds");
+    mcp.mount_http(api, "/mcp")
+}
+
+fn tokens() -> AuthConfig {
+    let rules = ScopeRules {
+        tools: [("delete_item".to_owned(), vec!["items:admin".to_owned()])].into(),
+        implies: [("root".to_owned(), vec!["items:admin".to_owned()])].into(),
+        ..ScopeRules::default()
+    };
+    AuthConfig::new()
+        .verifier(StaticTokens::new(["reader-token"]).with_scopes(["items:read"]))
+        .authorization_server("https://as.example")
+        .scopes_supported(["items:read", "items:admin", "offline_access"])
+        .scope_rules(rules)
+}
+
+async fn get(router: &Router, path: &str) -> (u16, Value) {
+    let request = Request::get(path)
+        .header("host", "localhost")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn no_token_gets_401_with_the_metadata_url() {
+    let router = app(tokens());
+    let client = Client::new(router.clone(), "/mcp");
+    let reply = client.post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).await;
+    assert_eq!(reply.status, 401);
+    let challenge = reply.headers["www-authenticate"].to_str().expect("ascii");
+    assert_eq!(
+        challenge,
+        format!("Bearer scope=\"items:read items:admin\", resource_metadata=\"{PRM}\"")
+    );
+    for path in [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        let (status, metadata) = get(&router, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(
+            metadata,
+            json!({"resource": "http://localhost/mcp", "authorization_servers": ["https://as.example"],
+                "scopes_supported": ["items:read", "items:admin"], "bearer_methods_supported": ["header"]})
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_or_misplaced_token_gets_invalid_token() {
+    let router = app(tokens());
+    let wrong = Client::new(router.clone(), "/mcp").with_header("authorization", "Bearer nope");
+    let reply = wrong.post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).await;
+    assert_eq!(reply.status, 401);
+    assert!(
+        reply.headers["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .contains("error=\"invalid_token\"")
+    );
+    let in_query = Client::new(router, "/mcp?access_token=reader-token");
+    let reply = in_query
+        .post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .await;
+    assert_eq!(reply.status, 401, "tokens are never read from the query string");
+}
+
+#[tokio::test]
+async fn scopes_are_checked_per_tool_with_hierarchies() {
+    let mut reader = Client::new(app(tokens()), "/mcp").with_header("authorization", "Bearer reader-token");
+    reader.initialize().await;
+    let item = reader.call("get_item", json!({"item_id": 1})).await;
+    assert_eq!(item["structuredContent"]["name"], "Hammer");
+    let refused = reader
+        .post(json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "delete_item", "arguments": {"item_id": 1}}}))
+        .await;
+    assert_eq!(refused.status, 403);
+    let challenge = refused.headers["www-authenticate"].to_str().expect("ascii");
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("scope=\"items:admin\"") && challenge.contains(PRM),
+        "{challenge}"
+    );
+    assert_eq!(
+        reader.call("whoami", json!({})).await["content"][0]["text"],
+        "static-token-1"
+    );
+
+    let root = AuthConfig::new()
+        .verifier(StaticTokens::new(["root-token"]).with_scopes(["root"]))
+        .scope_rules(ScopeRules {
+            tools: [("delete_item".to_owned(), vec!["items:admin".to_owned()])].into(),
+            implies: [("root".to_owned(), vec!["items:admin".to_owned()])].into(),
+            ..ScopeRules::default()
+        });
+    let mut admin = Client::new(app(root), "/mcp").with_header("authorization", "Bearer root-token");
+    admin.initialize().await;
+    let deleted = admin.call("delete_item", json!({"item_id": 2})).await;
+    assert_eq!(deleted["isError"], false, "root implies items:admin: {deleted}");
+}
+
+#[tokio::test]
+async fn tools_list_can_show_only_callable_tools() {
+    let mut reader = Client::new(app(tokens().filter_tools_by_scope(true)), "/mcp")
+        .with_header("authorization", "Bearer reader-token");
+    reader.initialize().await;
+    let names = reader.tool_names().await;
+    assert!(
+        names.contains(&"get_item".to_owned()) && !names.contains(&"delete_item".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
+async fn dependencies_run_before_any_request_and_401_not_403() {
+    let config = AuthConfig::new().dependency(|parts: http::request::Parts| async move {
+        match parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+            Some("k1") => Ok(Some(Principal {
+                subject: Some("key-user".into()),
+                ..Principal::default()
+            })),
+            _ => Err(AuthRejection::unauthorized("an API key is required")),
+        }
+    });
+    let router = app(config);
+    let reply = Client::new(router.clone(), "/mcp")
+        .post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .await;
+    assert_eq!(reply.status, 401);
+    assert!(
+        reply.headers["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .contains("resource_metadata=")
+    );
+    let mut keyed = Client::new(router, "/mcp").with_header("x-api-key", "k1");
+    keyed.initialize().await;
+    assert_eq!(keyed.call("whoami", json!({})).await["content"][0]["text"], "key-user");
+}
