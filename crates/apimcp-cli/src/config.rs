@@ -18,6 +18,36 @@ pub(crate) struct ConfigFile {
     server: ServerSection,
     #[serde(default)]
     api: ApiSection,
+    #[serde(default)]
+    pub(crate) auth: AuthSection,
+}
+
+/// `[auth]`: the MCP endpoint as an OAuth resource server. Secrets may be `env:NAME`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuthSection {
+    pub(crate) required: Option<bool>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) jwks_uri: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) introspection_url: Option<String>,
+    pub(crate) introspection_client_id: Option<String>,
+    pub(crate) introspection_client_secret: Option<String>,
+    pub(crate) static_tokens: Option<Vec<String>>,
+    pub(crate) scopes_supported: Option<Vec<String>>,
+    pub(crate) required_scopes: Option<Vec<String>>,
+    pub(crate) scope_implies: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    pub(crate) tool_scopes: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    pub(crate) filter_tools: Option<bool>,
+    pub(crate) trust_forwarded_headers: Option<bool>,
+}
+
+/// A secret as written: `env:NAME` reads the variable (and fails if it is unset).
+pub(crate) fn secret(value: &str) -> anyhow::Result<String> {
+    match value.strip_prefix("env:") {
+        Some(name) => std::env::var(name).with_context(|| format!("the environment variable {name} is not set")),
+        None => Ok(value.to_owned()),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,7 +109,8 @@ pub(crate) struct ApiSettings {
     pub(crate) spec: apimcp::source::SpecSource,
     pub(crate) upstream: reqwest::Url,
     pub(crate) timeout: Duration,
-    pub(crate) forward_headers: Vec<String>,
+    /// `None`: the library's default (authorization, unless auth is on and the API remote).
+    pub(crate) forward_headers: Option<Vec<String>>,
     pub(crate) convert: ConvertOptions,
 }
 
@@ -132,8 +163,7 @@ pub(crate) fn api_settings(args: &ServeArgs, file: &ConfigFile) -> anyhow::Resul
         timeout: Duration::from_secs(
             pick(&args.timeout_secs, &a.timeout_secs).unwrap_or(apimcp::server::DEFAULT_TIMEOUT.as_secs()),
         ),
-        forward_headers: pick(&args.forward_headers, &a.forward_headers)
-            .unwrap_or_else(|| vec!["authorization".into()]),
+        forward_headers: pick(&args.forward_headers, &a.forward_headers),
         convert,
     })
 }
@@ -188,6 +218,23 @@ mod tests {
             name = "n"
             instructions = "i"
             session_idle_secs = 60
+            [auth]
+            required = true
+            issuer = "https://as.example"
+            jwks_uri = "https://as.example/jwks"
+            audience = "https://mcp.example.com/m"
+            introspection_url = "https://as.example/introspect"
+            introspection_client_id = "rs"
+            introspection_client_secret = "env:SECRET"
+            static_tokens = ["env:TOKEN"]
+            scopes_supported = ["a"]
+            required_scopes = ["a"]
+            filter_tools = true
+            trust_forwarded_headers = false
+            [auth.scope_implies]
+            admin = ["a"]
+            [auth.tool_scopes]
+            delete_item = ["admin"]
             [api]
             spec = "spec.json"
             upstream = "http://127.0.0.1:9"
@@ -201,5 +248,9 @@ mod tests {
         .expect("parses");
         assert_eq!(file.server.session_idle_secs, Some(60));
         assert_eq!(file.api.forward_headers.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            file.auth.tool_scopes.as_ref().map(|t| t["delete_item"].clone()),
+            Some(vec!["admin".to_owned()])
+        );
     }
 }

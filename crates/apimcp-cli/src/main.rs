@@ -1,6 +1,7 @@
 //! The `apimcp` command: a thin layer over the `apimcp` library.
 
 mod args;
+mod auth;
 mod config;
 mod serve;
 mod tools;

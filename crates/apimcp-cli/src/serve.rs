@@ -13,18 +13,27 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = ConfigFile::load(args.server.config.as_deref())?;
     let server = server_settings(&args.server, &file)?;
     let api = api_settings(&args, &file)?;
-    let mcp = remote_server(&server, &api).await?;
     if args.stdio {
+        let mcp = remote_server(&server, &api, None).await?;
         tracing::info!(tools = mcp.tool_count(), "serving MCP on stdio");
         mcp.serve_stdio().await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let app = mount(&mcp, axum::Router::new(), &server);
+    // Bound first: without public_url, the resource URL tokens must name comes from the
+    // actual address.
     let listener = bind(&server).await?;
+    let auth = crate::auth::auth_config(&file.auth, &server, listener.local_addr()?)?;
+    let trust = file.auth.trust_forwarded_headers.unwrap_or(false);
+    let mcp = remote_server(&server, &api, auth.map(|a| (a, trust))).await?;
+    let app = mount(&mcp, axum::Router::new(), &server);
     run(listener, app, &server, &mcp).await
 }
 
-async fn remote_server(server: &ServerSettings, api: &ApiSettings) -> anyhow::Result<McpServer> {
+async fn remote_server(
+    server: &ServerSettings,
+    api: &ApiSettings,
+    auth: Option<(apimcp::auth::AuthConfig, bool)>,
+) -> anyhow::Result<McpServer> {
     let document = api
         .spec
         .load(api.timeout.max(std::time::Duration::from_secs(30)))
@@ -32,9 +41,16 @@ async fn remote_server(server: &ServerSettings, api: &ApiSettings) -> anyhow::Re
     let mcp = configure(McpServer::builder().openapi(document), server)
         .remote(api.upstream.clone())
         .timeout(api.timeout)
-        .convert_options(api.convert.clone())
-        .forward_headers(&api.forward_headers)?
-        .build()?;
+        .convert_options(api.convert.clone());
+    let mcp = match &api.forward_headers {
+        Some(names) => mcp.forward_headers(names)?,
+        None => mcp,
+    };
+    let mcp = match auth {
+        Some((auth, trust)) => mcp.auth(auth).trust_forwarded_headers(trust),
+        None => mcp,
+    }
+    .build()?;
     report(&mcp);
     Ok(mcp)
 }
@@ -145,7 +161,8 @@ pub(crate) async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let serve_args = ServeArgs::from_config(&args.config);
     let server = server_settings(&serve_args.server, &file)?;
     let api = api_settings(&serve_args, &file)?;
-    let mcp = remote_server(&server, &api).await?;
+    let auth = crate::auth::auth_config(&file.auth, &server, server.listen)?;
+    let mcp = remote_server(&server, &api, auth.map(|a| (a, false))).await?;
     let report = mcp.report();
     println!(
         "{}: OK: {} tools from {} operations ({} filtered out, {} skipped), MCP at http://{}{}",

@@ -302,3 +302,49 @@ pub fn example(name: &str) -> PathBuf {
     assert!(status.success(), "building the {name} example failed");
     target.join("release/examples").join(name)
 }
+
+/// Runs mcp-remote (already configured in `cmd`) as a stdio bridge: initialize, then one
+/// tools/call; the answer.
+pub fn mcp_remote_call(mut cmd: Command, tool: &str, arguments: serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    let mut bridge = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mcp-remote starts");
+    let mut stdin = bridge.stdin.take().expect("stdin");
+    let stdout = bridge.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let wait = |id: i64| loop {
+        let message = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("mcp-remote answers within 30 s");
+        if message["id"] == id {
+            return message;
+        }
+    };
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    writeln!(stdin, "{init}").expect("write");
+    wait(1);
+    writeln!(
+        stdin,
+        "{}",
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    )
+    .expect("write");
+    let call = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
+    writeln!(stdin, "{call}").expect("write");
+    let answer = wait(2);
+    drop(stdin);
+    let _ = bridge.kill();
+    let _ = bridge.wait();
+    answer
+}

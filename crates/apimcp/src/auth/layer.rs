@@ -107,41 +107,59 @@ pub(crate) async fn authenticate(State(state): State<AuthState>, request: Reques
         }
     }
     if let Some(verifier) = &state.config.verifier {
-        let Some(token) = bearer(&parts.headers) else {
-            return state.reject(
-                AuthRejection::unauthorized("this MCP server requires a bearer token"),
-                &parts.headers,
-            );
-        };
-        match verifier.verify(&token).await {
-            Ok(found) => principal = Some(found),
-            Err(VerifyError::Invalid(why)) => {
-                tracing::info!(reason = %why, "refused a bearer token");
-                return state.reject(AuthRejection::invalid_token(why), &parts.headers);
-            }
-            Err(VerifyError::Unavailable(why)) => {
-                tracing::warn!(reason = %why, "cannot check a bearer token");
-                return state.reject(AuthRejection::unavailable(why), &parts.headers);
+        match bearer(&parts.headers) {
+            Some(token) => match verify(verifier.as_ref(), &token).await {
+                Ok(found) => principal = Some(found),
+                Err(rejection) => return state.reject(rejection, &parts.headers),
+            },
+            None if state.config.optional => {}
+            None => {
+                let rejection = AuthRejection::unauthorized("this MCP server requires a bearer token");
+                return state.reject(rejection, &parts.headers);
             }
         }
     }
-    let granted = principal.as_ref().map(|p| p.scopes.clone()).unwrap_or_default();
     let (body, tool) = match tool_called(&parts.method, body).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let needed = match &tool {
-        Some(name) => state.config.rules.for_tool(name, &(state.document_scopes)(name)),
-        None => state.config.rules.for_tool("", &[]),
-    };
-    if let Some(missing) = state.config.rules.missing(&granted, &needed) {
-        return state.reject(AuthRejection::insufficient_scope(missing), &parts.headers);
+    if let Some(rejection) = scope_rejection(&state, tool.as_deref(), principal.as_ref()) {
+        return state.reject(rejection, &parts.headers);
     }
     if let Some(principal) = principal {
         tracing::debug!(subject = ?principal.subject, client = ?principal.client_id, "authorized");
         parts.extensions.insert(principal);
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// 403 when the token lacks a scope the call needs (401 when there is no token at all).
+fn scope_rejection(state: &AuthState, tool: Option<&str>, principal: Option<&Principal>) -> Option<AuthRejection> {
+    let rules = &state.config.rules;
+    let needed = match tool {
+        Some(name) => rules.for_tool(name, &(state.document_scopes)(name)),
+        None => rules.for_tool("", &[]),
+    };
+    let granted = principal.map(|p| p.scopes.clone()).unwrap_or_default();
+    let missing = rules.missing(&granted, &needed)?;
+    Some(match principal {
+        Some(_) => AuthRejection::insufficient_scope(missing),
+        None => AuthRejection::unauthorized("this call requires a bearer token").with_scopes(missing),
+    })
+}
+
+async fn verify(verifier: &dyn super::TokenVerifier, token: &BearerToken) -> Result<Principal, AuthRejection> {
+    match verifier.verify(token).await {
+        Ok(found) => Ok(found),
+        Err(VerifyError::Invalid(why)) => {
+            tracing::info!(reason = %why, "refused a bearer token");
+            Err(AuthRejection::invalid_token(why))
+        }
+        Err(VerifyError::Unavailable(why)) => {
+            tracing::warn!(reason = %why, "cannot check a bearer token");
+            Err(AuthRejection::unavailable(why))
+        }
+    }
 }
 
 /// Reads a POST body to find `tools/call`'s tool name, and gives the body back.

@@ -99,6 +99,7 @@ pub struct AuthConfig {
     pub(crate) rules: ScopeRules,
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) filter_tools: bool,
+    pub(crate) optional: bool,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -177,6 +178,13 @@ impl AuthConfig {
     /// `tools/list` shows only the tools the token may call.
     pub fn filter_tools_by_scope(mut self, filter: bool) -> Self {
         self.filter_tools = filter;
+        self
+    }
+
+    /// Let requests without a token through (with no principal); a call that needs scopes
+    /// still gets 401. Tokens that are sent are always checked.
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
         self
     }
 
