@@ -9,4 +9,6 @@ scripts/fetch-openapi-docs.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+# The examples the end-to-end tests run are built together up front, in parallel.
+cargo build --workspace --release --locked --examples
 cargo test --workspace --release --locked

@@ -199,3 +199,40 @@ fn stdio_writes_nothing_but_protocol_to_stdout() {
     }
     assert!(text.contains("\"serverInfo\""), "{text}");
 }
+
+#[test]
+fn token_passthrough_through_mcp_remote_with_the_seed_header() {
+    // FastAPI-MCP's "Basic Token Passthrough": the API checks the token; mcp-remote sends it
+    // with `--header Authorization:${AUTH_HEADER}`; apimcp passes it on.
+    let example = Apimcp::start_program(&common::example("08_auth_example_token_passthrough"), &[]);
+    let config = std::env::temp_dir().join(format!("apimcp-mcp-remote-passthrough-{}", std::process::id()));
+    let mut cmd = peers().node("MCP_REMOTE");
+    cmd.args([
+        example.url("/mcp").as_str(),
+        "--transport",
+        "http-only",
+        "--host",
+        "127.0.0.1",
+        "--header",
+        "Authorization:${AUTH_HEADER}",
+    ])
+    .env("AUTH_HEADER", "Bearer secret-token")
+    .env("MCP_REMOTE_CONFIG_DIR", &config);
+    let answer = common::mcp_remote_call(cmd, "get_item", json!({"item_id": 5}));
+    assert_eq!(answer["result"]["structuredContent"]["name"], "Drill", "{answer}");
+
+    let mut cmd = peers().node("MCP_REMOTE");
+    cmd.args([
+        example.url("/mcp").as_str(),
+        "--transport",
+        "http-only",
+        "--host",
+        "127.0.0.1",
+    ])
+    .env("MCP_REMOTE_CONFIG_DIR", &config);
+    let refused = common::mcp_remote_call(cmd, "get_item", json!({"item_id": 5}));
+    assert_eq!(
+        refused["result"]["isError"], true,
+        "without the header the API refuses: {refused}"
+    );
+}

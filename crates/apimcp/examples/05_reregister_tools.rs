@@ -41,11 +41,19 @@ async fn main() -> std::io::Result<()> {
     let (_, document) = apimcp::demo::app();
     let api = add_endpoint(&mcp, api, &document);
     let app = mcp.mount_http(api, "/mcp");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    let listener = tokio::net::TcpListener::bind(listen_addr()).await?;
     eprintln!(
         "MCP at http://{}/mcp ({} tools)",
         listener.local_addr()?,
         mcp.tool_count()
     );
     apimcp::serve(listener, app).await
+}
+
+/// `--listen ADDR`, default 127.0.0.1:8000.
+fn listen_addr() -> String {
+    std::env::args()
+        .skip_while(|a| a != "--listen")
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8000".into())
 }

@@ -20,7 +20,15 @@ pub fn app() -> Router {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    let listener = tokio::net::TcpListener::bind(listen_addr()).await?;
     eprintln!("MCP at http://{}/other/route/mcp", listener.local_addr()?);
     apimcp::serve(listener, app()).await
+}
+
+/// `--listen ADDR`, default 127.0.0.1:8000.
+fn listen_addr() -> String {
+    std::env::args()
+        .skip_while(|a| a != "--listen")
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8000".into())
 }

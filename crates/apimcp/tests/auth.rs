@@ -180,3 +180,112 @@ async fn dependencies_run_before_any_request_and_401_not_403() {
     keyed.initialize().await;
     assert_eq!(keyed.call("whoami", json!({})).await["content"][0]["text"], "key-user");
 }
+
+#[tokio::test]
+async fn an_axum_extractor_can_be_the_check() {
+    struct ApiKey;
+    impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiKey {
+        type Rejection = http::StatusCode;
+        async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+            match parts.headers.get("x-api-key") {
+                Some(v) if v == "k1" => Ok(ApiKey),
+                _ => Err(http::StatusCode::UNAUTHORIZED),
+            }
+        }
+    }
+    let router = app(AuthConfig::new().extractor::<ApiKey>());
+    let refused = Client::new(router.clone(), "/mcp")
+        .post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .await;
+    assert_eq!(refused.status, 401);
+    let mut allowed = Client::new(router, "/mcp").with_header("x-api-key", "k1");
+    allowed.initialize().await;
+}
+
+#[tokio::test]
+async fn legacy_sse_endpoints_are_protected_too() {
+    let (api, document) = apimcp::demo::app();
+    let mcp = McpServer::builder()
+        .utoipa(&document)
+        .in_process(api.clone())
+        .auth(tokens())
+        .build()
+        .expect("builds");
+    let router = mcp.mount_sse(api, "/sse");
+    let (status, _) = get(&router, "/sse").await;
+    assert_eq!(status, 401);
+    let post = Client::new(router, "/sse/messages/?session_id=x")
+        .post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .await;
+    assert_eq!(post.status, 401);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_metadata_uses_the_forwarded_host() {
+    let (api, document) = apimcp::demo::app();
+    let build = |trust: bool| {
+        McpServer::builder()
+            .utoipa(&document)
+            .in_process(api.clone())
+            .auth(tokens())
+            .host_guard(apimcp::server::HostGuard::any())
+            .trust_forwarded_headers(trust)
+            .build()
+            .expect("builds")
+            .mount_http(api.clone(), "/mcp")
+    };
+    let fetch = |router: Router| async move {
+        let request = Request::get("/.well-known/oauth-protected-resource/mcp")
+            .header("host", "10.0.0.5:8000")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "mcp.example.com")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        serde_json::from_slice::<Value>(&bytes).expect("json")["resource"].clone()
+    };
+    assert_eq!(fetch(build(true)).await, "https://mcp.example.com/mcp");
+    assert_eq!(
+        fetch(build(false)).await,
+        "http://10.0.0.5:8000/mcp",
+        "forwarded headers are ignored unless trusted"
+    );
+}
+
+#[tokio::test]
+async fn a_token_for_this_server_does_not_reach_a_remote_api_unless_asked() {
+    let upstream = axum::Router::new().fallback(|headers: http::HeaderMap| async move {
+        axum::Json(json!({"authorization": headers.get("authorization").and_then(|v| v.to_str().ok())}))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, upstream).await });
+    let document = json!({"openapi": "3.1.0", "info": {"title": "Echo", "version": "1"}, "paths": {"/echo": {"get": {
+        "operationId": "echo", "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}}}});
+    let serve = |forward: Option<&[&str]>| {
+        let builder = McpServer::builder()
+            .openapi_json(document.clone())
+            .remote(reqwest::Url::parse(&base).expect("url"))
+            .auth(AuthConfig::new().verifier(StaticTokens::new(["t1"])));
+        let builder = match forward {
+            Some(names) => builder.forward_headers(names.iter().copied()).expect("names"),
+            None => builder,
+        };
+        builder.build().expect("builds").mount_http(Router::new(), "/mcp")
+    };
+    let seen = |router: Router| async move {
+        let mut client = Client::new(router, "/mcp").with_header("authorization", "Bearer t1");
+        client.initialize().await;
+        client.call("echo", json!({})).await["structuredContent"]["authorization"].clone()
+    };
+    assert_eq!(seen(serve(None)).await, Value::Null, "not forwarded by default");
+    assert_eq!(
+        seen(serve(Some(&["authorization"]))).await,
+        "Bearer t1",
+        "forwarded when named"
+    );
+}

@@ -205,3 +205,30 @@ async fn utoipa_router_tools_come_from_the_routes() {
     let hello = client.call("hello", json!({"name": "apimcp"})).await;
     assert_eq!(hello["structuredContent"]["message"], "Hello, apimcp!");
 }
+
+#[tokio::test]
+async fn a_server_can_be_built_from_a_file() {
+    let (api, document) = apimcp::demo::app();
+    let path = std::env::temp_dir().join(format!("apimcp-items-{}.yaml", std::process::id()));
+    let yaml = format!(
+        "# the items document, as YAML\n{}",
+        serde_json::to_string(&document).expect("json")
+    );
+    std::fs::write(&path, yaml).expect("write");
+    let mcp = apimcp::McpServer::builder()
+        .openapi_file(&path)
+        .in_process(api.clone())
+        .build()
+        .expect("builds");
+    assert_eq!(mcp.tool_count(), 6);
+    let missing = apimcp::McpServer::builder()
+        .openapi_file("/nonexistent/openapi.json")
+        .in_process(api)
+        .build();
+    assert!(
+        missing
+            .expect_err("no file")
+            .to_string()
+            .contains("cannot read /nonexistent/openapi.json")
+    );
+}

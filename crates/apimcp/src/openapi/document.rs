@@ -53,6 +53,14 @@ pub enum DocumentError {
         /// What the parser said.
         reason: String,
     },
+    /// The file could not be read.
+    #[error("cannot read {origin}: {reason}")]
+    Unreadable {
+        /// The file.
+        origin: String,
+        /// The I/O error.
+        reason: String,
+    },
     /// The top level is not an object.
     #[error("{origin}: an OpenAPI document is a JSON or YAML object, found {found}")]
     NotAnObject {

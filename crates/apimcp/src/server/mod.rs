@@ -375,6 +375,19 @@ impl McpServerBuilder {
         self
     }
 
+    /// The OpenAPI document from a JSON or YAML file.
+    pub fn openapi_file(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        let path = path.as_ref();
+        self.document = Some(match std::fs::read_to_string(path) {
+            Ok(text) => OpenApiDocument::parse(&text, &path.display().to_string()),
+            Err(e) => Err(crate::openapi::DocumentError::Unreadable {
+                origin: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        });
+        self
+    }
+
     /// The OpenAPI document as JSON.
     pub fn openapi_json(mut self, document: Value) -> Self {
         self.document = Some(OpenApiDocument::from_value(document));
