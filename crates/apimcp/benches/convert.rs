@@ -31,9 +31,18 @@ fn main() {
     }
 }
 
+/// `file` as given, or relative to the workspace root (cargo runs benches in the crate's folder).
+fn locate(file: &str) -> std::path::PathBuf {
+    let given = std::path::PathBuf::from(file);
+    if given.exists() {
+        return given;
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(file)
+}
+
 fn measure(file: &str) {
     let start = Instant::now();
-    let text = std::fs::read_to_string(file).expect("readable document");
+    let text = std::fs::read_to_string(locate(file)).expect("readable document");
     let read = start.elapsed();
     let document = OpenApiDocument::parse(&text, file).expect("valid document");
     drop(text);
