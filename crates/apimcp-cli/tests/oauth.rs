@@ -19,11 +19,17 @@ const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 struct Issuer {
     port: u16,
     key_file: std::path::PathBuf,
+    format: &'static str,
     child: Option<Child>,
 }
 
 impl Issuer {
     fn start() -> Self {
+        Self::start_with("jwt")
+    }
+
+    /// `format`: `jwt`, or `opaque` for tokens only introspection can check.
+    fn start_with(format: &'static str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -33,6 +39,7 @@ impl Issuer {
         let mut issuer = Self {
             port,
             key_file,
+            format,
             child: None,
         };
         issuer.restart(false);
@@ -64,6 +71,7 @@ impl Issuer {
             .env("OIDC_PORT", self.port.to_string())
             .env("OIDC_KEY_FILE", &self.key_file)
             .env("OIDC_REDIRECT", REDIRECT)
+            .env("OIDC_TOKEN_FORMAT", self.format)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -396,4 +404,62 @@ fn key_rotation_and_an_outage_of_the_issuer() {
         "service resumes when the issuer is back: {}",
         back.body
     );
+}
+
+#[test]
+fn opaque_tokens_are_checked_by_introspection() {
+    let mut issuer = Issuer::start_with("opaque");
+    let auth = format!(
+        "introspection_url = \"{}/token/introspection\"\nintrospection_client_id = \"rs-client\"\nintrospection_client_secret = \"env:APIMCP_TEST_RS_SECRET\"\n",
+        issuer.url()
+    );
+    let (_demo, server) = {
+        let demo = Apimcp::start(&["demo"]);
+        let config = std::env::temp_dir().join(format!("apimcp-introspect-{}.toml", issuer.port));
+        let toml = format!(
+            "[server]\nstateless = true\n[api]\nspec = \"{}\"\nupstream = \"{}\"\n[auth]\nissuer = \"{}\"\n{auth}",
+            demo.url("/openapi.json"),
+            demo.base,
+            issuer.url()
+        );
+        std::fs::write(&config, toml).expect("config");
+        let server = Apimcp::start_with_env(
+            &["serve", "--config", &config.display().to_string()],
+            &[("APIMCP_TEST_RS_SECRET", "rs-secret")],
+        );
+        (demo, server)
+    };
+    let resource = server.url("/mcp");
+    let token = issuer.token(&resource, "openid mcp:read");
+    assert_eq!(token.split('.').count(), 1, "an opaque token, not a JWT");
+    let http = Http::new();
+    let list = |token: &str| {
+        with_token(
+            &http,
+            &resource,
+            token,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        )
+    };
+    let first = list(&token);
+    assert_eq!(first.status, 200, "{}\n{}", first.body, server.log());
+    let other = issuer.token("http://127.0.0.1:1/mcp", "openid mcp:read");
+    let refused = list(&other);
+    assert_eq!(refused.status, 401, "a token for another resource");
+    assert!(
+        refused.headers["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .contains("invalid_token")
+    );
+    assert_eq!(list("made-up").status, 401);
+    issuer.stop();
+    let fresh = issuer_down_token(&token);
+    assert_eq!(list(&fresh).status, 503, "introspection unavailable");
+    issuer.restart(false);
+}
+
+/// A token never seen before (so not cached), for the outage check.
+fn issuer_down_token(seen: &str) -> String {
+    format!("{seen}x")
 }

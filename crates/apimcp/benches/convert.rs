@@ -37,7 +37,9 @@ fn locate(file: &str) -> std::path::PathBuf {
     if given.exists() {
         return given;
     }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(file)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(file)
 }
 
 fn measure(file: &str) {

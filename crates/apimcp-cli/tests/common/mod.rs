@@ -110,9 +110,19 @@ impl Apimcp {
         Self::start_program(Path::new(env!("CARGO_BIN_EXE_apimcp")), args)
     }
 
+    /// `apimcp ARGS` with extra environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_program_env(Path::new(env!("CARGO_BIN_EXE_apimcp")), args, env)
+    }
+
     /// Any of our programs (an example, say) that takes `--listen` and logs `... at http://ADDR/...`.
     pub fn start_program(program: &Path, args: &[&str]) -> Self {
+        Self::start_program_env(program, args, &[])
+    }
+
+    fn start_program_env(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(program)
+            .envs(env.iter().copied())
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")

@@ -2,7 +2,9 @@
 // login and consent (the test follows the redirects like a browser, nobody types anything),
 // RFC 8707 resource indicators (RS256 JWT access tokens with aud = the requested resource).
 // Env: OIDC_PORT, OIDC_KEY_FILE (a private JWK to sign with; the test rotates keys by
-// restarting with another), OIDC_REDIRECT (the client's redirect URI), OIDC_SCOPES.
+// restarting with another), OIDC_REDIRECT (the client's redirect URI), OIDC_SCOPES,
+// OIDC_TOKEN_FORMAT (jwt, or opaque for introspection; the resource server introspects as
+// rs-client / rs-secret).
 // Test-only: POST /test/sign signs the JSON claims it is given with the current key, so the
 // test can present expired, not-yet-valid or foreign-issuer tokens made by this very issuer.
 import fs from 'node:fs';
@@ -15,6 +17,7 @@ const PORT = Number(process.env.OIDC_PORT || 9400);
 const ISSUER = `http://127.0.0.1:${PORT}`;
 const REDIRECT = process.env.OIDC_REDIRECT || 'http://127.0.0.1:8765/callback';
 const SCOPES = process.env.OIDC_SCOPES || 'mcp:read mcp:write';
+const FORMAT = process.env.OIDC_TOKEN_FORMAT || 'jwt';
 
 let jwk;
 if (process.env.OIDC_KEY_FILE && fs.existsSync(process.env.OIDC_KEY_FILE)) {
@@ -29,6 +32,7 @@ const provider = new Provider(ISSUER, {
   clients: [
     { client_id: 'test-client', token_endpoint_auth_method: 'none', redirect_uris: [REDIRECT],
       grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
+    { client_id: 'rs-client', client_secret: 'rs-secret', redirect_uris: [REDIRECT] },
   ],
   jwks: { keys: [jwk] },
   cookies: { keys: ['test-cookie-key'] },
@@ -37,12 +41,13 @@ const provider = new Provider(ISSUER, {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   features: {
     devInteractions: { enabled: false },
+    introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => undefined,
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => ({
-        scope: SCOPES, audience: resource, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } },
+        scope: SCOPES, audience: resource, accessTokenTTL: 600, accessTokenFormat: FORMAT, jwt: { sign: { alg: 'RS256' } },
       }),
     },
   },

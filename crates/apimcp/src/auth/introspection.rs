@@ -78,9 +78,11 @@ impl IntrospectionVerifier {
             .await
             .map_err(|e| VerifyError::Unavailable(format!("introspection: {e}")))?;
         if !response.status().is_success() {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            let shown: String = body.chars().take(200).collect();
             return Err(VerifyError::Unavailable(format!(
-                "introspection: HTTP {}",
-                response.status().as_u16()
+                "introspection: HTTP {status}: {shown}"
             )));
         }
         let body: Value = response
