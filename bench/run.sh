@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The benchmark, in one run on loopback so the ratios hold on a noisy machine:
+# direct GET on `apimcp demo`, MCP tools/call over Streamable HTTP (stateless, stateful with 1
+# and 64 sessions), legacy SSE, tools/list (demo and GitHub's 1,223 tools), memory, start-up
+# time, and FastAPI-MCP 0.4.0 (uvicorn, one worker) serving the same items API under the same
+# load. Server on core 0, load generator on core 1.
+#   bench/run.sh                 (BENCH_SECONDS=10 per measurement; BENCH_SECONDS=3 for a quick look)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${BENCH_SECONDS:-10}
+SERVER_CPU=0; LOAD_CPU=1
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -q -p apimcp-cli -p apimcp-bench
+scripts/fetch-openapi-docs.sh
+VENV=.cache/bench-venv
+[ -x "$VENV/bin/uvicorn" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "fastapi-mcp==0.4.0" "mcp<2" uvicorn; }
+BIN=target/release/apimcp; LOADER=target/release/apimcp-bench
+PIDS=(); trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+up() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
+CALL='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_item","arguments":{"item_id":1}}}'
+LIST='{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
+session() { # URL -> a new initialized session id
+  local id
+  id=$(curl -s -D - -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d "$INIT" "$1" | tr -d '\r' | awk 'tolower($1)=="mcp-session-id:" {print $2}')
+  curl -s -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -H "mcp-session-id: $id" \
+    -H 'mcp-protocol-version: 2025-06-18' -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$1"
+  echo "$id"
+}
+sessions() { local list=(); for _ in $(seq 1 "$2"); do list+=("$(session "$1")"); done; (IFS=,; echo "${list[*]}"); }
+RESULTS=$(mktemp)
+measure() { # NAME CONNS URL [BODY [SESSIONS]]
+  local name=$1 conns=$2 url=$3 out
+  if [ -n "${4:-}" ]; then
+    out=$(BODY=$4 SESSIONS=${5:-} taskset -c $LOAD_CPU wrk -t1 -c"$conns" -d"${SECS}s" --latency -s bench/lua/mcp.lua "$url")
+  else
+    out=$(taskset -c $LOAD_CPU wrk -t1 -c"$conns" -d"${SECS}s" --latency "$url")
+  fi
+  local rps p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "${rps:-0}" "${p99:-?}" "${errors:-0}" >> "$RESULTS"
+}
+
+P_STATEFUL=$(port); P_STATELESS=$(port); P_GITHUB=$(port); P_FASTAPI=$(port)
+taskset -c $SERVER_CPU $BIN demo --listen 127.0.0.1:$P_STATEFUL >/dev/null 2>&1 & PIDS+=($!); DEMO=$!
+taskset -c $SERVER_CPU $BIN demo --stateless --listen 127.0.0.1:$P_STATELESS >/dev/null 2>&1 & PIDS+=($!)
+taskset -c $SERVER_CPU $BIN serve --stateless --spec .cache/openapi/github.json --upstream http://127.0.0.1:9 --listen 127.0.0.1:$P_GITHUB >/dev/null 2>&1 & PIDS+=($!)
+(cd bench && taskset -c $SERVER_CPU "../$VENV/bin/uvicorn" fastapi_items:app --host 127.0.0.1 --port "$P_FASTAPI" --workers 1 --log-level warning >/dev/null 2>&1) & PIDS+=($!)
+up "http://127.0.0.1:$P_STATEFUL/items/1"; up "http://127.0.0.1:$P_STATELESS/items/1"; up "http://127.0.0.1:$P_FASTAPI/items/1"
+for _ in $(seq 1 100); do curl -s -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d "$LIST" "http://127.0.0.1:$P_GITHUB/mcp" && break; sleep 0.1; done
+FASTAPI_PID=$(pgrep -f "uvicorn fastapi_items:app --host 127.0.0.1 --port $P_FASTAPI" | head -n1)
+IDLE=$(rss_mb $DEMO); FASTAPI_IDLE=$(rss_mb "$FASTAPI_PID")
+BEFORE_SESSIONS=$(rss_mb $DEMO)
+S64=$(sessions "http://127.0.0.1:$P_STATEFUL/mcp" 64); S1=${S64%%,*}
+AFTER_SESSIONS=$(rss_mb $DEMO)
+F1=$(session "http://127.0.0.1:$P_FASTAPI/mcp")
+
+for c in 16 64; do
+  measure "direct GET /items/1" $c "http://127.0.0.1:$P_STATEFUL/items/1"
+  measure "MCP tools/call, stateless" $c "http://127.0.0.1:$P_STATELESS/mcp" "$CALL"
+  measure "MCP tools/call, stateful, 1 session" $c "http://127.0.0.1:$P_STATEFUL/mcp" "$CALL" "$S1"
+  measure "MCP tools/call, stateful, 64 sessions" $c "http://127.0.0.1:$P_STATEFUL/mcp" "$CALL" "$S64"
+  sse=$(taskset -c $LOAD_CPU $LOADER sse "http://127.0.0.1:$P_STATEFUL/sse" $c "$SECS")
+  printf '%s\t%s\t%s\t%s\t0\n' "MCP tools/call, legacy SSE" $c "$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$sse")" "$(sed 's/.*p99_ms=\([0-9.]*\).*/\1ms/' <<<"$sse")" >> "$RESULTS"
+  measure "FastAPI-MCP direct GET /items/1" $c "http://127.0.0.1:$P_FASTAPI/items/1"
+  measure "FastAPI-MCP tools/call, 1 session" $c "http://127.0.0.1:$P_FASTAPI/mcp" "$CALL" "$F1"
+done
+measure "MCP tools/list, demo (6 tools)" 16 "http://127.0.0.1:$P_STATELESS/mcp" "$LIST"
+measure "MCP tools/list, GitHub (1,223 tools)" 4 "http://127.0.0.1:$P_GITHUB/mcp" "$LIST"
+LOADED=$(rss_mb $DEMO); FASTAPI_LOADED=$(rss_mb "$FASTAPI_PID")
+
+P_START=$(port); P_FSTART=$(port)
+START=$($LOADER startup "http://127.0.0.1:$P_START/mcp" -- $BIN demo --listen 127.0.0.1:$P_START)
+FSTART=$(cd bench && "../$LOADER" startup "http://127.0.0.1:$P_FSTART/mcp" -- "../$VENV/bin/uvicorn" fastapi_items:app --host 127.0.0.1 --port "$P_FSTART" --workers 1)
+
+echo
+echo "bench/run.sh, $(date -u +%Y-%m-%d), ${SECS}s per measurement, $(nproc) cores; server on core $SERVER_CPU, load on core $LOAD_CPU"
+echo
+python3 - "$RESULTS" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+def rps(name, c):
+    return next((float(r[2]) for r in rows if r[0] == name and r[1] == c), None)
+print("| measurement | conns | req/s | p99 | non-2xx | vs direct | vs FastAPI-MCP tools/call |")
+print("|---|---|---|---|---|---|---|")
+for name, c, r, p99, errors in rows:
+    direct = rps("direct GET /items/1", c) if not name.startswith("FastAPI") else rps("FastAPI-MCP direct GET /items/1", c)
+    fastapi = rps("FastAPI-MCP tools/call, 1 session", c)
+    r = float(r)
+    vs_direct = f"{100 * r / direct:.0f}%" if direct and "tools/call" in name else ""
+    vs_fastapi = f"{r / fastapi:.0f}x" if fastapi and "tools/call" in name and not name.startswith("FastAPI") else ""
+    print(f"| {name} | {c} | {r:,.0f} | {p99} | {errors} | {vs_direct} | {vs_fastapi} |")
+PY
+echo
+echo "| memory and start-up | apimcp | FastAPI-MCP |"
+echo "|---|---|---|"
+echo "| resident memory idle (MB) | $IDLE | $FASTAPI_IDLE |"
+echo "| resident memory after the load (MB) | $LOADED | $FASTAPI_LOADED |"
+echo "| 64 idle sessions add (MB) | $(python3 -c "print(round($AFTER_SESSIONS - $BEFORE_SESSIONS, 1))") | |"
+echo "| process start to first initialize (ms) | $START | $FSTART |"
+echo
+echo "Load + conversion (cargo bench -p apimcp --bench convert):"
+cargo bench -q -p apimcp --bench convert -- .cache/openapi/github.json .cache/openapi/stripe.json 2>/dev/null | grep '^|'
