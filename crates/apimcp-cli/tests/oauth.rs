@@ -281,7 +281,18 @@ fn bad_tokens_get_invalid_token() {
         parts[1] = b64(&claims(&|c| c["scope"] = json!("mcp:read mcp:write mcp:admin")));
         parts.join(".")
     };
+    let hmac_with_public_key = {
+        // The classic confusion attack: HS256 keyed with the issuer's public key material.
+        let jwks = Http::new().get(&format!("{}/jwks", issuer.url())).body;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = serde_json::from_str::<Value>(&jwks)
+            .ok()
+            .and_then(|j| j["keys"][0]["kid"].as_str().map(str::to_owned));
+        let key = jsonwebtoken::EncodingKey::from_secret(jwks.as_bytes()).expect("key");
+        jsonwebtoken::encode(&header, &claims(&|_| {}), &key).expect("signs")
+    };
     let cases = [
+        ("HMAC signed with the public key", hmac_with_public_key),
         ("expired", issuer.sign(&claims(&|c| c["exp"] = json!(now() - 3600)))),
         (
             "not yet valid",
