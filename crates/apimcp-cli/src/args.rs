@@ -93,6 +93,10 @@ pub(crate) struct ServerArgs {
     /// Instructions for the model.
     #[arg(long, env = "APIMCP_INSTRUCTIONS")]
     pub(crate) instructions: Option<String>,
+    /// Send every request through rmcp's service (for comparison; the fast path answers
+    /// plain tool calls with the same logic and checks).
+    #[arg(long, env = "APIMCP_NO_FAST_PATH")]
+    pub(crate) no_fast_path: bool,
     /// Seconds an idle session lives.
     #[arg(long, env = "APIMCP_SESSION_IDLE_SECS", value_name = "SECS")]
     pub(crate) session_idle_secs: Option<u64>,

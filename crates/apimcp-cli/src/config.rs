@@ -101,6 +101,7 @@ pub(crate) struct ServerSettings {
     pub(crate) name: Option<String>,
     pub(crate) instructions: Option<String>,
     pub(crate) session_idle: Duration,
+    pub(crate) fast_path: bool,
 }
 
 /// Which API is served and how its operations become tools.
@@ -136,6 +137,7 @@ pub(crate) fn server_settings(args: &ServerArgs, file: &ConfigFile) -> anyhow::R
         allowed_hosts: pick(&args.allowed_hosts, &s.allowed_hosts).unwrap_or_default(),
         name: pick(&args.name, &s.name),
         instructions: pick(&args.instructions, &s.instructions),
+        fast_path: !args.no_fast_path,
         session_idle: Duration::from_secs(
             pick(&args.session_idle_secs, &s.session_idle_secs)
                 .unwrap_or(apimcp::server::DEFAULT_SESSION_IDLE.as_secs()),

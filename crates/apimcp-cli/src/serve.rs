@@ -79,6 +79,7 @@ fn configure(builder: McpServerBuilder, server: &ServerSettings) -> McpServerBui
     }
     let mut builder = builder
         .stateless(server.stateless)
+        .fast_path(server.fast_path)
         .session_idle(server.session_idle)
         .host_guard(HostGuard::allow(hosts));
     if let Some(name) = &server.name {

@@ -22,6 +22,14 @@ fn server() -> Apimcp {
 }
 
 #[test]
+fn all_active_scenarios_of_0_1_16_pass_through_rmcp_alone() {
+    let server = Apimcp::start_program(&common::example("conformance"), &["--no-fast-path"]);
+    let (ok, summary) = suite("CONFORMANCE_016", &server.url("/mcp"), &[]);
+    assert!(ok, "{summary}");
+    assert!(summary.contains(" 0 failed"), "{summary}");
+}
+
+#[test]
 fn all_active_scenarios_of_0_1_16_pass() {
     let server = server();
     let (ok, summary) = suite("CONFORMANCE_016", &server.url("/mcp"), &[]);

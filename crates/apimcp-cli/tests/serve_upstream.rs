@@ -102,9 +102,10 @@ fn spec_file() -> String {
     path.display().to_string()
 }
 
-fn serve(upstream: &str, extra: &[&str]) -> Apimcp {
+fn serve(upstream: &str, mode: &[&str], extra: &[&str]) -> Apimcp {
     let spec = spec_file();
     let mut args = vec!["serve", "--spec", spec.as_str(), "--upstream", upstream];
+    args.extend_from_slice(mode);
     args.extend_from_slice(extra);
     Apimcp::start(&args)
 }
@@ -114,10 +115,9 @@ fn echoed(result: &Value) -> Value {
     serde_json::from_str(result["result"]["content"][0]["text"].as_str().expect("text")).expect("echo JSON")
 }
 
-#[test]
-fn path_parameters_never_escape_their_segment() {
+fn path_parameters_never_escape_their_segment(mode: &[&str]) {
     let upstream = start_upstream();
-    let server = serve(&upstream.base, &[]);
+    let server = serve(&upstream.base, mode, &[]);
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
@@ -133,10 +133,9 @@ fn path_parameters_never_escape_their_segment() {
     assert_eq!(upstream.admin_hits.load(Ordering::SeqCst), 0, "/admin was reached");
 }
 
-#[test]
-fn headers_query_styles_and_cookies_reach_the_api() {
+fn headers_query_styles_and_cookies_reach_the_api(mode: &[&str]) {
     let upstream = start_upstream();
-    let server = serve(&upstream.base, &[]);
+    let server = serve(&upstream.base, mode, &[]);
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
@@ -174,10 +173,9 @@ fn headers_query_styles_and_cookies_reach_the_api() {
     );
 }
 
-#[test]
-fn forward_headers_is_an_allow_list() {
+fn forward_headers_is_an_allow_list(mode: &[&str]) {
     let upstream = start_upstream();
-    let server = serve(&upstream.base, &["--forward-headers", "x-trace"]);
+    let server = serve(&upstream.base, mode, &["--forward-headers", "x-trace"]);
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
@@ -193,10 +191,9 @@ fn forward_headers_is_an_allow_list() {
     );
 }
 
-#[test]
-fn form_and_multipart_bodies() {
+fn form_and_multipart_bodies(mode: &[&str]) {
     let upstream = start_upstream();
-    let server = serve(&upstream.base, &[]);
+    let server = serve(&upstream.base, mode, &[]);
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
@@ -222,10 +219,9 @@ fn form_and_multipart_bodies() {
     );
 }
 
-#[test]
-fn a_slow_api_times_out_and_the_server_stays_healthy() {
+fn a_slow_api_times_out_and_the_server_stays_healthy(mode: &[&str]) {
     let upstream = start_upstream();
-    let server = serve(&upstream.base, &["--timeout-secs", "1"]);
+    let server = serve(&upstream.base, mode, &["--timeout-secs", "1"]);
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
@@ -247,12 +243,11 @@ fn a_slow_api_times_out_and_the_server_stays_healthy() {
     echoed(&http.call(&mcp, Some(&session), "echo", json!({"id": "after"})));
 }
 
-#[test]
-fn an_unreachable_api_is_a_tool_error() {
+fn an_unreachable_api_is_a_tool_error(mode: &[&str]) {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead = format!("http://{}", closed.local_addr().expect("addr"));
     drop(closed);
-    let server = serve(&dead, &[]);
+    let server = serve(&dead, mode, &[]);
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
@@ -267,10 +262,9 @@ fn an_unreachable_api_is_a_tool_error() {
     );
 }
 
-#[test]
-fn stateless_mode_needs_no_session() {
+fn stateless_mode_needs_no_session(mode: &[&str]) {
     let upstream = start_upstream();
-    let server = serve(&upstream.base, &["--stateless"]);
+    let server = serve(&upstream.base, mode, &["--stateless"]);
     let http = Http::new();
     let reply = http.post(
         &server.url("/mcp"),
@@ -283,10 +277,9 @@ fn stateless_mode_needs_no_session() {
     echoed(&reply.json());
 }
 
-#[test]
-fn sessions_hosts_and_versions() {
+fn sessions_hosts_and_versions(mode: &[&str]) {
     let upstream = start_upstream();
-    let server = serve(&upstream.base, &[]);
+    let server = serve(&upstream.base, mode, &[]);
     let http = Http::new();
     let mcp = server.url("/mcp");
     let init = http.post(
@@ -327,3 +320,26 @@ fn sessions_hosts_and_versions() {
     );
     assert_eq!(unknown_sse.status, 404);
 }
+
+/// Every test runs twice: through the fast path and through rmcp's service alone.
+macro_rules! both_paths {
+    ($($name:ident),* $(,)?) => {
+        mod fast_path {
+            $(#[test] fn $name() { super::$name(&[]) })*
+        }
+        mod rmcp_path {
+            $(#[test] fn $name() { super::$name(&["--no-fast-path"]) })*
+        }
+    };
+}
+
+both_paths!(
+    path_parameters_never_escape_their_segment,
+    headers_query_styles_and_cookies_reach_the_api,
+    forward_headers_is_an_allow_list,
+    form_and_multipart_bodies,
+    a_slow_api_times_out_and_the_server_stays_healthy,
+    an_unreachable_api_is_a_tool_error,
+    stateless_mode_needs_no_session,
+    sessions_hosts_and_versions
+);

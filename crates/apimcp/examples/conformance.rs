@@ -3,7 +3,8 @@
 //! resources and prompts for what no HTTP endpoint can express (progress, logging, sampling,
 //! elicitation, embedded resources).
 //!
-//! Run: `cargo run --release -p apimcp --example conformance -- --listen 127.0.0.1:3001`, then
+//! Run: `cargo run --release -p apimcp --example conformance -- --listen 127.0.0.1:3001`
+//! (`--no-fast-path` sends every request through rmcp's service), then
 //! point `@modelcontextprotocol/conformance server --url http://127.0.0.1:3001/mcp` at it.
 
 use std::time::Duration;
@@ -207,6 +208,7 @@ pub fn server(api: Router, document: &utoipa::openapi::OpenApi) -> Result<McpSer
         .utoipa(document)
         .in_process(api)
         .name("apimcp-conformance")
+        .fast_path(!std::env::args().any(|a| a == "--no-fast-path"))
         .tool("test_embedded_resource", "Returns an embedded resource", no_args.clone(), |_, _| async {
             ToolOutput::success(vec![Content::resource(ResourceContents::text(
                 "test://embedded-resource",

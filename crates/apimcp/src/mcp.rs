@@ -441,21 +441,43 @@ impl ClientChannel for PeerChannel {
     }
 }
 
-/// The Streamable HTTP endpoint for `server`, as a tower service.
-pub(crate) fn streamable_http(
-    server: &McpServer,
-    cancel: CancellationToken,
-) -> StreamableHttpService<Handler, LocalSessionManager> {
+/// The Streamable HTTP endpoint: rmcp's service, and a way to ask whether a session exists
+/// (for the fast path, which answers plain tool calls itself).
+pub(crate) struct HttpEndpoint {
+    pub(crate) service: StreamableHttpService<Handler, LocalSessionManager>,
+    sessions: Arc<LocalSessionManager>,
+}
+
+impl HttpEndpoint {
+    /// Whether `id` names a live session.
+    pub(crate) async fn has_session(&self, id: &str) -> bool {
+        use rmcp::transport::streamable_http_server::SessionManager;
+        self.sessions.has_session(&Arc::from(id)).await.unwrap_or(false)
+    }
+}
+
+/// The Streamable HTTP endpoint for `server`.
+pub(crate) fn streamable_http(server: &McpServer, cancel: CancellationToken) -> HttpEndpoint {
     let options = server.options();
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(options.session_idle);
+    let sessions = Arc::new(sessions);
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .with_legacy_session_mode(!options.stateless)
         .with_json_response(options.stateless)
         .with_cancellation_token(cancel);
     let handler = Handler::new(server.clone());
-    StreamableHttpService::new(move || Ok(handler.for_session()), Arc::new(sessions), config)
+    let service = StreamableHttpService::new(move || Ok(handler.for_session()), sessions.clone(), config);
+    HttpEndpoint { service, sessions }
+}
+
+/// The protocol versions rmcp speaks, newest last.
+pub(crate) fn known_protocol_versions() -> Vec<String> {
+    rmcp::model::ProtocolVersion::KNOWN_VERSIONS
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
 }
 
 /// Serves `server` over stdin and stdout until the client closes them.

@@ -3,6 +3,7 @@
 
 mod dispatch;
 mod extend;
+mod fast;
 mod guard;
 mod mount;
 mod registry;
@@ -87,6 +88,9 @@ pub struct ServerOptions {
     pub public_url: Option<String>,
     /// Believe `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a proxy you trust).
     pub trust_forwarded_headers: bool,
+    /// Answer plain `tools/call` and `tools/list` without rmcp's per-request machinery
+    /// (same logic and checks; see the benchmark).
+    pub fast_path: bool,
 }
 
 impl Default for ServerOptions {
@@ -102,6 +106,7 @@ impl Default for ServerOptions {
             host_guard: HostGuard::default(),
             public_url: None,
             trust_forwarded_headers: false,
+            fast_path: true,
         }
     }
 }
@@ -119,6 +124,7 @@ struct Inner {
     dispatcher: ArcSwap<Dispatcher>,
     extensions: Extensions,
     auth: Option<Arc<crate::auth::AuthConfig>>,
+    listed: std::sync::Mutex<Option<(usize, Arc<str>)>>,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -213,6 +219,32 @@ impl McpServer {
     {
         self.inner.dispatcher.store(Arc::new(Dispatcher::in_process(service)));
         self.refresh(document)
+    }
+
+    /// Whether `name` is a tool derived from the OpenAPI document.
+    pub(crate) fn is_derived_tool(&self, name: &str) -> bool {
+        self.inner.tools.load().get(name).is_some()
+    }
+
+    /// `{"tools": [...]}` as JSON, built once per tool set.
+    pub(crate) fn tools_list_json(&self) -> Arc<str> {
+        let set = self.tools();
+        let key = Arc::as_ptr(&set) as usize;
+        let mut listed = self
+            .inner
+            .listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((k, json)) = listed.as_ref()
+            && *k == key
+        {
+            return json.clone();
+        }
+        let json: Arc<str> = serde_json::json!({ "tools": self.tool_definitions() })
+            .to_string()
+            .into();
+        *listed = Some((key, json.clone()));
+        json
     }
 
     /// The authorization settings, when auth is on.
@@ -478,6 +510,12 @@ impl McpServerBuilder {
         self
     }
 
+    /// Answer plain tool calls in the HTTP task (default on); off sends everything through rmcp.
+    pub fn fast_path(mut self, on: bool) -> Self {
+        self.options.fast_path = on;
+        self
+    }
+
     /// Believe `X-Forwarded-Proto` and `X-Forwarded-Host` from a proxy you trust.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.options.trust_forwarded_headers = trust;
@@ -551,6 +589,7 @@ impl McpServerBuilder {
                 dispatcher: ArcSwap::from_pointee(dispatcher),
                 extensions: self.extensions,
                 auth: self.auth.filter(crate::auth::AuthConfig::is_enabled).map(Arc::new),
+                listed: std::sync::Mutex::default(),
                 peers: std::sync::Mutex::default(),
                 shutdown: tokio_util::sync::CancellationToken::new(),
             }),

@@ -15,8 +15,18 @@ impl McpServer {
     where
         S: Clone + Send + Sync + 'static,
     {
-        let service = crate::mcp::streamable_http(self, self.shutdown_token());
-        let endpoint = self.protect(Router::new().fallback_service(service), path);
+        let endpoint = crate::mcp::streamable_http(self, self.shutdown_token());
+        let inner = if self.options().fast_path {
+            let fast = std::sync::Arc::new(super::fast::FastPath {
+                server: self.clone(),
+                endpoint,
+                versions: crate::mcp::known_protocol_versions(),
+            });
+            Router::new().fallback(super::fast::handle).with_state(fast)
+        } else {
+            Router::new().fallback_service(endpoint.service)
+        };
+        let endpoint = self.protect(inner, path);
         let router = self.serve_metadata(router, path);
         nest(router, path, endpoint)
     }
