@@ -65,9 +65,8 @@ impl FastPath {
             return Err(request);
         }
         let (parts, body) = request.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-            Ok(bytes) => bytes,
-            Err(_) => return Ok((StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response()),
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+            return Ok((StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response());
         };
         match self.answer(&parts, &bytes).await {
             Some(response) => Ok(response),
