@@ -9,6 +9,7 @@ scripts/fetch-openapi-docs.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
-# The examples the end-to-end tests run are built together up front, in parallel.
-cargo build --workspace --release --locked --examples
+# The examples the end-to-end tests run, built up front with the same package selection the
+# tests' own `cargo build -p apimcp --example NAME` uses, so those are no-ops.
+cargo build --release --locked -p apimcp --examples
 cargo test --workspace --release --locked
