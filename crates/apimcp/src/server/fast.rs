@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tower::ServiceExt;
 
-use super::{Context, McpServer};
+use super::McpServer;
 use crate::mcp::HttpEndpoint;
 
 /// rmcp's own limit on a request body.
@@ -119,12 +119,10 @@ impl FastPath {
         if wants_progress || !self.server.is_derived_tool(params.name) {
             return None;
         }
-        let context = Context {
-            headers: Some(parts.headers.clone()),
-            principal: parts.extensions.get::<crate::auth::Principal>().cloned(),
-            ..Context::default()
-        };
-        let output = self.server.call_tool(params.name, params.arguments, context).await?;
+        let output = self
+            .server
+            .call_derived(params.name, params.arguments, &parts.headers)
+            .await?;
         serde_json::to_string(&output).ok()
     }
 }

@@ -323,6 +323,19 @@ impl McpServer {
         Some((custom.handler)(arguments, context).await)
     }
 
+    /// A derived tool's call with only the request's headers (the fast path's entry: no
+    /// client connection needed). `None` when there is no such derived tool.
+    pub(crate) async fn call_derived(
+        &self,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        headers: &HeaderMap,
+    ) -> Option<ToolOutput> {
+        let tools = self.tools();
+        let tool = tools.get(name)?;
+        Some(self.call_served(tool, arguments, Some(headers)).await)
+    }
+
     /// Every tool definition: derived ones, then custom ones.
     pub fn tool_definitions(&self) -> Vec<crate::tool::Tool> {
         let derived = self
@@ -342,11 +355,14 @@ impl McpServer {
         arguments: Option<Map<String, Value>>,
         incoming: Option<&HeaderMap>,
     ) -> ToolOutput {
-        let arguments = arguments.unwrap_or_default();
+        // One Value for the schema check and the request, so the arguments are not copied.
+        let arguments = Value::Object(arguments.unwrap_or_default());
         if let Err(message) = tool.check_arguments(&arguments) {
             return ToolOutput::error(format!("Invalid arguments for {}: {message}", tool.name()));
         }
-        let mut request = match build_request(&tool.converted.binding, &arguments) {
+        let empty = Map::new();
+        let fields = arguments.as_object().unwrap_or(&empty);
+        let mut request = match build_request(&tool.converted.binding, fields) {
             Ok(request) => request,
             Err(e) => {
                 return ToolOutput::error(format!("Invalid arguments for {}: {e}", tool.name()));

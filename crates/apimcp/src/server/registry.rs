@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::call::{ArgumentValidator, Content, OutputCheck, ToolOutput};
 use crate::openapi::{Conversion, ConvertedTool, Report};
@@ -33,12 +33,13 @@ impl ServedTool {
         self.converted.tool.output_schema.is_some()
     }
 
-    pub(crate) fn check_arguments(&self, arguments: &Map<String, Value>) -> Result<(), String> {
+    /// `arguments` is the call's arguments object.
+    pub(crate) fn check_arguments(&self, arguments: &Value) -> Result<(), String> {
         let validator = self
             .input
             .get_or_init(|| ArgumentValidator::new(&self.converted.tool.input_schema));
         match validator {
-            Ok(v) => v.check(&Value::Object(arguments.clone())),
+            Ok(v) => v.check(arguments),
             // The conversion tests compile every schema of the real documents, so this is a
             // document that defeats the compiler: let the API judge the arguments.
             Err(_) => Ok(()),
