@@ -42,6 +42,14 @@ impl HostGuard {
         }
     }
 
+    /// Also allow `host` (no change for a guard that allows any host).
+    pub fn with_host(mut self, host: &str) -> Self {
+        if let Some(hosts) = &mut self.hosts {
+            Arc::make_mut(hosts).push(normalize(host));
+        }
+        self
+    }
+
     /// No check at all (for servers behind a proxy that checks `Host` itself).
     pub fn any() -> Self {
         Self {
@@ -171,5 +179,7 @@ mod tests {
         assert!(guard.check(&headers(&[("host", "other.example:8443")])).is_ok());
         assert!(guard.check(&headers(&[("host", "other.example:80")])).is_err());
         assert!(HostGuard::any().check(&headers(&[("host", "x")])).is_ok());
+        let public = HostGuard::default().with_host("mcp.example.com");
+        assert!(public.check(&headers(&[("host", "mcp.example.com")])).is_ok());
     }
 }

@@ -592,6 +592,14 @@ impl McpServerBuilder {
         {
             self.options.version = version.to_owned();
         }
+        let public_host = self
+            .options
+            .public_url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok());
+        if let Some(host) = public_host.as_ref().and_then(|u| u.host_str()) {
+            self.options.host_guard = self.options.host_guard.with_host(host);
+        }
         if let Some(error) = self.errors.into_iter().next() {
             return Err(BuildError::Extension(error));
         }
