@@ -15,6 +15,30 @@ use sha2::{Digest, Sha256};
 
 const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 
+/// The AS script, placed next to oidc-provider so that its import resolves. Written once, under a
+/// name made of its content, and renamed into place: tests that start issuers in parallel (in this
+/// process or another) never see a half-written file.
+fn issuer_script() -> &'static std::path::Path {
+    static SCRIPT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| {
+        let source =
+            std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc-server.mjs"))
+                .expect("the AS script");
+        let digest = Sha256::digest(&source);
+        let dir = std::path::Path::new(peers().var("OIDC_DIR"));
+        let target = dir.join(format!(
+            "oidc-server-{:x}.mjs",
+            u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+        ));
+        if !target.exists() {
+            let partial = dir.join(format!(".oidc-server-{}.partial", std::process::id()));
+            std::fs::write(&partial, &source).expect("write the AS script");
+            std::fs::rename(&partial, &target).expect("place the AS script");
+        }
+        target
+    })
+}
+
 /// oidc-provider on a fixed port, restartable (same or new signing key).
 struct Issuer {
     port: u16,
@@ -63,11 +87,8 @@ impl Issuer {
         if new_key {
             let _ = std::fs::remove_file(&self.key_file);
         }
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc-server.mjs");
-        let target = std::path::Path::new(peers().var("OIDC_DIR")).join("oidc-server.mjs");
-        std::fs::copy(script, &target).expect("copy the AS script next to oidc-provider");
         let mut child = std::process::Command::new(peers().var("NODE22"))
-            .arg(&target)
+            .arg(issuer_script())
             .env("OIDC_PORT", self.port.to_string())
             .env("OIDC_KEY_FILE", &self.key_file)
             .env("OIDC_REDIRECT", REDIRECT)
@@ -80,12 +101,18 @@ impl Issuer {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("ready") {
-                    let _ = tx.send(());
-                }
+                let _ = tx.send(line);
             }
         });
-        rx.recv_timeout(Duration::from_secs(30)).expect("the issuer starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut said = Vec::new();
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) if line.contains("ready") => break,
+                Ok(line) => said.push(line),
+                Err(e) => panic!("the issuer did not start ({e}); it said:\n{}", said.join("\n")),
+            }
+        }
         self.child = Some(child);
     }
 
