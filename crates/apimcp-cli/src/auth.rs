@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use apimcp::auth::{AuthConfig, IntrospectionVerifier, JwtVerifier, ScopeRules, StaticTokens, canonical_resource};
 
 use crate::config::{AuthSection, ServerSettings, secret};
@@ -22,6 +22,9 @@ pub(crate) fn auth_config(
     if count == 0 {
         if section.required == Some(true) {
             bail!("[auth] required = true, but no static_tokens, introspection_url or issuer is given");
+        }
+        if section.setup_proxies == Some(true) || section.custom_oauth_metadata.is_some() {
+            bail!("[auth]: the OAuth flow needs a way to check tokens: issuer, introspection_url or static_tokens");
         }
         return Ok(None);
     }
@@ -55,6 +58,7 @@ pub(crate) fn auth_config(
     if let Some(issuer) = &section.issuer {
         config = config.authorization_server(issuer);
     }
+    config = oauth_flow(config, section)?;
     let rules = ScopeRules {
         required: section.required_scopes.clone().unwrap_or_default(),
         tools: section.tool_scopes.clone().unwrap_or_default(),
@@ -66,4 +70,58 @@ pub(crate) fn auth_config(
             .scope_rules(rules)
             .filter_tools_by_scope(section.filter_tools.unwrap_or(false)),
     ))
+}
+
+/// The OAuth flow's options: proxies or custom metadata.
+fn oauth_flow(mut config: AuthConfig, section: &AuthSection) -> anyhow::Result<AuthConfig> {
+    if let Some(issuer) = &section.issuer {
+        config = config.issuer(issuer);
+    }
+    let text = |value: &Option<String>| value.as_deref().map(secret).transpose();
+    if let Some(url) = &section.authorize_url {
+        config = config.authorize_url(url);
+    }
+    if let Some(url) = &section.oauth_metadata_url {
+        config = config.oauth_metadata_url(url);
+    }
+    if let Some(audience) = &section.audience {
+        config = config.audience(audience);
+    }
+    if let Some(id) = text(&section.client_id)? {
+        config = config.client_id(id);
+    }
+    if let Some(secret) = text(&section.client_secret)? {
+        config = config.client_secret(secret);
+    }
+    if let Some(key) = text(&section.consent_signing_key)? {
+        config = config.consent_signing_key(key.into_bytes());
+    }
+    if let Some(scope) = &section.default_scope {
+        config = config.default_scope(scope);
+    }
+    if let Some(path) = &section.metadata_path {
+        config = config.metadata_path(path);
+    }
+    if let Some(per_minute) = section.registrations_per_minute {
+        config = config.registrations_per_minute(per_minute);
+    }
+    if let Some(metadata) = &section.custom_oauth_metadata {
+        config = config.custom_oauth_metadata(custom_metadata(metadata)?);
+    }
+    Ok(config
+        .setup_proxies(section.setup_proxies.unwrap_or(false))
+        .setup_fake_dynamic_registration(section.setup_fake_dynamic_registration.unwrap_or(true)))
+}
+
+/// `custom_oauth_metadata`: a table is the document; a string is a JSON file's path.
+fn custom_metadata(value: &toml::Value) -> anyhow::Result<serde_json::Value> {
+    match value {
+        toml::Value::String(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("custom_oauth_metadata: cannot read {path}"))?;
+            serde_json::from_str(&text).with_context(|| format!("custom_oauth_metadata: {path} is not JSON"))
+        }
+        toml::Value::Table(_) => serde_json::to_value(value).context("custom_oauth_metadata"),
+        _ => bail!("custom_oauth_metadata must be a table or the path of a JSON file"),
+    }
 }

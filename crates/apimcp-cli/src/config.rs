@@ -40,6 +40,19 @@ pub(crate) struct AuthSection {
     pub(crate) tool_scopes: Option<std::collections::BTreeMap<String, Vec<String>>>,
     pub(crate) filter_tools: Option<bool>,
     pub(crate) trust_forwarded_headers: Option<bool>,
+    // The OAuth flow (FastAPI-MCP's names).
+    pub(crate) authorize_url: Option<String>,
+    pub(crate) oauth_metadata_url: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) default_scope: Option<String>,
+    pub(crate) setup_proxies: Option<bool>,
+    pub(crate) setup_fake_dynamic_registration: Option<bool>,
+    /// A table (the document itself) or a string (a JSON file's path).
+    pub(crate) custom_oauth_metadata: Option<toml::Value>,
+    pub(crate) metadata_path: Option<String>,
+    pub(crate) consent_signing_key: Option<String>,
+    pub(crate) registrations_per_minute: Option<u32>,
 }
 
 /// A secret as written: `env:NAME` reads the variable (and fails if it is unset).

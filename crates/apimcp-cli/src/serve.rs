@@ -11,7 +11,7 @@ use crate::config::{ApiSettings, ConfigFile, ServerSettings, api_settings, serve
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = ConfigFile::load(args.server.config.as_deref())?;
-    let server = server_settings(&args.server, &file)?;
+    let mut server = server_settings(&args.server, &file)?;
     let api = api_settings(&args, &file)?;
     if args.stdio {
         let mcp = remote_server(&server, &api, None).await?;
@@ -22,6 +22,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Bound first: without public_url, the resource URL tokens must name comes from the
     // actual address.
     let listener = bind(&server).await?;
+    if file.auth.setup_proxies == Some(true) && server.public_url.is_none() {
+        // The proxy's issuer and callback URL need a base; without public_url it is the bound
+        // address, which is what a local client reaches.
+        server.public_url = Some(format!("http://{}", listener.local_addr()?).parse()?);
+    }
     let auth = crate::auth::auth_config(&file.auth, &server, listener.local_addr()?)?;
     let trust = file.auth.trust_forwarded_headers.unwrap_or(false);
     let mcp = remote_server(&server, &api, auth.map(|a| (a, trust))).await?;

@@ -22,6 +22,7 @@ pub(crate) type DocumentScopes = Arc<dyn Fn(&str) -> Vec<Vec<String>> + Send + S
 #[derive(Clone)]
 pub(crate) struct AuthState {
     pub(crate) config: Arc<AuthConfig>,
+    pub(crate) verifier: Option<Arc<dyn super::TokenVerifier>>,
     pub(crate) path: String,
     pub(crate) public_url: Option<String>,
     pub(crate) trust_forwarded: bool,
@@ -106,7 +107,7 @@ pub(crate) async fn authenticate(State(state): State<AuthState>, request: Reques
             Err(rejection) => return state.reject(rejection, &parts.headers),
         }
     }
-    if let Some(verifier) = &state.config.verifier {
+    if let Some(verifier) = &state.verifier {
         match bearer(&parts.headers) {
             Some(token) => match verify(verifier.as_ref(), &token).await {
                 Ok(found) => principal = Some(found),

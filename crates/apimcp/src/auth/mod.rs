@@ -11,6 +11,7 @@ mod introspection;
 mod jwt;
 mod layer;
 mod metadata;
+pub mod proxy;
 mod scopes;
 mod static_tokens;
 
@@ -100,6 +101,60 @@ pub struct AuthConfig {
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) filter_tools: bool,
     pub(crate) optional: bool,
+    pub(crate) oauth: OAuthOptions,
+    /// The proxy, once [`AuthConfig::prepare`] built it.
+    pub(crate) proxy: Option<Arc<proxy::Proxy>>,
+    /// The JWT verifier for `issuer` when no verifier was given, made at the first mount.
+    pub(crate) issuer_verifier: Arc<std::sync::OnceLock<Arc<dyn TokenVerifier>>>,
+}
+
+/// FastAPI-MCP's `AuthConfig` OAuth options, under the same names.
+#[derive(Clone)]
+pub(crate) struct OAuthOptions {
+    pub(crate) issuer: Option<String>,
+    pub(crate) authorize_url: Option<String>,
+    pub(crate) oauth_metadata_url: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) default_scope: String,
+    pub(crate) setup_proxies: bool,
+    pub(crate) setup_fake_dynamic_registration: bool,
+    pub(crate) custom_oauth_metadata: Option<Value>,
+    pub(crate) metadata_path: String,
+    pub(crate) registrations_per_minute: u32,
+    pub(crate) clients: Vec<(String, Vec<String>)>,
+    pub(crate) store: Option<Arc<dyn proxy::OAuthStore>>,
+    pub(crate) signing_key: Option<Vec<u8>>,
+}
+
+/// The scopes the proxy asks the provider for when the client asks for fewer (FastAPI-MCP's).
+pub const DEFAULT_SCOPE: &str = "openid profile email";
+/// Where authorization server metadata is served (RFC 8414).
+pub const DEFAULT_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// Dynamic registrations accepted per minute, by default.
+pub const DEFAULT_REGISTRATIONS_PER_MINUTE: u32 = 30;
+
+impl Default for OAuthOptions {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            authorize_url: None,
+            oauth_metadata_url: None,
+            audience: None,
+            client_id: None,
+            client_secret: None,
+            default_scope: DEFAULT_SCOPE.into(),
+            setup_proxies: false,
+            setup_fake_dynamic_registration: true,
+            custom_oauth_metadata: None,
+            metadata_path: DEFAULT_METADATA_PATH.into(),
+            registrations_per_minute: DEFAULT_REGISTRATIONS_PER_MINUTE,
+            clients: Vec::new(),
+            store: None,
+            signing_key: None,
+        }
+    }
 }
 
 impl fmt::Debug for AuthConfig {
@@ -109,6 +164,9 @@ impl fmt::Debug for AuthConfig {
             .field("dependencies", &self.dependencies.len())
             .field("authorization_servers", &self.authorization_servers)
             .field("resource", &self.resource)
+            .field("issuer", &self.oauth.issuer)
+            .field("client_id", &self.oauth.client_id)
+            .field("setup_proxies", &self.oauth.setup_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -188,9 +246,196 @@ impl AuthConfig {
         self
     }
 
+    /// The provider's issuer (FastAPI-MCP's `issuer`). Without a verifier, its tokens are
+    /// checked as JWTs against its JWKS, for `audience` (default: this endpoint's canonical URL).
+    /// Without proxies, the protected resource metadata names it.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.oauth.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The provider's authorization endpoint, when its metadata does not give the right one.
+    pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
+        self.oauth.authorize_url = Some(url.into());
+        self
+    }
+
+    /// Where the provider's metadata is (default: discovered from `issuer`).
+    pub fn oauth_metadata_url(mut self, url: impl Into<String>) -> Self {
+        self.oauth.oauth_metadata_url = Some(url.into());
+        self
+    }
+
+    /// The audience tokens must carry, and that the proxy asks the provider for (Auth0's
+    /// `audience` parameter). Default: the canonical resource URL.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.oauth.audience = Some(audience.into());
+        self
+    }
+
+    /// The client id apimcp has at the provider (proxies).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.oauth.client_id = Some(id.into());
+        self
+    }
+
+    /// The client secret apimcp has at the provider: it stays on the server.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.oauth.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Scopes added to every authorization when the client does not ask for them (default
+    /// [`DEFAULT_SCOPE`]; empty for none).
+    pub fn default_scope(mut self, scope: impl Into<String>) -> Self {
+        self.oauth.default_scope = scope.into();
+        self
+    }
+
+    /// apimcp becomes the authorization server MCP clients talk to, in front of the provider
+    /// (see [`proxy`]). Needs `public_url`, `client_id`, `client_secret`, and `issuer` or
+    /// `oauth_metadata_url`.
+    pub fn setup_proxies(mut self, on: bool) -> Self {
+        self.oauth.setup_proxies = on;
+        self
+    }
+
+    /// With proxies, clients may register themselves at `/oauth/register` (default on). They
+    /// get a client id of their own and never a secret.
+    pub fn setup_fake_dynamic_registration(mut self, on: bool) -> Self {
+        self.oauth.setup_fake_dynamic_registration = on;
+        self
+    }
+
+    /// Authorization server metadata served as given at `metadata_path` (checked first: issuer,
+    /// authorization and token endpoints, `S256`). The protected resource metadata names its
+    /// issuer.
+    pub fn custom_oauth_metadata(mut self, metadata: Value) -> Self {
+        self.oauth.custom_oauth_metadata = Some(metadata);
+        self
+    }
+
+    /// Where the authorization server metadata is served (default [`DEFAULT_METADATA_PATH`]).
+    pub fn metadata_path(mut self, path: impl Into<String>) -> Self {
+        self.oauth.metadata_path = path.into();
+        self
+    }
+
+    /// A client the operator registered with the proxy (no consent page for it).
+    pub fn oauth_client<I, S>(mut self, client_id: impl Into<String>, redirect_uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let uris = redirect_uris.into_iter().map(Into::into).collect();
+        self.oauth.clients.push((client_id.into(), uris));
+        self
+    }
+
+    /// Where the proxy keeps its state (default: a [`proxy::MemoryStore`]).
+    pub fn oauth_store(mut self, store: impl proxy::OAuthStore + 'static) -> Self {
+        self.oauth.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The key that signs consent cookies (default: random at start, so consents are asked
+    /// again after a restart). Share it between replicas.
+    pub fn consent_signing_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.oauth.signing_key = Some(key.into());
+        self
+    }
+
+    /// Dynamic registrations accepted per minute (default
+    /// [`DEFAULT_REGISTRATIONS_PER_MINUTE`]).
+    pub fn registrations_per_minute(mut self, per_minute: u32) -> Self {
+        self.oauth.registrations_per_minute = per_minute;
+        self
+    }
+
     /// Whether any check is configured.
     pub fn is_enabled(&self) -> bool {
-        self.verifier.is_some() || !self.dependencies.is_empty()
+        self.verifier.is_some()
+            || !self.dependencies.is_empty()
+            || self.oauth.issuer.is_some()
+            || self.oauth.setup_proxies
+            || self.oauth.custom_oauth_metadata.is_some()
+    }
+
+    /// Checks the OAuth options and builds the proxy: what `McpServer`'s builder does.
+    pub(crate) fn prepare(mut self, public_url: Option<&str>) -> Result<Self, String> {
+        if self.oauth.setup_proxies && self.oauth.custom_oauth_metadata.is_some() {
+            return Err("give custom_oauth_metadata or setup_proxies, not both".into());
+        }
+        if let Some(metadata) = &self.oauth.custom_oauth_metadata {
+            let issuer = check_custom_metadata(metadata)?;
+            if self.authorization_servers.is_empty() {
+                self.authorization_servers.push(issuer);
+            }
+        }
+        if self.oauth.setup_proxies {
+            let proxy = self.build_proxy(public_url)?;
+            self.authorization_servers = vec![proxy.issuer().to_owned()];
+            self.proxy = Some(Arc::new(proxy));
+        } else if let Some(issuer) = &self.oauth.issuer
+            && self.authorization_servers.is_empty()
+        {
+            self.authorization_servers.push(issuer.clone());
+        }
+        let checks_issuer_tokens =
+            self.verifier.is_none() && self.dependencies.is_empty() && self.oauth.issuer.is_some();
+        if checks_issuer_tokens && self.oauth.audience.is_none() && self.resource.is_none() && public_url.is_none() {
+            return Err(
+                "issuer without a verifier checks JWTs for this server: give audience, resource or public_url".into(),
+            );
+        }
+        Ok(self)
+    }
+
+    fn build_proxy(&self, public_url: Option<&str>) -> Result<proxy::Proxy, String> {
+        let o = &self.oauth;
+        let missing = |name: &str| format!("setup_proxies needs {name}");
+        let public_url = public_url
+            .ok_or_else(|| missing("the server's public_url (its callback URL is registered at the provider)"))?;
+        if o.issuer.is_none() && o.oauth_metadata_url.is_none() {
+            return Err(missing("issuer or oauth_metadata_url"));
+        }
+        let base_url = canonical_resource(public_url, "")?;
+        proxy::Proxy::new(proxy::ProxySettings {
+            base_url,
+            issuer: o.issuer.clone(),
+            oauth_metadata_url: o.oauth_metadata_url.clone(),
+            authorize_url: o.authorize_url.clone(),
+            audience: o.audience.clone(),
+            client_id: o.client_id.clone().ok_or_else(|| missing("client_id"))?,
+            client_secret: o.client_secret.clone().ok_or_else(|| missing("client_secret"))?,
+            default_scope: o.default_scope.clone(),
+            registration: o.setup_fake_dynamic_registration,
+            registrations_per_minute: o.registrations_per_minute,
+            clients: o.clients.clone(),
+            store: o
+                .store
+                .clone()
+                .unwrap_or_else(|| Arc::new(proxy::MemoryStore::default())),
+            signing_key: o.signing_key.clone(),
+        })
+    }
+
+    /// The verifier for requests to the endpoint whose canonical URL is `resource`.
+    pub(crate) fn verifier_for(&self, resource: Option<&str>) -> Option<Arc<dyn TokenVerifier>> {
+        if let Some(verifier) = &self.verifier {
+            return Some(verifier.clone());
+        }
+        let issuer = self.oauth.issuer.as_ref().filter(|_| self.dependencies.is_empty())?;
+        let audience = self
+            .oauth
+            .audience
+            .as_deref()
+            .or(self.resource.as_deref())
+            .or(resource)?;
+        let verifier = self
+            .issuer_verifier
+            .get_or_init(|| Arc::new(JwtVerifier::new(issuer, audience)));
+        Some(verifier.clone())
     }
 
     pub(crate) fn rules(&self) -> &ScopeRules {
@@ -199,6 +444,34 @@ impl AuthConfig {
 
     pub(crate) fn filters_tools(&self) -> bool {
         self.filter_tools
+    }
+}
+
+/// The issuer of valid custom metadata, or everything it lacks.
+fn check_custom_metadata(metadata: &Value) -> Result<String, String> {
+    let Some(object) = metadata.as_object() else {
+        return Err("custom_oauth_metadata must be a JSON object".into());
+    };
+    let url = |name: &str| {
+        object
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|u| reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+    };
+    let mut missing: Vec<&str> = ["issuer", "authorization_endpoint", "token_endpoint"]
+        .into_iter()
+        .filter(|name| url(name).is_none())
+        .collect();
+    let s256 = object
+        .get("code_challenge_methods_supported")
+        .and_then(Value::as_array)
+        .is_some_and(|m| m.iter().any(|m| m == "S256"));
+    if !s256 {
+        missing.push("\"S256\" in code_challenge_methods_supported");
+    }
+    match (missing.is_empty(), url("issuer")) {
+        (true, Some(issuer)) => Ok(issuer.to_owned()),
+        _ => Err(format!("custom_oauth_metadata lacks: {}", missing.join(", "))),
     }
 }
 
@@ -212,5 +485,52 @@ mod tests {
         assert_eq!(format!("{token:?}"), "BearerToken([redacted])");
         let config = AuthConfig::new().verifier(StaticTokens::new(["s3cr3t"]));
         assert!(!format!("{config:?}").contains("s3cr3t"));
+        let proxy = AuthConfig::new().client_secret("s3cr3t");
+        assert!(!format!("{proxy:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn custom_metadata_is_checked_and_names_what_is_missing() {
+        let good = serde_json::json!({
+            "issuer": "https://as.test",
+            "authorization_endpoint": "https://as.test/authorize",
+            "token_endpoint": "https://as.test/token",
+            "code_challenge_methods_supported": ["S256"],
+        });
+        assert_eq!(check_custom_metadata(&good).as_deref(), Ok("https://as.test"));
+        let error = check_custom_metadata(
+            &serde_json::json!({"issuer": "https://as.test", "code_challenge_methods_supported": ["plain"]}),
+        )
+        .expect_err("incomplete");
+        assert_eq!(
+            error,
+            "custom_oauth_metadata lacks: authorization_endpoint, token_endpoint, \"S256\" in code_challenge_methods_supported"
+        );
+        let config = AuthConfig::new()
+            .custom_oauth_metadata(good)
+            .prepare(None)
+            .expect("valid");
+        assert_eq!(config.authorization_servers, ["https://as.test"]);
+    }
+
+    #[test]
+    fn proxies_say_what_they_need() {
+        let base = || AuthConfig::new().setup_proxies(true).issuer("https://tenant.test");
+        let error = |config: AuthConfig, url: Option<&str>| config.prepare(url).err().unwrap_or_default();
+        assert!(error(base(), None).contains("public_url"));
+        assert!(error(base(), Some("http://127.0.0.1:8000")).contains("client_id"));
+        assert!(error(base().client_id("c"), Some("http://127.0.0.1:8000")).contains("client_secret"));
+        let ready = base()
+            .client_id("c")
+            .client_secret("s")
+            .prepare(Some("HTTP://127.0.0.1:8000/"))
+            .expect("complete");
+        assert_eq!(
+            ready.authorization_servers,
+            ["http://127.0.0.1:8000"],
+            "clients are sent to apimcp"
+        );
+        let both = base().custom_oauth_metadata(serde_json::json!({}));
+        assert!(error(both, Some("http://h")).contains("not both"));
     }
 }

@@ -54,6 +54,9 @@ pub enum BuildError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// The authorization settings are incomplete or contradict each other.
+    #[error("auth: {0}")]
+    Auth(String),
     /// A forwarded header name is not a header name.
     #[error("{0:?} is not a valid header name")]
     HeaderName(String),
@@ -603,6 +606,13 @@ impl McpServerBuilder {
         if let Some(error) = self.errors.into_iter().next() {
             return Err(BuildError::Extension(error));
         }
+        let auth = match self.auth.filter(crate::auth::AuthConfig::is_enabled) {
+            Some(auth) => Some(Arc::new(
+                auth.prepare(self.options.public_url.as_deref())
+                    .map_err(BuildError::Auth)?,
+            )),
+            None => None,
+        };
         let set = ToolSet::new(convert(&document, &self.convert)?);
         check_names(&set, &self.extensions)?;
         Ok(McpServer {
@@ -612,7 +622,7 @@ impl McpServerBuilder {
                 tools: ArcSwap::from_pointee(set),
                 dispatcher: ArcSwap::from_pointee(dispatcher),
                 extensions: self.extensions,
-                auth: self.auth.filter(crate::auth::AuthConfig::is_enabled).map(Arc::new),
+                auth,
                 listed: std::sync::Mutex::default(),
                 peers: std::sync::Mutex::default(),
                 shutdown: tokio_util::sync::CancellationToken::new(),

@@ -28,6 +28,7 @@ impl McpServer {
         };
         let endpoint = self.protect(inner, path);
         let router = self.serve_metadata(router, path);
+        let router = self.serve_authorization(router, path);
         nest(router, path, endpoint)
     }
 
@@ -43,7 +44,13 @@ impl McpServer {
     pub(super) fn auth_state(&self, path: &str) -> Option<crate::auth::AuthState> {
         let config = self.auth()?.clone();
         let server = self.clone();
+        let public_url = self.options().public_url.as_deref();
+        let resource = config
+            .resource
+            .clone()
+            .or_else(|| public_url.and_then(|base| crate::auth::canonical_resource(base, path).ok()));
         Some(crate::auth::AuthState {
+            verifier: config.verifier_for(resource.as_deref()),
             config,
             path: path.trim_end_matches('/').to_owned(),
             public_url: self.options().public_url.clone(),
@@ -80,6 +87,34 @@ impl McpServer {
         } else {
             router.route(root, axum::routing::get(document))
         }
+    }
+
+    /// The authorization server side, when configured: the proxy's endpoints, or the custom
+    /// metadata.
+    fn serve_authorization<S>(&self, router: Router<S>, path: &str) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let Some(config) = self.auth() else {
+            return router;
+        };
+        let metadata_path = config.oauth.metadata_path.clone();
+        if let Some(proxy) = &config.proxy {
+            if let Some(resource) = self.auth_state(path).map(|s| s.resource(&http::HeaderMap::new())) {
+                proxy.set_resource(resource);
+            }
+            let (paths, routes) = crate::auth::proxy::routes(proxy.clone(), &metadata_path);
+            return paths
+                .iter()
+                .fold(router, |router, path| router.route_service(path, routes.clone()));
+        }
+        if let Some(metadata) = config.oauth.custom_oauth_metadata.clone() {
+            return router.route(
+                &metadata_path,
+                axum::routing::get(move || std::future::ready(axum::Json(metadata.clone()))),
+            );
+        }
+        router
     }
 
     /// Serves on stdin and stdout until the client closes them (logs must go to stderr).

@@ -1,0 +1,242 @@
+//! The upstream authorization server (Auth0, Keycloak, ...): its metadata, cached with a TTL
+//! and refetched with backoff, and its token endpoint, called with the client secret that never
+//! leaves apimcp.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+/// How long the provider's metadata is used before it is fetched again.
+pub const METADATA_TTL: Duration = Duration::from_secs(600);
+/// The longest wait between two fetches after failures (the first is one second, then doubling).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A provider that does not answer within this is treated as down.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The provider could not be used.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ProviderError {
+    /// Down, timing out, or answering what is not metadata.
+    Unavailable(String),
+    /// It answered the token request with an OAuth error.
+    Refused { error: String, description: Option<String> },
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(why) => write!(f, "the authorization server is unavailable: {why}"),
+            Self::Refused { error, description } => {
+                write!(f, "the authorization server refused: {error}")?;
+                description.iter().try_for_each(|d| write!(f, " ({d})"))
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    metadata: Option<(Arc<Map<String, Value>>, Instant)>,
+    failures: u32,
+    next_try: Option<Instant>,
+}
+
+pub(crate) struct Provider {
+    issuer: Option<String>,
+    metadata_url: Option<String>,
+    authorize_url: Option<String>,
+    client_id: String,
+    client_secret: String,
+    client: reqwest::Client,
+    cache: Mutex<Cache>,
+}
+
+/// The provider's endpoints this proxy uses.
+pub(crate) struct Endpoints {
+    pub(crate) authorization: String,
+    pub(crate) token: String,
+    pub(crate) metadata: Arc<Map<String, Value>>,
+}
+
+impl Provider {
+    pub(crate) fn new(
+        issuer: Option<String>,
+        metadata_url: Option<String>,
+        authorize_url: Option<String>,
+        client_id: String,
+        client_secret: String,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(PROVIDER_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            issuer,
+            metadata_url,
+            authorize_url,
+            client_id,
+            client_secret,
+            client,
+            cache: Mutex::default(),
+        })
+    }
+
+    pub(crate) fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The provider's metadata: cached, refetched after the TTL; after a failure a stale copy
+    /// is used, and the next fetch waits (1 s, doubling up to a minute) so a provider that is
+    /// down is not hammered and callers get an answer at once.
+    pub(crate) async fn metadata(&self) -> Result<Arc<Map<String, Value>>, ProviderError> {
+        let now = Instant::now();
+        let stale = {
+            let cache = self.lock();
+            if let Some((metadata, fetched)) = &cache.metadata
+                && now.duration_since(*fetched) < METADATA_TTL
+            {
+                return Ok(metadata.clone());
+            }
+            if cache.next_try.is_some_and(|at| now < at) {
+                return cache.metadata.as_ref().map(|(m, _)| m.clone()).ok_or_else(|| {
+                    ProviderError::Unavailable(format!(
+                        "its metadata could not be fetched ({} failures in a row; retrying later)",
+                        cache.failures
+                    ))
+                });
+            }
+            cache.metadata.as_ref().map(|(m, _)| m.clone())
+        };
+        match self.fetch_metadata().await {
+            Ok(metadata) => {
+                let metadata = Arc::new(metadata);
+                let mut cache = self.lock();
+                *cache = Cache {
+                    metadata: Some((metadata.clone(), Instant::now())),
+                    ..Cache::default()
+                };
+                Ok(metadata)
+            }
+            Err(error) => {
+                let mut cache = self.lock();
+                cache.failures = cache.failures.saturating_add(1);
+                let backoff = Duration::from_secs(1u64 << cache.failures.min(6).saturating_sub(1)).min(MAX_BACKOFF);
+                cache.next_try = Some(Instant::now() + backoff);
+                tracing::warn!(%error, retry_in = ?backoff, "cannot fetch the authorization server's metadata");
+                stale.ok_or(error)
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn fetch_metadata(&self) -> Result<Map<String, Value>, ProviderError> {
+        let urls = match (&self.metadata_url, &self.issuer) {
+            (Some(url), _) => vec![url.clone()],
+            (None, Some(issuer)) => crate::auth::jwt::discovery_urls(issuer),
+            (None, None) => return Err(ProviderError::Unavailable("no issuer or oauth_metadata_url".into())),
+        };
+        let mut last = ProviderError::Unavailable("no metadata URL".into());
+        for url in urls {
+            match self.get_object(&url).await {
+                Ok(metadata) => return Ok(metadata),
+                Err(error) => last = error,
+            }
+        }
+        Err(last)
+    }
+
+    async fn get_object(&self, url: &str) -> Result<Map<String, Value>, ProviderError> {
+        let unavailable = |why: String| ProviderError::Unavailable(format!("{url}: {why}"));
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(unavailable(format!("HTTP {}", response.status().as_u16())));
+        }
+        let metadata: Map<String, Value> = response.json().await.map_err(|e| unavailable(e.to_string()))?;
+        for field in ["authorization_endpoint", "token_endpoint"] {
+            if metadata.get(field).and_then(Value::as_str).is_none() {
+                return Err(unavailable(format!("the metadata has no {field}")));
+            }
+        }
+        Ok(metadata)
+    }
+
+    pub(crate) async fn endpoints(&self) -> Result<Endpoints, ProviderError> {
+        let metadata = self.metadata().await?;
+        let field = |name: &str| {
+            metadata
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(Endpoints {
+            authorization: self
+                .authorize_url
+                .clone()
+                .unwrap_or_else(|| field("authorization_endpoint")),
+            token: field("token_endpoint"),
+            metadata,
+        })
+    }
+
+    /// A token request (`authorization_code` or `refresh_token`) with apimcp's client
+    /// credentials: HTTP Basic unless the provider only takes them in the form.
+    pub(crate) async fn token(&self, params: &[(&str, &str)]) -> Result<Map<String, Value>, ProviderError> {
+        let endpoints = self.endpoints().await?;
+        let methods = endpoints.metadata.get("token_endpoint_auth_methods_supported");
+        let basic = methods
+            .and_then(Value::as_array)
+            .is_none_or(|m| m.iter().any(|m| m == "client_secret_basic"));
+        let mut form: Vec<(&str, &str)> = params.to_vec();
+        let mut request = self.client.post(&endpoints.token).header("accept", "application/json");
+        if basic {
+            request = request.basic_auth(form_encode(&self.client_id), Some(form_encode(&self.client_secret)));
+        } else {
+            form.push(("client_id", &self.client_id));
+            form.push(("client_secret", &self.client_secret));
+        }
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("{}: {e}", endpoints.token)))?;
+        let status = response.status();
+        let body: Map<String, Value> = response.json().await.map_err(|e| {
+            ProviderError::Unavailable(format!(
+                "{}: HTTP {} without a JSON body ({e})",
+                endpoints.token,
+                status.as_u16()
+            ))
+        })?;
+        if status.is_success() && body.get("access_token").and_then(Value::as_str).is_some() {
+            return Ok(body);
+        }
+        if status.is_server_error() {
+            return Err(ProviderError::Unavailable(format!(
+                "{}: HTTP {}",
+                endpoints.token,
+                status.as_u16()
+            )));
+        }
+        let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+        Err(ProviderError::Refused {
+            error: text("error").unwrap_or_else(|| "invalid_grant".into()),
+            description: text("error_description"),
+        })
+    }
+}
+
+/// RFC 6749 §2.3.1: client credentials in Basic are form-encoded first.
+fn form_encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

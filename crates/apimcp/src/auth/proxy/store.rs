@@ -1,0 +1,162 @@
+//! Where the proxy keeps what lives between requests: registered clients, authorization
+//! requests waiting for consent or for the provider, apimcp's codes, refresh-token bindings and
+//! consents. A trait, so several replicas can share one (Redis, a database); an in-memory
+//! default that is bounded and expires entries.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+/// What a record is; each kind is its own key space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// A dynamically registered client, by client id.
+    Client,
+    /// An authorization request shown on the consent page, by its id.
+    Request,
+    /// An authorization sent on to the provider, by apimcp's `state`.
+    Pending,
+    /// An authorization code apimcp issued, with the provider's tokens.
+    Code,
+    /// Which client a refresh token was issued to.
+    Refresh,
+    /// A consent a browser gave to a client.
+    Consent,
+}
+
+/// The store could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the OAuth store failed: {0}")]
+pub struct StoreError(pub String);
+
+/// Keys that are secrets (codes, states, tokens) arrive hashed: a store never holds them.
+pub trait OAuthStore: Send + Sync {
+    /// Keeps `value` under `key` for `ttl`, replacing what was there.
+    fn put(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The live value under `key`.
+    fn get(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>>;
+    /// The live value under `key`, removed: what is taken once is never found again.
+    fn take(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>>;
+}
+
+/// The in-memory store: at most `capacity` records of each kind; when a kind is full, expired
+/// records go first, then the one closest to expiry.
+pub struct MemoryStore {
+    capacity: usize,
+    records: Mutex<HashMap<RecordKind, Records>>,
+}
+
+/// One kind's records: value and expiry, by key.
+type Records = HashMap<String, (Instant, Value)>;
+
+/// Records of each kind the default memory store keeps.
+pub const MEMORY_STORE_CAPACITY: usize = 10_000;
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_capacity(MEMORY_STORE_CAPACITY)
+    }
+}
+
+impl MemoryStore {
+    /// A store holding at most `capacity` records of each kind.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            records: Mutex::default(),
+        }
+    }
+
+    fn put_now(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) {
+        let now = Instant::now();
+        let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let records = records.entry(kind).or_default();
+        if !records.contains_key(key) && records.len() >= self.capacity {
+            records.retain(|_, (expires, _)| *expires > now);
+            if records.len() >= self.capacity
+                && let Some(soonest) = records
+                    .iter()
+                    .min_by_key(|(_, (expires, _))| *expires)
+                    .map(|(key, _)| key.clone())
+            {
+                records.remove(&soonest);
+            }
+        }
+        records.insert(key.to_owned(), (now + ttl, value));
+    }
+
+    fn lookup(&self, kind: RecordKind, key: &str, remove: bool) -> Option<Value> {
+        let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let records = records.get_mut(&kind)?;
+        if records.get(key).is_some_and(|(expires, _)| *expires <= Instant::now()) {
+            records.remove(key);
+            return None;
+        }
+        if remove {
+            records.remove(key).map(|(_, value)| value)
+        } else {
+            records.get(key).map(|(_, value)| value.clone())
+        }
+    }
+}
+
+impl OAuthStore for MemoryStore {
+    fn put(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.put_now(kind, key, value, ttl);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn get(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>> {
+        let found = self.lookup(kind, key, false);
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn take(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>> {
+        let found = self.lookup(kind, key, true);
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn taken_records_are_gone_and_expired_ones_never_come_back() {
+        let store = MemoryStore::default();
+        store
+            .put(RecordKind::Code, "c", json!(1), Duration::from_secs(60))
+            .await
+            .expect("put");
+        assert_eq!(store.get(RecordKind::Pending, "c").await, Ok(None), "kinds are apart");
+        assert_eq!(store.take(RecordKind::Code, "c").await, Ok(Some(json!(1))));
+        assert_eq!(store.take(RecordKind::Code, "c").await, Ok(None));
+        store
+            .put(RecordKind::Code, "old", json!(2), Duration::ZERO)
+            .await
+            .expect("put");
+        assert_eq!(store.get(RecordKind::Code, "old").await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_full_kind_drops_the_record_closest_to_expiry() {
+        let store = MemoryStore::with_capacity(2);
+        let put = |key: &'static str, secs| store.put(RecordKind::Client, key, json!(key), Duration::from_secs(secs));
+        put("a", 10).await.expect("put");
+        put("b", 100).await.expect("put");
+        put("c", 50).await.expect("put");
+        assert_eq!(store.get(RecordKind::Client, "a").await, Ok(None));
+        assert_eq!(store.get(RecordKind::Client, "b").await, Ok(Some(json!("b"))));
+        assert_eq!(store.get(RecordKind::Client, "c").await, Ok(Some(json!("c"))));
+        store
+            .put(RecordKind::Consent, "x", json!(1), Duration::from_secs(1))
+            .await
+            .expect("other kinds have their own room");
+        assert_eq!(store.get(RecordKind::Client, "b").await, Ok(Some(json!("b"))));
+    }
+}
