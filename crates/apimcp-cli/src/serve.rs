@@ -93,6 +93,9 @@ fn configure(builder: McpServerBuilder, server: &ServerSettings) -> McpServerBui
     if let Some(instructions) = &server.instructions {
         builder = builder.instructions(instructions.clone());
     }
+    if let Some(url) = &server.public_url {
+        builder = builder.public_url(url.as_str());
+    }
     builder
 }
 

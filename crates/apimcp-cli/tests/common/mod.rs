@@ -2,6 +2,8 @@
 //! packages, installed by `scripts/install-peers.sh` on first use).
 #![allow(dead_code, unreachable_pub)]
 
+pub mod issuer;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -66,12 +68,40 @@ impl Peers {
     /// A JS file of `tests/peers/` run next to the SDK (ES modules resolve packages from the
     /// script's own folder, so it is copied there).
     pub fn sdk_script(&self, name: &str, args: &[&str]) -> Output {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(name);
-        let target = Path::new(self.var("SDK_DIR")).join(name);
-        std::fs::copy(&source, &target).expect("copy the script next to the SDK");
+        self.script("SDK_DIR", name, args)
+    }
+
+    /// A JS file of `tests/peers/` run inside the peer folder `dir_var` names.
+    pub fn script(&self, dir_var: &str, name: &str, args: &[&str]) -> Output {
         let mut cmd = Command::new(self.var("NODE22"));
-        cmd.arg(&target).args(args).env("PATH", self.var("PATH"));
+        cmd.arg(self.place(dir_var, name))
+            .args(args)
+            .env("PATH", self.var("PATH"));
         run_bounded(cmd, Duration::from_secs(60))
+    }
+
+    /// Copies `tests/peers/NAME` into the peer folder `dir_var` names, under a name made of its
+    /// content, renamed into place: tests that run it in parallel (in this process or another)
+    /// never see a half-written file.
+    pub fn place(&self, dir_var: &str, name: &str) -> PathBuf {
+        use sha2::Digest as _;
+        let source = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(name))
+            .unwrap_or_else(|e| panic!("tests/peers/{name}: {e}"));
+        let digest = sha2::Sha256::digest(&source);
+        let stem = name.trim_end_matches(".mjs");
+        let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let dir = Path::new(self.var(dir_var));
+        let target = dir.join(format!("{stem}-{hash}.mjs"));
+        if !target.exists() {
+            let partial = dir.join(format!(
+                ".{stem}-{}-{:?}.partial",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::write(&partial, &source).expect("write the script");
+            std::fs::rename(&partial, &target).expect("place the script");
+        }
+        target
     }
 }
 
@@ -316,13 +346,19 @@ pub fn example(name: &str) -> PathBuf {
 /// Runs mcp-remote (already configured in `cmd`) as a stdio bridge: initialize, then one
 /// tools/call; the answer.
 pub fn mcp_remote_call(mut cmd: Command, tool: &str, arguments: serde_json::Value) -> serde_json::Value {
-    use std::io::Write;
-    let mut bridge = cmd
+    let bridge = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("mcp-remote starts");
+    mcp_remote_converse(bridge, tool, arguments)
+}
+
+/// Talks to a running mcp-remote over its stdin and stdout: initialize, then one tools/call;
+/// the answer. The bridge is stopped after.
+pub fn mcp_remote_converse(mut bridge: Child, tool: &str, arguments: serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
     let mut stdin = bridge.stdin.take().expect("stdin");
     let stdout = bridge.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();

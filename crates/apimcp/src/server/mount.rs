@@ -103,10 +103,9 @@ impl McpServer {
             if let Some(resource) = self.auth_state(path).map(|s| s.resource(&http::HeaderMap::new())) {
                 proxy.set_resource(resource);
             }
-            let (paths, routes) = crate::auth::proxy::routes(proxy.clone(), &metadata_path);
-            return paths
-                .iter()
-                .fold(router, |router, path| router.route_service(path, routes.clone()));
+            return crate::auth::proxy::routes(proxy, &metadata_path)
+                .into_iter()
+                .fold(router, |router, (path, route)| router.route(&path, route));
         }
         if let Some(metadata) = config.oauth.custom_oauth_metadata.clone() {
             return router.route(

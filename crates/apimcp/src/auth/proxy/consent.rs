@@ -64,7 +64,8 @@ impl ConsentPage<'_> {
     }
 }
 
-/// No framing (clickjacking), no caching, no referrer.
+/// No framing (clickjacking), no caching, no referrer to other sites (`no-referrer` would make
+/// the browser send `Origin: null` with the form, which the consent check refuses).
 pub(crate) fn guard_page(headers: &mut HeaderMap) {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
@@ -72,7 +73,7 @@ pub(crate) fn guard_page(headers: &mut HeaderMap) {
         HeaderValue::from_static("frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
 }
 
 /// A short HTML page for an error that cannot go back to the client.

@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
@@ -22,10 +21,13 @@ const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 /// The largest token or registration request read.
 const MAX_FORM: usize = 64 * 1024;
 
-/// The proxy's routes, and the paths they answer (for mounting each on the user's router).
+/// The proxy's routes, each ready for the user's router whatever its state type.
 /// `/authorize`, `/token` and `/register` are the 2025-03-26 fallbacks for clients that find no
 /// metadata.
-pub(crate) fn routes(proxy: Arc<Proxy>, metadata_path: &str) -> (Vec<String>, Router) {
+pub(crate) fn routes<S>(proxy: &Arc<Proxy>, metadata_path: &str) -> Vec<(String, MethodRouter<S>)>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let mut metadata_paths = vec![metadata_path.to_owned(), OPENID_CONFIGURATION.to_owned()];
     // RFC 8414 §3: an issuer with a path has its metadata at the path-inserted URL.
     if let Ok(url) = reqwest::Url::parse(proxy.issuer()) {
@@ -35,35 +37,22 @@ pub(crate) fn routes(proxy: Arc<Proxy>, metadata_path: &str) -> (Vec<String>, Ro
             metadata_paths.push(format!("{OPENID_CONFIGURATION}{path}"));
         }
     }
-    let mut router = Router::new();
-    for path in &metadata_paths {
-        router = router.route(path, get(metadata));
+    let mut routes: Vec<(String, MethodRouter<S>)> = metadata_paths
+        .into_iter()
+        .map(|path| (path, get(metadata).with_state(proxy.clone())))
+        .collect();
+    for path in ["/oauth/authorize", "/authorize"] {
+        routes.push((path.into(), get(authorize).with_state(proxy.clone())));
     }
-    let router = router
-        .route("/oauth/authorize", get(authorize))
-        .route("/authorize", get(authorize))
-        .route("/oauth/consent", post(consent))
-        .route("/oauth/callback", get(callback))
-        .route("/oauth/token", post(token))
-        .route("/token", post(token))
-        .route("/oauth/register", post(register))
-        .route("/register", post(register))
-        .with_state(proxy);
-    let mut paths = metadata_paths;
-    paths.extend(
-        [
-            "/oauth/authorize",
-            "/authorize",
-            "/oauth/consent",
-            "/oauth/callback",
-            "/oauth/token",
-            "/token",
-            "/oauth/register",
-            "/register",
-        ]
-        .map(str::to_owned),
-    );
-    (paths, router)
+    routes.push(("/oauth/consent".into(), post(consent).with_state(proxy.clone())));
+    routes.push(("/oauth/callback".into(), get(callback).with_state(proxy.clone())));
+    for path in ["/oauth/token", "/token"] {
+        routes.push((path.into(), post(token).with_state(proxy.clone())));
+    }
+    for path in ["/oauth/register", "/register"] {
+        routes.push((path.into(), post(register).with_state(proxy.clone())));
+    }
+    routes
 }
 
 async fn metadata(State(proxy): State<Arc<Proxy>>) -> Response {
@@ -336,7 +325,10 @@ async fn authorize(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, RawQuery
     }
     let host = reqwest::Url::parse(&request.redirect_uri)
         .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| u.port().map_or_else(|| h.to_owned(), |p| format!("{h}:{p}")))
+        })
         .unwrap_or_default();
     ConsentPage {
         client_name: &request.client_name,

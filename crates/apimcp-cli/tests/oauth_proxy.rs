@@ -1,0 +1,588 @@
+//! `apimcp serve` as the OAuth authorization server MCP clients talk to (`setup_proxies`), in
+//! front of oidc-provider in two shapes: a standard provider, and an Auth0-like one (no
+//! registration, OpenID discovery only, JWTs only for an `audience`, a confidential client).
+//! Driven by mcp-remote (headless), the TypeScript SDK's strict OAuth client, headless Chromium
+//! on the consent page, and a scripted person for every way the flow must fail.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::issuer::Issuer;
+use common::{Apimcp, Http, peers};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The redirect URI of the clients this test registers (nothing listens there: the person
+/// stops at it).
+const CLIENT_REDIRECT: &str = "http://127.0.0.1:8799/cb";
+/// What the Auth0-like provider is asked for, as Auth0's API identifier.
+const AUDIENCE: &str = "https://items.api.test/";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Standard,
+    Auth0,
+}
+
+/// The demo API, apimcp in front of it as the proxy, and the provider behind.
+struct Setup {
+    issuer: Issuer,
+    _demo: Apimcp,
+    server: Apimcp,
+}
+
+fn setup(mode: Mode, extra_toml: &str) -> Setup {
+    let issuer = Issuer::reserve("jwt");
+    let demo = Apimcp::start(&["demo"]);
+    let provider = match mode {
+        Mode::Standard => format!("issuer = \"{}\"\n", issuer.url()),
+        Mode::Auth0 => format!(
+            "issuer = \"{0}\"\noauth_metadata_url = \"{0}/.well-known/openid-configuration\"\nauthorize_url = \"{0}/auth\"\naudience = \"{AUDIENCE}\"\n",
+            issuer.url()
+        ),
+    };
+    let toml = format!(
+        "[server]\nstateless = true\n[api]\nspec = \"{}\"\nupstream = \"{}\"\n[auth]\n{provider}setup_proxies = true\nclient_id = \"proxy-client\"\nclient_secret = \"env:TEST_PROXY_SECRET\"\ndefault_scope = \"openid mcp:read\"\nscopes_supported = [\"mcp:read\", \"mcp:write\"]\n{extra_toml}",
+        demo.url("/openapi.json"),
+        demo.base,
+    );
+    let config = std::env::temp_dir().join(format!("apimcp-proxy-{}.toml", issuer.port));
+    std::fs::write(&config, toml).expect("config");
+    let server = Apimcp::start_with_env(
+        &["serve", "--config", &config.display().to_string()],
+        &[("TEST_PROXY_SECRET", "proxy-secret")],
+    );
+    let mode_name = if mode == Mode::Auth0 { "auth0" } else { "standard" };
+    let mut issuer = issuer
+        .env("OIDC_MODE", mode_name)
+        .env("OIDC_PROXY_REDIRECT", server.url("/oauth/callback"));
+    issuer.restart(false);
+    Setup {
+        issuer,
+        _demo: demo,
+        server,
+    }
+}
+
+/// A browser with a person at it: follows redirects, shows pages, answers consent forms.
+struct Person {
+    client: reqwest::blocking::Client,
+}
+
+/// Where following a URL ended.
+#[derive(Debug)]
+enum Stop {
+    /// At a URL starting with the prefix looked for.
+    Arrived(reqwest::Url),
+    /// At a page that is not a redirect: its status and body (a consent page, an error).
+    Page(u16, String, reqwest::header::HeaderMap),
+}
+
+impl Person {
+    fn new() -> Self {
+        let client = reqwest::blocking::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
+        Self { client }
+    }
+
+    /// GETs `url` and follows redirects until one points under `until`, or a page shows.
+    fn follow(&self, url: &str, until: &str) -> Stop {
+        let mut url = reqwest::Url::parse(url).expect("url");
+        for _ in 0..20 {
+            if url.as_str().starts_with(until) {
+                return Stop::Arrived(url);
+            }
+            let response = self.client.get(url.clone()).send().expect("the server answers");
+            match self.next(&url, response) {
+                Ok(next) => url = next,
+                Err(stop) => return stop,
+            }
+        }
+        panic!("more than 20 redirects from {url}");
+    }
+
+    fn next(&self, from: &reqwest::Url, response: reqwest::blocking::Response) -> Result<reqwest::Url, Stop> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        if let Some(location) = headers.get("location").and_then(|l| l.to_str().ok()) {
+            return Ok(from.join(location).expect("location"));
+        }
+        Err(Stop::Page(status, response.text().unwrap_or_default(), headers))
+    }
+
+    /// Answers the consent page `page` (found at `base`) and follows on.
+    fn answer(&self, base: &str, page: &str, decision: &str, until: &str) -> Stop {
+        let field = |name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = page
+                .find(&marker)
+                .map(|i| i + marker.len())
+                .expect("the form has the field");
+            page[start..].split('"').next().expect("value").to_owned()
+        };
+        let url = reqwest::Url::parse(base)
+            .expect("base")
+            .join("/oauth/consent")
+            .expect("action");
+        let response = self
+            .client
+            .post(url.clone())
+            .form(&[
+                ("request", field("request").as_str()),
+                ("csrf", field("csrf").as_str()),
+                ("decision", decision),
+            ])
+            .send()
+            .expect("the consent is sent");
+        match self.next(&url, response) {
+            Ok(next) => self.follow(next.as_str(), until),
+            Err(stop) => stop,
+        }
+    }
+}
+
+/// A PKCE pair.
+fn pkce() -> (String, String) {
+    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn register(server: &Apimcp, metadata: &Value) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .post(server.url("/oauth/register"))
+        .json(metadata)
+        .send()
+        .expect("register");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn authorize_url(server: &Apimcp, client_id: &str, redirect: &str, challenge: &str, state: &str) -> String {
+    reqwest::Url::parse_with_params(
+        &server.url("/oauth/authorize"),
+        [
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+            ("state", state),
+            ("scope", "mcp:read"),
+            ("resource", &server.url("/mcp")),
+        ],
+    )
+    .expect("url")
+    .to_string()
+}
+
+fn query(url: &reqwest::Url, name: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+fn exchange(server: &Apimcp, client_id: &str, code: &str, verifier: &str) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code),
+            ("redirect_uri", CLIENT_REDIRECT),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .expect("token request");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn call_get_item(server: &Apimcp, token: &str, id: u64) -> common::Reply {
+    let bearer = format!("Bearer {token}");
+    Http::new().post(
+        &server.url("/mcp"),
+        &[
+            ("authorization", bearer.as_str()),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_item", "arguments": {"item_id": id}}}),
+    )
+}
+
+/// The metadata both client generations find: 2025-06-18+ through the protected resource
+/// metadata, 2025-03-26 at the origin's root. Both name apimcp as the issuer.
+fn check_metadata(setup: &Setup, mode: Mode) {
+    let http = Http::new();
+    let server = &setup.server;
+    let prm: Value = serde_json::from_str(&http.get(&server.url("/.well-known/oauth-protected-resource/mcp")).body)
+        .expect("protected resource metadata");
+    assert_eq!(prm["authorization_servers"], json!([server.base]), "{prm}");
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let reply = http.get(&server.url(path));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        let metadata = reply.json();
+        assert_eq!(metadata["issuer"], server.base);
+        assert_eq!(metadata["authorization_endpoint"], server.url("/oauth/authorize"));
+        assert_eq!(metadata["token_endpoint"], server.url("/oauth/token"));
+        assert_eq!(metadata["registration_endpoint"], server.url("/oauth/register"));
+        assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(
+            metadata["jwks_uri"],
+            format!("{}/jwks", setup.issuer.url()),
+            "the provider's other fields are kept"
+        );
+        let text = metadata.to_string();
+        assert!(
+            !text.contains("None") && !text.contains("null"),
+            "no literal None: {text}"
+        );
+        if mode == Mode::Auth0 {
+            assert!(metadata.get("introspection_endpoint").is_none());
+        }
+    }
+}
+
+/// Registration: a public client of its own, never the secret; bad redirect URIs refused.
+fn registered_client(server: &Apimcp) -> String {
+    let (status, client) = register(
+        server,
+        &json!({"client_name": "Scripted <b>client</b>", "redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "client_secret_post"}),
+    );
+    assert_eq!(status, 201, "{client}");
+    assert!(client.get("client_secret").is_none(), "{client}");
+    assert!(!client.to_string().contains("proxy-secret"), "{client}");
+    assert_eq!(client["token_endpoint_auth_method"], "none");
+    assert_ne!(client["client_id"], "proxy-client");
+    for bad in ["http://evil.test/cb", "https://app.test/cb#frag", "ftp://127.0.0.1/cb"] {
+        let (status, refused) = register(server, &json!({"redirect_uris": [bad]}));
+        assert_eq!(status, 400, "{bad}: {refused}");
+        assert_eq!(refused["error"], "invalid_redirect_uri", "{refused}");
+    }
+    client["client_id"].as_str().expect("client_id").to_owned()
+}
+
+/// The whole code flow through the consent page, and every way it must fail.
+fn code_flow_and_its_failures(setup: &Setup) {
+    let server = &setup.server;
+    let client_id = registered_client(server);
+    let person = Person::new();
+    let (verifier, challenge) = pkce();
+
+    // An unregistered redirect URI: an error page, never a redirect to it.
+    let stray = authorize_url(server, &client_id, "http://127.0.0.1:9/elsewhere", &challenge, "s0");
+    match person.follow(&stray, "http://127.0.0.1:9/") {
+        Stop::Page(400, body, _) => assert!(body.contains("not a redirect URI registered"), "{body}"),
+        other => panic!("an unregistered redirect URI: {other:?}"),
+    }
+    // No PKCE: back to the client with invalid_request.
+    let no_pkce = authorize_url(server, &client_id, CLIENT_REDIRECT, &challenge, "s1")
+        .replace("code_challenge_method=S256", "code_challenge_method=plain");
+    match person.follow(&no_pkce, CLIENT_REDIRECT) {
+        Stop::Arrived(url) => {
+            assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
+            assert_eq!(query(&url, "state").as_deref(), Some("s1"));
+            assert_eq!(query(&url, "code"), None);
+        }
+        other => panic!("no PKCE: {other:?}"),
+    }
+
+    // The consent page: names the client, its redirect host and the scopes; no framing.
+    let url = authorize_url(server, &client_id, CLIENT_REDIRECT, &challenge, "s2");
+    let Stop::Page(200, page, headers) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("a dynamically registered client gets a consent page first");
+    };
+    assert!(page.contains("Scripted &lt;b&gt;client&lt;/b&gt;"), "{page}");
+    assert!(
+        page.contains("127.0.0.1:8799") && page.contains("mcp:read") && page.contains("openid"),
+        "{page}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    // Denied: access_denied, no code.
+    match person.answer(&server.base, &page, "deny", CLIENT_REDIRECT) {
+        Stop::Arrived(url) => {
+            assert_eq!(query(&url, "error").as_deref(), Some("access_denied"));
+            assert_eq!(query(&url, "code"), None);
+            assert_eq!(query(&url, "iss").as_deref(), Some(server.base.as_str()));
+        }
+        other => panic!("denied: {other:?}"),
+    }
+    // A forged CSRF token records nothing.
+    let Stop::Page(200, page, _) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("consent again after a denial");
+    };
+    let forged = page.replace("name=\"csrf\" value=\"", "name=\"csrf\" value=\"x");
+    match person.answer(&server.base, &forged, "approve", CLIENT_REDIRECT) {
+        Stop::Page(400, body, _) => assert!(body.contains("CSRF"), "{body}"),
+        other => panic!("forged CSRF: {other:?}"),
+    }
+
+    // Approved: through the provider and apimcp's callback, back with a code, state and iss.
+    let Stop::Page(200, page, _) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("consent page");
+    };
+    let callback = server.url("/oauth/callback");
+    let Stop::Arrived(at_callback) = person.answer(&server.base, &page, "approve", &callback) else {
+        panic!("the provider sends the person to apimcp's callback");
+    };
+    let Stop::Arrived(back) = person.follow(at_callback.as_str(), CLIENT_REDIRECT) else {
+        panic!("the callback sends the person back to the client");
+    };
+    assert_eq!(query(&back, "state").as_deref(), Some("s2"));
+    assert_eq!(query(&back, "iss").as_deref(), Some(server.base.as_str()));
+    let code = query(&back, "code").expect("code");
+    // The provider's state is single use.
+    match person.follow(at_callback.as_str(), CLIENT_REDIRECT) {
+        Stop::Page(400, body, _) => assert!(body.contains("unknown, expired or already used"), "{body}"),
+        other => panic!("a replayed state: {other:?}"),
+    }
+    // A wrong verifier: invalid_grant, no token, and the code is spent.
+    let (status, refused) = exchange(server, &client_id, &code, &pkce().0);
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{refused}"
+    );
+    assert!(refused.get("access_token").is_none());
+    let (status, _) = exchange(server, &client_id, &code, &verifier);
+    assert_eq!(status, 400, "a code that met a wrong verifier is spent");
+
+    // Consent is remembered (signed __Host- cookie): straight to the provider this time.
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(server, &client_id, CLIENT_REDIRECT, &challenge, "s3");
+    let Stop::Arrived(back) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("a remembered consent skips the page");
+    };
+    let code = query(&back, "code").expect("code");
+    let (status, tokens) = exchange(server, &client_id, &code, &verifier);
+    assert_eq!(status, 200, "{tokens}");
+    assert!(
+        tokens.get("id_token").is_none(),
+        "the provider's ID token is not for this client"
+    );
+    let token = tokens["access_token"].as_str().expect("access token");
+    let called = call_get_item(server, token, 1);
+    assert_eq!(called.status, 200, "{}", called.body);
+    assert_eq!(called.json()["result"]["structuredContent"]["name"], "Hammer");
+    // The code is single use.
+    let (status, reused) = exchange(server, &client_id, &code, &verifier);
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{reused}"
+    );
+
+    // Refresh, where the provider issued a refresh token; bound to the client it was issued to.
+    if let Some(refresh) = tokens["refresh_token"].as_str() {
+        let refresh_with = |client: &str| {
+            let response = reqwest::blocking::Client::new()
+                .post(server.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", client),
+                    ("refresh_token", refresh),
+                ])
+                .send()
+                .expect("refresh");
+            (
+                response.status().as_u16(),
+                response.json::<Value>().unwrap_or(Value::Null),
+            )
+        };
+        let other = registered_client(server);
+        assert_eq!(refresh_with(&other).0, 400, "another client cannot use it");
+        let (status, fresh) = refresh_with(&client_id);
+        assert_eq!(status, 200, "{fresh}");
+        let fresh = fresh["access_token"].as_str().expect("refreshed access token");
+        assert_eq!(call_get_item(server, fresh, 2).status, 200);
+    }
+}
+
+/// mcp-remote, headless: it registers, prints the URL, the person approves, it calls a tool.
+fn mcp_remote_completes_the_flow(server: &Apimcp) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let config = std::env::temp_dir().join(format!("apimcp-proxy-remote-{port}"));
+    let mut cmd = peers().node("MCP_REMOTE");
+    cmd.args([
+        server.url("/mcp").as_str(),
+        &port.to_string(),
+        "--transport",
+        "http-only",
+        "--host",
+        "127.0.0.1",
+    ])
+    .env("MCP_REMOTE_CONFIG_DIR", &config);
+    let mut bridge = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mcp-remote starts");
+    let url = authorization_url_printed(&mut bridge);
+    let person = Person::new();
+    let callback = format!("http://127.0.0.1:{port}/");
+    let arrived = match person.follow(&url, &callback) {
+        Stop::Page(200, page, _) if page.contains("/oauth/consent") => {
+            person.answer(&server.base, &page, "approve", &callback)
+        }
+        other => other,
+    };
+    let Stop::Arrived(at) = arrived else {
+        panic!("mcp-remote's authorization did not reach its callback: {arrived:?}");
+    };
+    let reached = person.client.get(at).send().expect("mcp-remote's callback answers");
+    assert!(reached.status().is_success(), "{}", reached.status());
+    let answer = common::mcp_remote_converse(bridge, "get_item", json!({"item_id": 3}));
+    assert_eq!(answer["result"]["structuredContent"]["name"], "Wrench", "{answer}");
+}
+
+/// The authorization URL mcp-remote prints on stderr (the rest of stderr keeps draining).
+fn authorization_url_printed(bridge: &mut Child) -> String {
+    let stderr = bridge.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut said = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let found = line
+                .split_whitespace()
+                .find(|w| w.starts_with("http") && w.contains("/oauth/authorize"));
+            if let Some(url) = found {
+                let _ = tx.send(Ok(url.to_owned()));
+            }
+            said.push(line);
+            if said.len() > 200 {
+                said.remove(0);
+            }
+        }
+        let _ = tx.send(Err(said.join("\n")));
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(url)) => url,
+        Ok(Err(said)) => panic!("mcp-remote printed no authorization URL:\n{said}"),
+        Err(_) => panic!("mcp-remote printed no authorization URL within 30 s"),
+    }
+}
+
+/// The TypeScript SDK's own OAuth client, strict about issuer, resource, state and iss.
+fn strict_sdk_client_completes_the_flow(server: &Apimcp, expect_refresh: bool) {
+    let out = peers().sdk_script(
+        "sdk-oauth-client.mjs",
+        &[&server.url("/mcp"), "get_item", r#"{"item_id":2}"#],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| panic!("sdk-oauth-client: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(result["ok"], true, "{result}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(result["tool"]["structuredContent"]["name"], "Screwdriver", "{result}");
+    assert_eq!(result["registration"]["client_secret_present"], false, "{result}");
+    if expect_refresh {
+        assert_eq!(result["refreshed"], true, "{result}");
+        assert_eq!(result["refreshed_token_works"], true, "{result}");
+    }
+}
+
+/// Headless Chromium on the consent page: a screenshot, a click on Approve, a code.
+fn chromium_approves_the_consent_page(server: &Apimcp, mode: &str) {
+    let client_id = registered_client(server);
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(server, &client_id, CLIENT_REDIRECT, &challenge, "chromium");
+    let shot = common::workspace().join(format!("target/consent-{mode}.png"));
+    let out = peers().script(
+        "PLAYWRIGHT_DIR",
+        "consent-chromium.mjs",
+        &[&url, CLIENT_REDIRECT, &shot.display().to_string()],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| panic!("consent-chromium: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(result["ok"], true, "{result}\n{}", String::from_utf8_lossy(&out.stderr));
+    let text = result["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("Scripted <b>client</b>") && text.contains("mcp:read"),
+        "{text}"
+    );
+    assert!(
+        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
+        "a screenshot at {}",
+        shot.display()
+    );
+    let back = reqwest::Url::parse(result["final_url"].as_str().expect("final_url")).expect("url");
+    assert_eq!(query(&back, "state").as_deref(), Some("chromium"));
+    let (status, tokens) = exchange(server, &client_id, &query(&back, "code").expect("code"), &verifier);
+    assert_eq!(status, 200, "{tokens}");
+    let token = tokens["access_token"].as_str().expect("token");
+    assert_eq!(call_get_item(server, token, 1).status, 200);
+}
+
+#[test]
+fn a_standard_provider_behind_the_proxy() {
+    let setup = setup(Mode::Standard, "");
+    check_metadata(&setup, Mode::Standard);
+    code_flow_and_its_failures(&setup);
+    mcp_remote_completes_the_flow(&setup.server);
+    strict_sdk_client_completes_the_flow(&setup.server, false);
+    chromium_approves_the_consent_page(&setup.server, "standard");
+}
+
+#[test]
+fn an_auth0_like_provider_behind_the_proxy() {
+    let setup = setup(Mode::Auth0, "");
+    check_metadata(&setup, Mode::Auth0);
+    code_flow_and_its_failures(&setup);
+    mcp_remote_completes_the_flow(&setup.server);
+    strict_sdk_client_completes_the_flow(&setup.server, true);
+    chromium_approves_the_consent_page(&setup.server, "auth0");
+}
+
+#[test]
+fn a_provider_that_is_down_gives_clear_errors_and_no_token() {
+    // The issuer's port is reserved but nothing listens there.
+    let setup = setup(Mode::Standard, "registrations_per_minute = 4\n");
+    let mut issuer = setup.issuer;
+    issuer.stop();
+    let server = &setup.server;
+    let started = Instant::now();
+    let reply = Http::new().get(&server.url("/.well-known/oauth-authorization-server"));
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.json()["error"], "temporarily_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no hang: {:?}",
+        started.elapsed()
+    );
+
+    let client_id = registered_client(server);
+    let person = Person::new();
+    let (_, challenge) = pkce();
+    let url = authorize_url(server, &client_id, CLIENT_REDIRECT, &challenge, "down");
+    let Stop::Page(200, page, _) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("consent page");
+    };
+    match person.answer(&server.base, &page, "approve", CLIENT_REDIRECT) {
+        Stop::Arrived(url) => {
+            assert_eq!(
+                query(&url, "error").as_deref(),
+                Some("temporarily_unavailable"),
+                "{url}"
+            );
+            assert_eq!(query(&url, "code"), None);
+        }
+        other => panic!("provider down: {other:?}"),
+    }
+    // Registration is rate limited (four a minute here; registered_client used all four).
+    let (status, refused) = register(server, &json!({"redirect_uris": [CLIENT_REDIRECT]}));
+    assert_eq!(status, 429, "{refused}");
+}
