@@ -8,7 +8,7 @@
 #
 # Usage:  scripts/install-peers.sh && . .cache/peers/env.sh
 #
-# Invocations checked against the TS SDK reference server (PORT=3005 bash /work/shared/tools/mcp-ref-server.sh):
+# Invocations checked against the TS SDK reference server (PORT=3005 bash mcp-ref-server.sh from the shared peer tools):
 #   "$NODE22" "$CONFORMANCE_016" server --url http://127.0.0.1:3005/mcp --scenario server-initialize
 #       -> stdout "Passed: 1/1, 0 failed, 0 warnings", exit 0 (exit 1 on a failed check). ANSI colours even when
 #       piped (NO_COLOR ignored). No results/ dir unless -o DIR. Same with --scenario tools-list.
@@ -23,11 +23,11 @@
 #   MCP_REMOTE_CONFIG_DIR=$(mktemp -d) "$NODE22" "$MCP_REMOTE" http://127.0.0.1:3005/mcp --transport http-only --host 127.0.0.1
 #       stdio bridge: JSON-RPC lines on stdin (initialize, notifications/initialized, tools/call), answers on stdout,
 #       verbose logs on stderr; exits 0 when stdin closes. clientInfo.name becomes "NAME (via mcp-remote 0.15.1)".
-#   MCP_PEERS_DIR="$PEERS" python3 /work/shared/tools/mcp-remote-drive.py http://127.0.0.1:3005/mcp \
+#   MCP_PEERS_DIR="$PEERS" python3 mcp-remote-drive.py http://127.0.0.1:3005/mcp \
 #       --call get_item --args '{"item_id":7}'     (with env.sh sourced; the driver then reuses this install)
 #   SDK: put the .mjs client inside $SDK_DIR and run "$NODE22" "$SDK_DIR/t.mjs" (ESM ignores NODE_PATH;
 #       NODE_PATH="$SDK_DIR/node_modules" only works for CommonJS require()).
-#   OIDC: "$NODE22" "$OIDC_DIR/as.mjs" with `import Provider from 'oidc-provider'` (see /work/shared/tools/oauth-dev.sh).
+#   OIDC: "$NODE22" "$OIDC_DIR/as.mjs" with `import Provider from 'oidc-provider'` (as the shared peer tools' oauth-dev.sh does).
 #   Browser: "$NODE22" "$PLAYWRIGHT_DIR/t.mjs" with `import { chromium } from 'playwright-core'` and
 #       executablePath: process.env.CHROMIUM (Debian's chromium, apt-installed when missing: playwright-core
 #       downloads no browser of its own, and none could be fetched here). See tests/peers/consent-chromium.mjs.

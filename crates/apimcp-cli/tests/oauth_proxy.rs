@@ -586,3 +586,76 @@ fn a_provider_that_is_down_gives_clear_errors_and_no_token() {
     let (status, refused) = register(server, &json!({"redirect_uris": [CLIENT_REDIRECT]}));
     assert_eq!(status, 429, "{refused}");
 }
+
+/// An example program with `env`, then its provider, which needs the example's callback URL.
+fn example_with_issuer(name: &str, mode: &str, env: &[(&str, &str)]) -> (Issuer, Apimcp) {
+    let issuer = Issuer::reserve("jwt");
+    let url = issuer.url();
+    let mut env: Vec<(&str, &str)> = env.to_vec();
+    for value in env.iter_mut().map(|(_, v)| v) {
+        if *value == "ISSUER" {
+            *value = &url;
+        }
+    }
+    let example = Apimcp::start_program_env(&common::example(name), &[], &env);
+    let mut issuer = issuer
+        .env("OIDC_MODE", mode)
+        .env("OIDC_PROXY_REDIRECT", example.url("/oauth/callback"));
+    issuer.restart(false);
+    (issuer, example)
+}
+
+#[test]
+fn the_auth0_example_serves_the_strict_sdk_client() {
+    let env = [
+        ("AUTH0_DOMAIN", "ISSUER"),
+        ("AUTH0_AUDIENCE", AUDIENCE),
+        ("AUTH0_CLIENT_ID", "proxy-client"),
+        ("AUTH0_CLIENT_SECRET", "proxy-secret"),
+    ];
+    let (_issuer, example) = example_with_issuer("11_auth_example_auth0", "auth0", &env);
+    strict_sdk_client_completes_the_flow(&example, true);
+}
+
+#[test]
+fn the_oauth_proxy_example_serves_mcp_remote() {
+    let env = [
+        ("OAUTH_ISSUER", "ISSUER"),
+        ("OAUTH_CLIENT_ID", "proxy-client"),
+        ("OAUTH_CLIENT_SECRET", "proxy-secret"),
+    ];
+    let (_issuer, example) = example_with_issuer("09_auth_example_oauth_proxy", "standard", &env);
+    mcp_remote_completes_the_flow(&example);
+}
+
+#[test]
+fn the_custom_metadata_example_serves_it_and_takes_the_issuers_tokens() {
+    let (issuer, example) = example_with_issuer(
+        "10_auth_example_custom_oauth_metadata",
+        "standard",
+        &[("OAUTH_ISSUER", "ISSUER")],
+    );
+    let http = Http::new();
+    let metadata = http.get(&example.url("/.well-known/oauth-authorization-server"));
+    assert_eq!(metadata.status, 200);
+    assert_eq!(metadata.json()["issuer"], issuer.url());
+    assert_eq!(
+        metadata.json()["authorization_endpoint"],
+        format!("{}/auth", issuer.url())
+    );
+    let prm = http
+        .get(&example.url("/.well-known/oauth-protected-resource/mcp"))
+        .json();
+    assert_eq!(prm["authorization_servers"], json!([issuer.url()]));
+    assert_eq!(call_get_item(&example, "not-a-token", 1).status, 401);
+    let token = issuer.token(&example.url("/mcp"), "openid mcp:read");
+    let bearer = format!("Bearer {token}");
+    let session = http.session_with(&example.url("/mcp"), &[("authorization", &bearer)]);
+    let called = http.post(
+        &example.url("/mcp"),
+        &[("authorization", &bearer), ("mcp-session-id", &session)],
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_item", "arguments": {"item_id": 1}}}),
+    );
+    assert_eq!(called.status, 200, "{}", called.body);
+    assert_eq!(called.json()["result"]["structuredContent"]["name"], "Hammer");
+}

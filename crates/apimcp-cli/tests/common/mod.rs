@@ -150,7 +150,7 @@ impl Apimcp {
         Self::start_program_env(program, args, &[])
     }
 
-    fn start_program_env(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+    pub fn start_program_env(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(program)
             .envs(env.iter().copied())
             .args(args)
@@ -274,17 +274,24 @@ impl Http {
 
     /// initialize + initialized; the session id.
     pub fn session(&self, url: &str) -> String {
+        self.session_with(url, &[])
+    }
+
+    /// initialize + initialized with `headers` on both (a bearer token, say); the session id.
+    pub fn session_with(&self, url: &str, headers: &[(&str, &str)]) -> String {
         let init = self.post(
             url,
-            &[],
+            headers,
             &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
                 "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}),
         );
         assert_eq!(init.status, 200, "{}", init.body);
         let id = init.headers["mcp-session-id"].to_str().expect("ascii").to_owned();
+        let mut with_session = headers.to_vec();
+        with_session.push(("mcp-session-id", &id));
         let ack = self.post(
             url,
-            &[("mcp-session-id", &id)],
+            &with_session,
             &serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
         );
         assert_eq!(ack.status, 202);
