@@ -13,6 +13,7 @@ pub(crate) fn auth_config(
     server: &ServerSettings,
     bound: SocketAddr,
 ) -> anyhow::Result<Option<AuthConfig>> {
+    let section = &section.resolved()?;
     let kinds = [
         section.static_tokens.is_some(),
         section.introspection_url.is_some(),

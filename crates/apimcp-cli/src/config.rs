@@ -22,8 +22,9 @@ pub(crate) struct ConfigFile {
     pub(crate) auth: AuthSection,
 }
 
-/// `[auth]`: the MCP endpoint as an OAuth resource server. Secrets may be `env:NAME`.
-#[derive(Debug, Default, Deserialize)]
+/// `[auth]`: the MCP endpoint as an OAuth resource server. Secrets, and the provider's URLs,
+/// may be `env:NAME`.
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthSection {
     pub(crate) required: Option<bool>,
@@ -53,6 +54,26 @@ pub(crate) struct AuthSection {
     pub(crate) metadata_path: Option<String>,
     pub(crate) consent_signing_key: Option<String>,
     pub(crate) registrations_per_minute: Option<u32>,
+}
+
+impl AuthSection {
+    /// The section with `env:NAME` values of the URL settings read from the environment.
+    pub(crate) fn resolved(&self) -> anyhow::Result<Self> {
+        let mut section = self.clone();
+        for field in [
+            &mut section.issuer,
+            &mut section.audience,
+            &mut section.jwks_uri,
+            &mut section.introspection_url,
+            &mut section.authorize_url,
+            &mut section.oauth_metadata_url,
+        ] {
+            if let Some(value) = field.as_mut() {
+                *value = secret(value)?;
+            }
+        }
+        Ok(section)
+    }
 }
 
 /// A secret as written: `env:NAME` reads the variable (and fails if it is unset).

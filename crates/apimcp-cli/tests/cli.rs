@@ -130,3 +130,67 @@ fn environment_overrides_the_file() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn the_oauth_configurations_of_the_examples_check_and_bad_ones_say_why() {
+    let spec = write("oauth-spec.json", SPEC);
+    let with_spec = |name: &str, text: &str| {
+        let text = text.replace("http://127.0.0.1:8001/openapi.json", &spec);
+        write(name, &text)
+    };
+    let env = [
+        ("OAUTH_ISSUER", "https://id.example.test"),
+        ("OAUTH_CLIENT_ID", "apimcp"),
+        ("OAUTH_CLIENT_SECRET", "s3cret"),
+        ("AUTH0_ISSUER", "https://tenant.auth0.test/"),
+        (
+            "AUTH0_METADATA_URL",
+            "https://tenant.auth0.test/.well-known/openid-configuration",
+        ),
+        ("AUTH0_AUDIENCE", "https://items.api.test/"),
+        ("AUTH0_CLIENT_ID", "apimcp"),
+        ("AUTH0_CLIENT_SECRET", "s3cret"),
+    ];
+    let check = |config: &str| {
+        Command::new(env!("CARGO_BIN_EXE_apimcp"))
+            .args(["check", "--config", config])
+            .envs(env)
+            .output()
+            .expect("runs")
+    };
+    let dir = common::workspace().join("examples/config");
+    for file in ["oauth-proxy.toml", "auth0.toml", "custom-oauth-metadata.toml"] {
+        let text = std::fs::read_to_string(dir.join(file)).expect("example configuration");
+        let out = check(&with_spec(file, &text));
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let proxy = std::fs::read_to_string(dir.join("oauth-proxy.toml")).expect("read");
+    let cases = [
+        (
+            proxy.replace("client_secret = \"env:OAUTH_CLIENT_SECRET\"", ""),
+            "setup_proxies needs client_secret",
+        ),
+        (
+            proxy.replace("public_url = \"http://127.0.0.1:8000\"", ""),
+            "setup_proxies needs the server's public_url",
+        ),
+        (
+            proxy.replace("env:OAUTH_CLIENT_ID", "env:APIMCP_TEST_UNSET"),
+            "APIMCP_TEST_UNSET is not set",
+        ),
+        (
+            format!("{proxy}[auth.custom_oauth_metadata]\nissuer = \"https://x.test\"\n"),
+            "custom_oauth_metadata or setup_proxies, not both",
+        ),
+    ];
+    for (i, (text, expected)) in cases.iter().enumerate() {
+        let out = check(&with_spec(&format!("bad-oauth-{i}.toml"), text));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{expected}: {err}");
+    }
+    let custom = std::fs::read_to_string(dir.join("custom-oauth-metadata.toml")).expect("read");
+    let lacking = custom.replace("token_endpoint = \"https://auth.example.com/oauth/token\"\n", "");
+    let out = check(&with_spec("bad-custom.toml", &lacking));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("custom_oauth_metadata lacks: token_endpoint"), "{err}");
+}
