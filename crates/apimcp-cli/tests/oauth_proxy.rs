@@ -251,6 +251,25 @@ fn check_metadata(setup: &Setup, mode: Mode) {
             assert!(metadata.get("introspection_endpoint").is_none());
         }
     }
+    // The 2025-03-26 fallbacks, for clients that find no metadata.
+    let fallback = reqwest::blocking::Client::new()
+        .post(server.url("/register"))
+        .json(&json!({"redirect_uris": [CLIENT_REDIRECT]}))
+        .send()
+        .expect("register");
+    assert_eq!(fallback.status(), 201);
+    let token = reqwest::blocking::Client::new()
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "nobody"),
+            ("code", "x"),
+        ])
+        .send()
+        .expect("token");
+    assert_eq!(token.status(), 401, "an unknown client is invalid_client");
+    let authorize = http.get(&server.url("/authorize?client_id=nobody"));
+    assert_eq!(authorize.status, 400);
 }
 
 /// Registration: a public client of its own, never the secret; bad redirect URIs refused.
