@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 SECS=${BENCH_SECONDS:-10}
 SERVER_CPU=0; LOAD_CPU=1
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p apimcp-cli -p apimcp-bench
+PROFILE=${BENCH_PROFILE:-release}   # BENCH_PROFILE=dist: the shipped binary (fat LTO, stripped)
+cargo build --profile "$PROFILE" -q -p apimcp-cli -p apimcp-bench
 scripts/fetch-openapi-docs.sh
 VENV=.cache/bench-venv
 [ -x "$VENV/bin/uvicorn" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "fastapi-mcp==0.4.0" "mcp<2" uvicorn; }
-BIN=target/release/apimcp; LOADER=target/release/apimcp-bench
+BIN=target/$PROFILE/apimcp; LOADER=target/$PROFILE/apimcp-bench
 PIDS=(); trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }

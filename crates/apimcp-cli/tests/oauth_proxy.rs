@@ -167,6 +167,17 @@ fn register(server: &Apimcp, metadata: &Value) -> (u16, Value) {
 }
 
 fn authorize_url(server: &Apimcp, client_id: &str, redirect: &str, challenge: &str, state: &str) -> String {
+    authorize_url_for(server, client_id, redirect, challenge, state, &server.url("/mcp"))
+}
+
+fn authorize_url_for(
+    server: &Apimcp,
+    client_id: &str,
+    redirect: &str,
+    challenge: &str,
+    state: &str,
+    resource: &str,
+) -> String {
     reqwest::Url::parse_with_params(
         &server.url("/oauth/authorize"),
         [
@@ -177,7 +188,7 @@ fn authorize_url(server: &Apimcp, client_id: &str, redirect: &str, challenge: &s
             ("code_challenge_method", "S256"),
             ("state", state),
             ("scope", "mcp:read"),
-            ("resource", &server.url("/mcp")),
+            ("resource", resource),
         ],
     )
     .expect("url")
@@ -314,6 +325,20 @@ fn code_flow_and_its_failures(setup: &Setup) {
             assert_eq!(query(&url, "code"), None);
         }
         other => panic!("no PKCE: {other:?}"),
+    }
+
+    // A resource other than this server: invalid_target (the static client is not lent out).
+    let elsewhere = authorize_url_for(
+        server,
+        &client_id,
+        CLIENT_REDIRECT,
+        &challenge,
+        "s1b",
+        "https://other.test/mcp",
+    );
+    match person.follow(&elsewhere, CLIENT_REDIRECT) {
+        Stop::Arrived(url) => assert_eq!(query(&url, "error").as_deref(), Some("invalid_target"), "{url}"),
+        other => panic!("another resource: {other:?}"),
     }
 
     // The consent page: names the client, its redirect host and the scopes; no framing.

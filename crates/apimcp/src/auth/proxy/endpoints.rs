@@ -210,6 +210,14 @@ impl Proxy {
                 return Err(Refusal::Redirect(request, error, why));
             }
         };
+        // Tokens got through apimcp's client are for this server only (RFC 8707 invalid_target):
+        // the static client must not be lent out for other resources.
+        if let Some(ours) = self.resource.get()
+            && let Some(other) = request.resources.iter().find(|r| r.trim_end_matches('/') != ours)
+        {
+            let why = format!("this server issues tokens for {ours} only, not {other}");
+            return Err(Refusal::Redirect(request, "invalid_target", why));
+        }
         request.code_challenge = challenge;
         request.scopes = scope.split_whitespace().map(str::to_owned).collect();
         for scope in &self.default_scope {
