@@ -703,3 +703,22 @@ fn the_custom_metadata_example_serves_it_and_takes_the_issuers_tokens() {
     assert_eq!(called.status, 200, "{}", called.body);
     assert_eq!(called.json()["result"]["structuredContent"]["name"], "Hammer");
 }
+
+#[test]
+fn registration_can_be_turned_off() {
+    let setup = setup(Mode::Standard, "setup_fake_dynamic_registration = false\n");
+    let server = &setup.server;
+    let metadata = Http::new().get(&server.url("/.well-known/oauth-authorization-server"));
+    assert_eq!(metadata.status, 200, "{}", metadata.body);
+    assert!(
+        metadata.json().get("registration_endpoint").is_none(),
+        "{}",
+        metadata.body
+    );
+    assert!(
+        !metadata.body.contains(&format!("{}/reg", setup.issuer.url())),
+        "nor the provider's own"
+    );
+    let (status, _) = register(server, &json!({"redirect_uris": [CLIENT_REDIRECT]}));
+    assert_eq!(status, 404);
+}

@@ -103,6 +103,11 @@ impl McpServer {
             if let Some(resource) = self.auth_state(path).map(|s| s.resource(&http::HeaderMap::new())) {
                 proxy.set_resource(resource);
             }
+            tracing::info!(
+                issuer = proxy.issuer(),
+                "OAuth proxy on: register {}/oauth/callback as the redirect URI at the provider",
+                proxy.issuer()
+            );
             return crate::auth::proxy::routes(proxy, &metadata_path)
                 .into_iter()
                 .fold(router, |router, (path, route)| router.route(&path, route));

@@ -240,3 +240,28 @@ impl Provider {
 fn form_encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_provider_that_is_down_is_not_asked_again_at_once() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        let url = format!(
+            "http://{}/.well-known/openid-configuration",
+            listener.local_addr().expect("addr")
+        );
+        drop(listener);
+        let provider = Provider::new(None, Some(url), None, "c".into(), "s".into()).expect("client");
+        let first = provider.metadata().await.expect_err("nothing listens");
+        assert!(matches!(first, ProviderError::Unavailable(_)), "{first}");
+        let started = Instant::now();
+        let second = provider.metadata().await.expect_err("still down");
+        assert!(second.to_string().contains("retrying later"), "{second}");
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "answered from the backoff"
+        );
+    }
+}
