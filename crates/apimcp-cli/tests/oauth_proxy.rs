@@ -650,14 +650,20 @@ fn example_with_issuer(name: &str, mode: &str, env: &[(&str, &str)]) -> (Issuer,
 }
 
 #[test]
-fn the_auth0_example_serves_the_strict_sdk_client() {
-    let env = [
-        ("AUTH0_DOMAIN", "ISSUER"),
-        ("AUTH0_AUDIENCE", AUDIENCE),
-        ("AUTH0_CLIENT_ID", "proxy-client"),
-        ("AUTH0_CLIENT_SECRET", "proxy-secret"),
-    ];
-    let (_issuer, example) = example_with_issuer("11_auth_example_auth0", "auth0", &env);
+fn the_auth0_example_reads_its_env_file_and_serves_the_strict_sdk_client() {
+    let issuer = Issuer::reserve("jwt");
+    let dir = std::env::temp_dir().join(format!("apimcp-auth0-{}", issuer.port));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let dotenv = format!(
+        "AUTH0_DOMAIN={}\nAUTH0_AUDIENCE={AUDIENCE}\nAUTH0_CLIENT_ID=proxy-client\nAUTH0_CLIENT_SECRET=proxy-secret\n",
+        issuer.url()
+    );
+    std::fs::write(dir.join(".env"), dotenv).expect(".env");
+    let example = Apimcp::start_program_in(&common::example("11_auth_example_auth0"), &dir, &[], &[]);
+    let mut issuer = issuer
+        .env("OIDC_MODE", "auth0")
+        .env("OIDC_PROXY_REDIRECT", example.url("/oauth/callback"));
+    issuer.restart(false);
     strict_sdk_client_completes_the_flow(&example, true);
 }
 

@@ -151,7 +151,14 @@ impl Apimcp {
     }
 
     pub fn start_program_env(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let here = std::env::current_dir().expect("the test's directory");
+        Self::start_program_in(program, &here, args, env)
+    }
+
+    /// A program started in `dir` (where it may find a `.env` file, say).
+    pub fn start_program_in(program: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(program)
+            .current_dir(dir)
             .envs(env.iter().copied())
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
