@@ -44,19 +44,25 @@ impl McpServer {
     pub(super) fn auth_state(&self, path: &str) -> Option<crate::auth::AuthState> {
         let config = self.auth()?.clone();
         let server = self.clone();
-        let public_url = self.options().public_url.as_deref();
-        let resource = config
-            .resource
-            .clone()
-            .or_else(|| public_url.and_then(|base| crate::auth::canonical_resource(base, path).ok()));
         Some(crate::auth::AuthState {
-            verifier: config.verifier_for(resource.as_deref()),
+            verifier: config.verifier_for(self.fixed_resource(path).as_deref()),
             config,
             path: path.trim_end_matches('/').to_owned(),
             public_url: self.options().public_url.clone(),
             trust_forwarded: self.options().trust_forwarded_headers,
             document_scopes: std::sync::Arc::new(move |tool| server.document_scopes(tool)),
         })
+    }
+
+    /// The endpoint's canonical URL when it does not depend on the request: the configured
+    /// resource, else `public_url` + `path`.
+    fn fixed_resource(&self, path: &str) -> Option<String> {
+        let config = self.auth()?;
+        let public_url = self.options().public_url.as_deref();
+        config
+            .resource
+            .clone()
+            .or_else(|| public_url.and_then(|base| crate::auth::canonical_resource(base, path).ok()))
     }
 
     /// RFC 9728 metadata at the root and path-inserted well-known URLs, when auth is on.
@@ -100,7 +106,7 @@ impl McpServer {
         };
         let metadata_path = config.oauth.metadata_path.clone();
         if let Some(proxy) = &config.proxy {
-            if let Some(resource) = self.auth_state(path).map(|s| s.resource(&http::HeaderMap::new())) {
+            if let Some(resource) = self.fixed_resource(path) {
                 proxy.set_resource(resource);
             }
             tracing::info!(

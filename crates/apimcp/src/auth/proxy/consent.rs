@@ -172,12 +172,12 @@ mod tests {
         assert_eq!(signer.browser(&headers), None);
     }
 
-    #[test]
-    fn the_page_escapes_what_the_client_chose() {
+    #[tokio::test]
+    async fn the_page_escapes_what_the_client_chose() {
         let page = ConsentPage {
             client_name: "<script>alert(1)</script>",
             client_id: "c\"1",
-            redirect_host: "127.0.0.1",
+            redirect_host: "127.0.0.1:8080",
             scopes: &["a&b".into()],
             request_id: "r",
             csrf: "t",
@@ -189,5 +189,11 @@ mod tests {
                 .to_str()
                 .is_ok_and(|v| v.contains("frame-ancestors 'none'"))
         );
+        let body = axum::body::to_bytes(page.into_body(), usize::MAX).await.expect("body");
+        let html = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("<code>c&quot;1</code>") && html.contains("<code>a&amp;b</code>"));
+        assert!(html.contains("127.0.0.1:8080"));
     }
 }

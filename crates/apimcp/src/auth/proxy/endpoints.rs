@@ -181,34 +181,34 @@ impl Proxy {
             Ok(state) => request.state = state.map(str::to_owned),
             Err(why) => return Err(Refusal::Redirect(request, "invalid_request", why)),
         }
+        let invalid = |why: String| ("invalid_request", why);
         let checked = (|| {
-            match one("response_type")? {
+            match one("response_type").map_err(invalid)? {
                 Some("code") => {}
-                other => return Err(format!("response_type must be code, not {other:?}")),
+                other => {
+                    let why = format!("response_type must be code, not {other:?}");
+                    return Err(("unsupported_response_type", why));
+                }
             }
-            let challenge = one("code_challenge")?.ok_or("PKCE is required: code_challenge is missing")?;
-            if one("code_challenge_method")? != Some("S256") {
-                return Err("PKCE must use code_challenge_method=S256".into());
+            let challenge = one("code_challenge")
+                .map_err(invalid)?
+                .ok_or_else(|| invalid("PKCE is required: code_challenge is missing".into()))?;
+            if one("code_challenge_method").map_err(invalid)? != Some("S256") {
+                return Err(invalid("PKCE must use code_challenge_method=S256".into()));
             }
             if challenge.len() != 43
                 || !challenge
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             {
-                return Err("code_challenge is not an S256 challenge".into());
+                return Err(invalid("code_challenge is not an S256 challenge".into()));
             }
-            Ok((challenge.to_owned(), one("scope")?.unwrap_or_default().to_owned()))
+            let scope = one("scope").map_err(invalid)?.unwrap_or_default();
+            Ok((challenge.to_owned(), scope.to_owned()))
         })();
         let (challenge, scope) = match checked {
             Ok(found) => found,
-            Err(why) => {
-                let error = if why.starts_with("response_type") {
-                    "unsupported_response_type"
-                } else {
-                    "invalid_request"
-                };
-                return Err(Refusal::Redirect(request, error, why));
-            }
+            Err((error, why)) => return Err(Refusal::Redirect(request, error, why)),
         };
         // Tokens got through apimcp's client are for this server only (RFC 8707 invalid_target):
         // the static client must not be lent out for other resources.
