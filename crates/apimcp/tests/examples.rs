@@ -155,6 +155,16 @@ async fn custom_mcp_router_mounts_under_a_prefix() {
     client.initialize().await;
     let item = client.call("get_item", json!({"item_id": 1})).await;
     assert_eq!(item["structuredContent"]["name"], "Hammer");
+    let mut slashed = Client::new(custom_router::app(), "/other/route/mcp/");
+    slashed.initialize().await;
+    let item = slashed.call("get_item", json!({"item_id": 2})).await;
+    assert_eq!(
+        item["structuredContent"]["id"], 2,
+        "a trailing slash reaches the same endpoint"
+    );
+    let beyond = Client::new(custom_router::app(), "/other/route/mcp/extra");
+    let reply = beyond.post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).await;
+    assert_eq!(reply.status, 404, "only the endpoint's own path is MCP");
 }
 
 #[tokio::test]

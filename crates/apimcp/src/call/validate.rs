@@ -34,6 +34,10 @@ impl ArgumentValidator {
 
     /// `Ok` or a message that names each failing argument and the rule it breaks.
     pub fn check(&self, instance: &Value) -> Result<(), String> {
+        // The common case costs no allocation; the errors are collected only when there are some.
+        if self.validator.is_valid(instance) {
+            return Ok(());
+        }
         let problems: Vec<String> = self
             .validator
             .iter_errors(instance)

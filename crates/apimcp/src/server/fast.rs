@@ -6,18 +6,22 @@
 //!
 //! Host, Origin and auth checks are layers outside both paths.
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use http::{HeaderMap, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tower::ServiceExt;
 
 use super::McpServer;
+use crate::call::ToolOutput;
 use crate::mcp::HttpEndpoint;
 
 /// rmcp's own limit on a request body.
@@ -25,10 +29,40 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 /// From this revision on, requests carry their lifecycle in `_meta`: rmcp's job.
 const STATELESS_REVISION: &str = "2026-07-28";
 
-pub(crate) struct FastPath {
-    pub(crate) server: McpServer,
-    pub(crate) endpoint: HttpEndpoint,
-    pub(crate) versions: Vec<String>,
+/// The Streamable HTTP endpoint as a tower service: the fast path when it is on, rmcp's
+/// service for the rest.
+#[derive(Clone)]
+pub(crate) struct Endpoint(Arc<FastPath>);
+
+struct FastPath {
+    server: McpServer,
+    endpoint: HttpEndpoint,
+    versions: Vec<String>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(server: &McpServer, endpoint: HttpEndpoint) -> Self {
+        Self(Arc::new(FastPath {
+            server: server.clone(),
+            endpoint,
+            versions: crate::mcp::known_protocol_versions(),
+        }))
+    }
+}
+
+impl tower::Service<Request> for Endpoint {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let fast = self.0.clone();
+        Box::pin(async move { Ok(fast.handle(request).await) })
+    }
 }
 
 #[derive(Deserialize)]
@@ -48,17 +82,20 @@ struct CallParams<'a> {
     meta: Option<&'a RawValue>,
 }
 
-pub(crate) async fn handle(State(fast): State<Arc<FastPath>>, request: Request) -> Response {
-    match fast.try_answer(request).await {
-        Ok(response) => response,
-        Err(request) => {
-            let Ok(response) = fast.endpoint.service.clone().oneshot(request).await;
-            response.into_response()
-        }
-    }
-}
-
 impl FastPath {
+    async fn handle(&self, request: Request) -> Response {
+        let request = if self.server.options().fast_path {
+            match self.try_answer(request).await {
+                Ok(response) => return response,
+                Err(request) => request,
+            }
+        } else {
+            request
+        };
+        let Ok(response) = self.endpoint.service.clone().oneshot(request).await;
+        response.into_response()
+    }
+
     /// The answer, or the request back (whole) for rmcp.
     async fn try_answer(&self, request: Request) -> Result<Response, Request> {
         if request.method() != Method::POST || !self.plain_post(request.headers()) {
@@ -99,30 +136,33 @@ impl FastPath {
                 return None;
             }
         }
-        let result = match envelope.method {
-            "tools/list" => self.list()?,
-            _ => self.call(parts, envelope.params?).await?,
-        };
-        let body = format!(r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#, id.get());
+        // The reply is written into one buffer: envelope, then the result in place.
+        let mut body = Vec::with_capacity(256);
+        body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        body.extend_from_slice(id.get().as_bytes());
+        body.extend_from_slice(br#","result":"#);
+        match envelope.method {
+            "tools/list" => body.extend_from_slice(self.list()?.as_bytes()),
+            _ => serde_json::to_writer(&mut body, &self.call(parts, envelope.params?).await?).ok()?,
+        }
+        body.push(b'}');
         Some(([(header::CONTENT_TYPE, "application/json")], body).into_response())
     }
 
-    fn list(&self) -> Option<String> {
+    fn list(&self) -> Option<Arc<str>> {
         let filtered = self.server.auth().is_some_and(|a| a.filters_tools());
-        (!filtered).then(|| self.server.tools_list_json().to_string())
+        (!filtered).then(|| self.server.tools_list_json())
     }
 
     /// A derived tool's call without a progress token; `None` for anything else.
-    async fn call(&self, parts: &http::request::Parts, params: &RawValue) -> Option<String> {
+    async fn call(&self, parts: &http::request::Parts, params: &RawValue) -> Option<ToolOutput> {
         let params: CallParams<'_> = serde_json::from_str(params.get()).ok()?;
         let wants_progress = params.meta.is_some_and(|m| m.get().contains("progressToken"));
         if wants_progress || !self.server.is_derived_tool(params.name) {
             return None;
         }
-        let output = self
-            .server
+        self.server
             .call_derived(params.name, params.arguments, &parts.headers)
-            .await?;
-        serde_json::to_string(&output).ok()
+            .await
     }
 }

@@ -2,18 +2,51 @@
 //! not told about are refused with 403, and the log says exactly what to configure.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
+use futures::future::{Either, Ready, ready};
 use http::{HeaderMap, StatusCode, header};
 
 /// The hosts a browser-reachable server answers for. Entries without a port match any port.
+/// As a tower layer, it refuses the requests it does not allow with 403.
 #[derive(Clone, Debug)]
 pub struct HostGuard {
-    hosts: Option<Arc<Vec<String>>>,
+    hosts: Option<Arc<Vec<Allowed>>>,
     logged: Arc<Mutex<HashSet<String>>>,
+}
+
+/// One allowed host, lower-cased, split once so that a request costs no allocation.
+#[derive(Clone, Debug)]
+struct Allowed {
+    host: String,
+    port: Option<String>,
+}
+
+impl Allowed {
+    fn new(entry: &str) -> Self {
+        let (host, port) = split_authority(entry);
+        Self {
+            host: host.to_ascii_lowercase(),
+            port: port.map(str::to_owned),
+        }
+    }
+
+    fn matches(&self, host: &str, port: Option<&str>) -> bool {
+        self.host.eq_ignore_ascii_case(host) && (self.port.is_none() || self.port.as_deref() == port)
+    }
+}
+
+impl std::fmt::Display for Allowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => f.write_str(&self.host),
+        }
+    }
 }
 
 const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -34,8 +67,8 @@ impl HostGuard {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut all: Vec<String> = LOOPBACK.iter().map(|h| (*h).to_owned()).collect();
-        all.extend(hosts.into_iter().map(|h| normalize(h.as_ref())));
+        let mut all: Vec<Allowed> = LOOPBACK.iter().map(|h| Allowed::new(h)).collect();
+        all.extend(hosts.into_iter().map(|h| Allowed::new(h.as_ref())));
         Self {
             hosts: Some(Arc::new(all)),
             logged: Arc::default(),
@@ -45,7 +78,7 @@ impl HostGuard {
     /// Also allow `host` (no change for a guard that allows any host).
     pub fn with_host(mut self, host: &str) -> Self {
         if let Some(hosts) = &mut self.hosts {
-            Arc::make_mut(hosts).push(normalize(host));
+            Arc::make_mut(hosts).push(Allowed::new(host));
         }
         self
     }
@@ -80,57 +113,81 @@ impl HostGuard {
         Ok(())
     }
 
-    fn log_once(&self, refused: &str) {
+    /// The 403 for a refused request, logged once per refused value.
+    fn refuse(&self, refused: &str) -> Response {
         let mut logged = self.logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if logged.len() < MAX_LOGGED && logged.insert(refused.to_owned()) {
+            let hosts: Vec<String> = self
+                .hosts
+                .iter()
+                .flat_map(|h| h.iter())
+                .map(ToString::to_string)
+                .collect();
             tracing::warn!(
                 "refused a request with {refused}: this server only answers for {}. If clients reach it under that name, set `public_url` (config [server] public_url, APIMCP_PUBLIC_URL) or add the host to `allowed_hosts` ([server] allowed_hosts, APIMCP_ALLOWED_HOSTS)",
-                self.hosts.as_ref().map(|h| h.join(", ")).unwrap_or_default()
+                hosts.join(", ")
             );
+        }
+        (
+            StatusCode::FORBIDDEN,
+            format!("Forbidden: {refused} is not allowed by this server\n"),
+        )
+            .into_response()
+    }
+}
+
+/// Splits `host:port`, `[v6]:port` and `host` into (host, port).
+fn split_authority(authority: &str) -> (&str, Option<&str>) {
+    let authority = authority.trim().trim_end_matches('/');
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').unwrap_or((rest, ""));
+        return (host, after.strip_prefix(':'));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (host, Some(port)),
+        _ => (authority, None),
+    }
+}
+
+fn allowed(hosts: &[Allowed], authority: &str) -> bool {
+    let (host, port) = split_authority(authority);
+    hosts.iter().any(|entry| entry.matches(host, port))
+}
+
+impl<S> tower::Layer<S> for HostGuard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            guard: self.clone(),
+            inner,
         }
     }
 }
 
-/// `Example.COM` → `example.com`; `[::1]` → `::1`.
-fn normalize(host: &str) -> String {
-    host.trim()
-        .trim_start_matches('[')
-        .replace(']', "")
-        .to_ascii_lowercase()
+/// A service behind the [`HostGuard`].
+#[derive(Clone, Debug)]
+pub struct Guarded<S> {
+    guard: HostGuard,
+    inner: S,
 }
 
-/// Splits `host:port`, `[v6]:port` and `host` into (host, port).
-fn split_authority(authority: &str) -> (String, Option<&str>) {
-    let authority = authority.trim().trim_end_matches('/');
-    if let Some(rest) = authority.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').unwrap_or((rest, ""));
-        return (host.to_ascii_lowercase(), after.strip_prefix(':'));
+impl<S> tower::Service<Request> for Guarded<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
-    match authority.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => (host.to_ascii_lowercase(), Some(port)),
-        _ => (authority.to_ascii_lowercase(), None),
-    }
-}
 
-fn allowed(hosts: &[String], authority: &str) -> bool {
-    let (host, port) = split_authority(authority);
-    hosts.iter().any(|entry| {
-        let (h, p) = split_authority(entry);
-        h == host && (p.is_none() || p == port)
-    })
-}
-
-/// The axum middleware.
-pub(crate) async fn enforce(State(guard): State<HostGuard>, request: Request, next: Next) -> Response {
-    match guard.check(request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(refused) => {
-            guard.log_once(&refused);
-            (
-                StatusCode::FORBIDDEN,
-                format!("Forbidden: {refused} is not allowed by this server\n"),
-            )
-                .into_response()
+    fn call(&mut self, request: Request) -> Self::Future {
+        match self.guard.check(request.headers()) {
+            Ok(()) => Either::Right(self.inner.call(request)),
+            Err(refused) => Either::Left(ready(Ok(self.guard.refuse(&refused)))),
         }
     }
 }
@@ -179,6 +236,9 @@ mod tests {
         assert!(guard.check(&headers(&[("host", "other.example:8443")])).is_ok());
         assert!(guard.check(&headers(&[("host", "other.example:80")])).is_err());
         assert!(HostGuard::any().check(&headers(&[("host", "x")])).is_ok());
+        let v6 = HostGuard::allow(["[2001:DB8::1]:8443"]);
+        assert!(v6.check(&headers(&[("host", "[2001:db8::1]:8443")])).is_ok());
+        assert!(v6.check(&headers(&[("host", "[2001:db8::1]:80")])).is_err());
         let public = HostGuard::default().with_host("mcp.example.com");
         assert!(public.check(&headers(&[("host", "mcp.example.com")])).is_ok());
     }

@@ -1,12 +1,16 @@
 //! Putting the server on an axum router, and serving it.
 
+use std::convert::Infallible;
+
 use axum::Router;
+use axum::extract::Request;
 use axum::middleware::from_fn_with_state;
+use axum::response::Response;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::{Service, ServiceBuilder};
 
 use super::McpServer;
-use super::guard::enforce;
 
 impl McpServer {
     /// Adds the Streamable HTTP endpoint at `path` (e.g. `/mcp`) to `router`, behind the host
@@ -16,29 +20,41 @@ impl McpServer {
         S: Clone + Send + Sync + 'static,
     {
         let endpoint = crate::mcp::streamable_http(self, self.shutdown_token());
-        let inner = if self.options().fast_path {
-            let fast = std::sync::Arc::new(super::fast::FastPath {
-                server: self.clone(),
-                endpoint,
-                versions: crate::mcp::known_protocol_versions(),
-            });
-            Router::new().fallback(super::fast::handle).with_state(fast)
-        } else {
-            Router::new().fallback_service(endpoint.service)
-        };
-        let endpoint = self.protect(inner, path);
+        let endpoint = self.protect(super::fast::Endpoint::new(self, endpoint), path);
         let router = self.serve_metadata(router, path);
         let router = self.serve_authorization(router, path);
-        nest(router, path, endpoint)
+        // Routes of their own (not a nested router): no path rewriting or second routing per
+        // request. `/mcp/` is served as `/mcp`.
+        let path = path.trim_end_matches('/');
+        if path.is_empty() {
+            router.fallback_service(endpoint)
+        } else {
+            router
+                .route_service(path, endpoint.clone())
+                .route_service(&format!("{path}/"), endpoint)
+        }
     }
 
     /// The host guard, then auth when it is on (a foreign Origin learns nothing about auth).
-    pub(super) fn protect(&self, endpoint: Router, path: &str) -> Router {
-        let endpoint = match self.auth_state(path) {
-            Some(state) => endpoint.layer(from_fn_with_state(state, crate::auth::authenticate)),
-            None => endpoint,
-        };
-        endpoint.layer(from_fn_with_state(self.options().host_guard.clone(), enforce))
+    pub(super) fn protect<E>(
+        &self,
+        endpoint: E,
+        path: &str,
+    ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
+    where
+        E: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        let auth = self
+            .auth_state(path)
+            .map(|state| from_fn_with_state(state, crate::auth::authenticate));
+        ServiceBuilder::new()
+            .layer(self.options().host_guard.clone())
+            .option_layer(auth)
+            .service(endpoint)
     }
 
     pub(super) fn auth_state(&self, path: &str) -> Option<crate::auth::AuthState> {
@@ -142,9 +158,14 @@ impl McpServer {
     }
 }
 
-pub(super) fn nest<S>(router: Router<S>, path: &str, service: Router) -> Router<S>
+pub(super) fn nest<S, E>(router: Router<S>, path: &str, service: E) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
+    E: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
 {
     let path = path.trim_end_matches('/');
     if path.is_empty() {
