@@ -20,6 +20,8 @@ static ALLOCATOR: dhat::Alloc = dhat::Alloc;
 const CALL: &str =
     r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_item","arguments":{"item_id":1}}}"#;
 
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
+
 fn direct() -> Request<Body> {
     Request::get("/items/1")
         .header("host", "127.0.0.1:8000")
@@ -110,5 +112,63 @@ fn main() {
             call.kib - direct.kib,
             call.micros - direct.micros
         );
+        let per_session = session_bytes(64).await;
+        println!(
+            "\nA stateful session, once initialized, holds {:.1} KiB of heap (64 sessions).",
+            per_session / 1024.0
+        );
     });
+}
+
+/// Heap bytes held per idle stateful session: `initialize`, then `notifications/initialized`.
+async fn session_bytes(sessions: u32) -> f64 {
+    let (api, document) = apimcp::demo::app();
+    let server = McpServer::builder()
+        .utoipa(&document)
+        .in_process(api.clone())
+        .build()
+        .expect("server");
+    let app = server.mount_http(api, "/mcp");
+    open_session(&app).await;
+    let profiler = dhat::Profiler::builder().testing().build();
+    let before = dhat::HeapStats::get().curr_bytes;
+    let mut ids = Vec::new();
+    for _ in 0..sessions {
+        ids.push(open_session(&app).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let held = dhat::HeapStats::get().curr_bytes.saturating_sub(before);
+    drop(profiler);
+    assert_eq!(ids.len(), sessions as usize);
+    held as f64 / f64::from(sessions)
+}
+
+async fn open_session(app: &axum::Router) -> String {
+    let post = |body: &'static str, session: Option<&str>| {
+        let mut request = Request::post("/mcp")
+            .header("host", "127.0.0.1:8000")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(id) = session {
+            request = request
+                .header("mcp-session-id", id)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        request.body(Body::from(body)).expect("request")
+    };
+    let response = app.clone().oneshot(post(INITIALIZE, None)).await.expect("infallible");
+    let id = response.headers()["mcp-session-id"].to_str().expect("id").to_owned();
+    axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let response = app
+        .clone()
+        .oneshot(post(
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            Some(&id),
+        ))
+        .await
+        .expect("infallible");
+    assert!(response.status().is_success(), "{}", response.status());
+    id
 }

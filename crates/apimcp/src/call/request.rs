@@ -72,7 +72,7 @@ pub fn build_request(binding: &Binding, args: &Map<String, Value>) -> Result<Req
         uri.push('?');
         uri.push_str(&query);
     }
-    let mut request = Request::builder().method(method).uri(&uri);
+    let mut request = Request::builder().method(method).uri(uri);
     let mut cookies = Vec::new();
     for p in &binding.params {
         let Some(value) = present(args, &p.arg, p.required)? else {
@@ -146,24 +146,25 @@ fn path_value(p: &ParamBinding, value: &Value) -> Result<String, ArgumentError> 
         return Err(invalid(&p.arg, "a path parameter cannot be empty, `.` or `..`"));
     }
     let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
-    let name = enc(&p.name);
+    let name = || enc(&p.name);
     let keyed = matches!(value, Value::Object(_));
-    let joined = |sep: &str, pair_sep: &str| {
-        parts
+    let joined = |sep: &str, pair_sep: &str| match parts.as_slice() {
+        [(_, v)] if !keyed => enc(v),
+        _ => parts
             .iter()
             .map(|(k, v)| match k {
                 Some(k) if keyed => format!("{}{pair_sep}{}", enc(k), enc(v)),
                 _ => enc(v),
             })
             .collect::<Vec<_>>()
-            .join(sep)
+            .join(sep),
     };
     Ok(match (p.style, p.explode, keyed) {
         (Style::Label, true, _) => format!(".{}", joined(".", "=")),
         (Style::Label, false, _) => format!(".{}", joined(",", ",")),
         (Style::Matrix, true, true) => format!(";{}", joined(";", "=")),
-        (Style::Matrix, true, false) => parts.iter().map(|(_, v)| format!(";{name}={}", enc(v))).collect(),
-        (Style::Matrix, false, _) => format!(";{name}={}", joined(",", ",")),
+        (Style::Matrix, true, false) => parts.iter().map(|(_, v)| format!(";{}={}", name(), enc(v))).collect(),
+        (Style::Matrix, false, _) => format!(";{}={}", name(), joined(",", ",")),
         (_, true, _) => joined(",", "="),
         (_, false, _) => joined(",", ","),
     })

@@ -163,19 +163,22 @@ pub fn response_output(
     if !status.is_success() {
         return ToolOutput::error(error_text(status, body));
     }
-    let media = content_type
-        .and_then(|c| c.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let media = content_type.and_then(|c| c.split(';').next()).unwrap_or("").trim();
+    // Media types are case-insensitive; most APIs already send them in lower case.
+    let media: std::borrow::Cow<'_, str> = if media.bytes().any(|b| b.is_ascii_uppercase()) {
+        media.to_ascii_lowercase().into()
+    } else {
+        media.into()
+    };
     let b64 = || base64::engine::general_purpose::STANDARD.encode(body);
-    let content = match media.as_str() {
+    let content = match media.as_ref() {
         m if m.starts_with("image/") => Content::Image {
             data: b64(),
-            mime_type: media.clone(),
+            mime_type: m.to_owned(),
         },
         m if m.starts_with("audio/") => Content::Audio {
             data: b64(),
-            mime_type: media.clone(),
+            mime_type: m.to_owned(),
         },
         m if is_textual(m) || (m.is_empty() && std::str::from_utf8(body).is_ok()) => {
             return text_output(binding, structured, &media, body);
@@ -184,7 +187,7 @@ pub fn response_output(
             let mime = if media.is_empty() {
                 "application/octet-stream"
             } else {
-                media.as_str()
+                media.as_ref()
             };
             Content::Resource {
                 resource: ResourceContents::blob(format!("apimcp:response{}", binding.path), mime, b64()),

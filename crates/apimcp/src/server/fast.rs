@@ -15,7 +15,7 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use http::{HeaderMap, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tower::ServiceExt;
@@ -137,7 +137,7 @@ impl FastPath {
             }
         }
         // The reply is written into one buffer: envelope, then the result in place.
-        let mut body = Vec::with_capacity(256);
+        let mut body = Vec::with_capacity(1024);
         body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
         body.extend_from_slice(id.get().as_bytes());
         body.extend_from_slice(br#","result":"#);
@@ -146,7 +146,8 @@ impl FastPath {
             _ => serde_json::to_writer(&mut body, &self.call(parts, envelope.params?).await?).ok()?,
         }
         body.push(b'}');
-        Some(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        let json = HeaderValue::from_static("application/json");
+        Some(([(header::CONTENT_TYPE, json)], body).into_response())
     }
 
     fn list(&self) -> Option<Arc<str>> {
