@@ -5,12 +5,13 @@
 # time, and FastAPI-MCP 0.4.0 (uvicorn, one worker) serving the same items API under the same
 # load. Server on core 0, load generator on core 1.
 #   bench/run.sh                 (BENCH_SECONDS=10 per measurement; BENCH_SECONDS=3 for a quick look)
+#   BENCH_PROFILE=release bench/run.sh   (a third of the build time; the shipped binary is dist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${BENCH_SECONDS:-10}
 SERVER_CPU=0; LOAD_CPU=1
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-PROFILE=${BENCH_PROFILE:-release}   # BENCH_PROFILE=dist: the shipped binary (fat LTO, stripped)
+PROFILE=${BENCH_PROFILE:-dist}   # the shipped binary: [profile.dist] in Cargo.toml
 cargo build --profile "$PROFILE" -q -p apimcp-cli -p apimcp-bench
 scripts/fetch-openapi-docs.sh
 VENV=.cache/bench-venv
@@ -79,7 +80,7 @@ START=$($LOADER startup "http://127.0.0.1:$P_START/mcp" -- $BIN demo --listen 12
 FSTART=$(cd bench && "../$LOADER" startup "http://127.0.0.1:$P_FSTART/mcp" -- "../$VENV/bin/uvicorn" fastapi_items:app --host 127.0.0.1 --port "$P_FSTART" --workers 1)
 
 echo
-echo "bench/run.sh, $(date -u +%Y-%m-%d), ${SECS}s per measurement, $(nproc) cores; server on core $SERVER_CPU, load on core $LOAD_CPU"
+echo "bench/run.sh, $(date -u +%Y-%m-%d), profile $PROFILE, ${SECS}s per measurement, $(nproc) cores; server on core $SERVER_CPU, load on core $LOAD_CPU"
 echo
 python3 - "$RESULTS" <<'PY'
 import sys
