@@ -13,8 +13,8 @@ use tower::{Service, ServiceBuilder};
 use super::McpServer;
 
 impl McpServer {
-    /// Adds the Streamable HTTP endpoint at `path` (e.g. `/mcp`) to `router`, behind the host
-    /// guard.
+    /// Adds the Streamable HTTP endpoint at `path` (e.g. `/mcp`, and `/mcp/` with it) to
+    /// `router`, behind the host guard. An empty path or `/` makes it the router's fallback.
     pub fn mount_http<S>(&self, router: Router<S>, path: &str) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
