@@ -30,29 +30,20 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::call::ToolOutput;
-use crate::server::{BoxFuture, ClientChannel, ClientError, CompletionRequest, Context, LogLevel, McpServer};
+use crate::server::{
+    BoxFuture, ClientChannel, ClientError, CompletionRequest, Context, LogLevel, McpServer, PerToolSet,
+};
 
-/// The tool list in rmcp's types, built once per tool set.
+/// The tool list in rmcp's types, built once per tool set: derived tools, then custom ones.
 #[derive(Default)]
-struct ListCache {
-    built: Mutex<Option<(usize, Arc<Vec<Tool>>)>>,
-}
+struct ListCache(PerToolSet<Arc<Vec<Tool>>>);
 
 impl ListCache {
-    /// Derived tools, then custom ones; rebuilt when the derived set was swapped.
     fn tools(&self, server: &McpServer) -> Arc<Vec<Tool>> {
         let set = server.tools();
-        let key = Arc::as_ptr(&set) as usize;
-        let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((k, tools)) = built.as_ref()
-            && *k == key
-        {
-            return tools.clone();
-        }
-        let definitions = server.tool_definitions();
-        let tools: Arc<Vec<Tool>> = Arc::new(definitions.iter().filter_map(to_rmcp_tool).collect());
-        *built = Some((key, tools.clone()));
-        tools
+        self.0.get(&set, || {
+            Arc::new(server.definitions_of(&set).iter().filter_map(to_rmcp_tool).collect())
+        })
     }
 }
 

@@ -28,7 +28,7 @@ pub use extend::{
 pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::HostGuard;
 pub use mount::serve;
-pub(crate) use registry::{ServedTool, ToolSet};
+pub(crate) use registry::{PerToolSet, ServedTool, ToolSet};
 
 /// How long a tool call may take by default (FastAPI-MCP's is 10 s too).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -127,7 +127,7 @@ struct Inner {
     dispatcher: ArcSwap<Dispatcher>,
     extensions: Extensions,
     auth: Option<Arc<crate::auth::AuthConfig>>,
-    listed: std::sync::Mutex<Option<(usize, Arc<str>)>>,
+    listed: PerToolSet<Arc<str>>,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -232,22 +232,11 @@ impl McpServer {
     /// `{"tools": [...]}` as JSON, built once per tool set.
     pub(crate) fn tools_list_json(&self) -> Arc<str> {
         let set = self.tools();
-        let key = Arc::as_ptr(&set) as usize;
-        let mut listed = self
-            .inner
-            .listed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((k, json)) = listed.as_ref()
-            && *k == key
-        {
-            return json.clone();
-        }
-        let json: Arc<str> = serde_json::json!({ "tools": self.tool_definitions() })
-            .to_string()
-            .into();
-        *listed = Some((key, json.clone()));
-        json
+        self.inner.listed.get(&set, || {
+            serde_json::json!({ "tools": self.definitions_of(&set) })
+                .to_string()
+                .into()
+        })
     }
 
     /// The authorization settings, when auth is on.
@@ -341,13 +330,13 @@ impl McpServer {
 
     /// Every tool definition: derived ones, then custom ones.
     pub fn tool_definitions(&self) -> Vec<crate::tool::Tool> {
-        let derived = self
-            .tools()
-            .iter()
+        self.definitions_of(&self.tools())
+    }
+
+    /// The definitions with the derived tools of `set`.
+    pub(crate) fn definitions_of(&self, set: &ToolSet) -> Vec<crate::tool::Tool> {
+        set.iter()
             .map(|t| t.converted.tool.clone())
-            .collect::<Vec<_>>();
-        derived
-            .into_iter()
             .chain(self.inner.extensions.tools.iter().map(|t| t.tool.clone()))
             .collect()
     }
@@ -623,7 +612,7 @@ impl McpServerBuilder {
                 dispatcher: ArcSwap::from_pointee(dispatcher),
                 extensions: self.extensions,
                 auth,
-                listed: std::sync::Mutex::default(),
+                listed: PerToolSet::default(),
                 peers: std::sync::Mutex::default(),
                 shutdown: tokio_util::sync::CancellationToken::new(),
             }),

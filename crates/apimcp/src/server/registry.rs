@@ -2,7 +2,7 @@
 //! first use (so a 1,223-tool document starts at once), swapped whole on refresh.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -110,5 +110,61 @@ impl ToolSet {
 
     pub(crate) fn len(&self) -> usize {
         self.tools.len()
+    }
+}
+
+/// A value built from one tool set (the tool list as JSON, say), built again when the set has
+/// been swapped. It keeps the set it was built from, so a new set can never be taken for the
+/// old one (as a new allocation at the old address could).
+pub(crate) struct PerToolSet<T> {
+    built: Mutex<Option<(Arc<ToolSet>, T)>>,
+}
+
+impl<T> Default for PerToolSet<T> {
+    fn default() -> Self {
+        Self {
+            built: Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Clone> PerToolSet<T> {
+    pub(crate) fn get(&self, set: &Arc<ToolSet>, build: impl FnOnce() -> T) -> T {
+        let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((from, value)) = built.as_ref()
+            && Arc::ptr_eq(from, set)
+        {
+            return value.clone();
+        }
+        let value = build();
+        *built = Some((set.clone(), value.clone()));
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openapi::{ConvertOptions, OpenApiDocument, convert};
+
+    fn set() -> Arc<ToolSet> {
+        let document = serde_json::json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+            "paths": {"/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}}}});
+        let document = OpenApiDocument::from_value(document).expect("document");
+        Arc::new(ToolSet::new(convert(&document, &ConvertOptions::default()).expect("converts")))
+    }
+
+    #[test]
+    fn built_once_per_tool_set() {
+        let cache = PerToolSet::default();
+        let (first, second) = (set(), set());
+        let mut builds = 0;
+        for set in [&first, &first, &second, &second, &first] {
+            cache.get(set, || {
+                builds += 1;
+                builds
+            });
+        }
+        assert_eq!(builds, 3, "built for the first set, the second, then the first again");
     }
 }
