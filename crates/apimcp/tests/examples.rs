@@ -122,6 +122,11 @@ async fn separate_server_calls_the_api_app() {
     client.initialize().await;
     let item = client.call("get_item", json!({"item_id": 4})).await;
     assert_eq!(item["structuredContent"]["name"], "Saw");
+    let list = client
+        .post(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}))
+        .await;
+    assert_eq!(list.json()["id"], 7);
+    assert_eq!(list.json()["result"]["tools"].as_array().map(Vec::len), Some(6));
     let on_api = Client::new(api, "/mcp");
     let reply = on_api.post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).await;
     assert_eq!(reply.status, 404, "the API app has no MCP endpoint");

@@ -136,21 +136,25 @@ impl FastPath {
                 return None;
             }
         }
-        // The reply is written into one buffer: envelope, then the result in place.
         let mut body = Vec::with_capacity(1024);
         body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
         body.extend_from_slice(id.get().as_bytes());
         body.extend_from_slice(br#","result":"#);
-        match envelope.method {
-            "tools/list" => body.extend_from_slice(self.list()?.as_bytes()),
-            _ => serde_json::to_writer(&mut body, &self.call(parts, envelope.params?).await?).ok()?,
-        }
-        body.push(b'}');
+        let body = match envelope.method {
+            // The cached list (megabytes for a large API) is sent as it is, not copied.
+            "tools/list" => Body::new(Pieces::new([body.into(), self.list()?, Bytes::from_static(b"}")])),
+            // The result is written in place, after the envelope.
+            _ => {
+                serde_json::to_writer(&mut body, &self.call(parts, envelope.params?).await?).ok()?;
+                body.push(b'}');
+                Body::from(body)
+            }
+        };
         let json = HeaderValue::from_static("application/json");
         Some(([(header::CONTENT_TYPE, json)], body).into_response())
     }
 
-    fn list(&self) -> Option<Arc<str>> {
+    fn list(&self) -> Option<Bytes> {
         let filtered = self.server.auth().is_some_and(|a| a.filters_tools());
         (!filtered).then(|| self.server.tools_list_json())
     }
@@ -165,5 +169,58 @@ impl FastPath {
         self.server
             .call_derived(params.name, params.arguments, &parts.headers)
             .await
+    }
+}
+
+/// A body of a few shared buffers, with its exact length (so it is sent with Content-Length).
+struct Pieces {
+    pieces: std::collections::VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Pieces {
+    fn new(pieces: impl IntoIterator<Item = Bytes>) -> Self {
+        let pieces: std::collections::VecDeque<Bytes> = pieces.into_iter().filter(|p| !p.is_empty()).collect();
+        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
+        Self { pieces, remaining }
+    }
+}
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let piece = this.pieces.pop_front();
+        if let Some(piece) = &piece {
+            this.remaining -= piece.len() as u64;
+        }
+        Poll::Ready(piece.map(|p| Ok(http_body::Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn pieces_are_sent_whole_with_their_exact_length() {
+        let pieces = Pieces::new([Bytes::from("{\"a\":"), Bytes::new(), Bytes::from_static(b"[1,2]}")]);
+        assert_eq!(http_body::Body::size_hint(&pieces).exact(), Some(11));
+        let body = pieces.collect().await.expect("infallible").to_bytes();
+        assert_eq!(&body[..], b"{\"a\":[1,2]}");
     }
 }

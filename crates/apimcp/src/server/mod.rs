@@ -127,7 +127,7 @@ struct Inner {
     dispatcher: ArcSwap<Dispatcher>,
     extensions: Extensions,
     auth: Option<Arc<crate::auth::AuthConfig>>,
-    listed: PerToolSet<Arc<str>>,
+    listed: PerToolSet<bytes::Bytes>,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -230,7 +230,7 @@ impl McpServer {
     }
 
     /// `{"tools": [...]}` as JSON, built once per tool set.
-    pub(crate) fn tools_list_json(&self) -> Arc<str> {
+    pub(crate) fn tools_list_json(&self) -> bytes::Bytes {
         let set = self.tools();
         self.inner.listed.get(&set, || {
             serde_json::json!({ "tools": self.definitions_of(&set) })

@@ -151,7 +151,9 @@ mod tests {
         let document = serde_json::json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
             "paths": {"/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}}}});
         let document = OpenApiDocument::from_value(document).expect("document");
-        Arc::new(ToolSet::new(convert(&document, &ConvertOptions::default()).expect("converts")))
+        Arc::new(ToolSet::new(
+            convert(&document, &ConvertOptions::default()).expect("converts"),
+        ))
     }
 
     #[test]
