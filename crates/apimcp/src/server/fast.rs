@@ -173,16 +173,11 @@ impl FastPath {
 }
 
 /// A body of a few shared buffers, with its exact length (so it is sent with Content-Length).
-struct Pieces {
-    pieces: std::collections::VecDeque<Bytes>,
-    remaining: u64,
-}
+struct Pieces(std::collections::VecDeque<Bytes>);
 
 impl Pieces {
     fn new(pieces: impl IntoIterator<Item = Bytes>) -> Self {
-        let pieces: std::collections::VecDeque<Bytes> = pieces.into_iter().filter(|p| !p.is_empty()).collect();
-        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
-        Self { pieces, remaining }
+        Self(pieces.into_iter().filter(|p| !p.is_empty()).collect())
     }
 }
 
@@ -194,20 +189,15 @@ impl http_body::Body for Pieces {
         self: std::pin::Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        let piece = this.pieces.pop_front();
-        if let Some(piece) = &piece {
-            this.remaining -= piece.len() as u64;
-        }
-        Poll::Ready(piece.map(|p| Ok(http_body::Frame::data(p))))
+        Poll::Ready(self.get_mut().0.pop_front().map(|p| Ok(http_body::Frame::data(p))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.pieces.is_empty()
+        self.0.is_empty()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining)
+        http_body::SizeHint::with_exact(self.0.iter().map(|p| p.len() as u64).sum())
     }
 }
 

@@ -12,6 +12,21 @@ use tower::{Service, ServiceBuilder};
 
 use super::McpServer;
 
+/// What an endpoint is to axum: a cloneable HTTP service that never fails.
+pub(super) trait HttpService:
+    Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
+{
+}
+
+impl<T> HttpService for T where
+    T: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 impl McpServer {
     /// Adds the Streamable HTTP endpoint at `path` (e.g. `/mcp`, and `/mcp/` with it) to
     /// `router`, behind the host guard. An empty path or `/` makes it the router's fallback.
@@ -36,18 +51,7 @@ impl McpServer {
     }
 
     /// The host guard, then auth when it is on (a foreign Origin learns nothing about auth).
-    pub(super) fn protect<E>(
-        &self,
-        endpoint: E,
-        path: &str,
-    ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
-    where
-        E: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-    {
+    pub(super) fn protect(&self, endpoint: impl HttpService, path: &str) -> impl HttpService {
         let auth = self
             .auth_state(path)
             .map(|state| from_fn_with_state(state, crate::auth::authenticate));
@@ -158,14 +162,9 @@ impl McpServer {
     }
 }
 
-pub(super) fn nest<S, E>(router: Router<S>, path: &str, service: E) -> Router<S>
+pub(super) fn nest<S>(router: Router<S>, path: &str, service: impl HttpService) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
-    E: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
 {
     let path = path.trim_end_matches('/');
     if path.is_empty() {
