@@ -12,7 +12,10 @@ SECS=${BENCH_SECONDS:-10}
 SERVER_CPU=0; LOAD_CPU=1
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 PROFILE=${BENCH_PROFILE:-dist}   # the shipped binary: [profile.dist] in Cargo.toml
-cargo build --profile "$PROFILE" -q -p apimcp-cli -p apimcp-bench
+# Apart: built together, the two would share their dependencies' features, and the server
+# would not be the binary `cargo build -p apimcp-cli` ships.
+cargo build --profile "$PROFILE" -q -p apimcp-cli
+cargo build --profile "$PROFILE" -q -p apimcp-bench
 scripts/fetch-openapi-docs.sh
 VENV=.cache/bench-venv
 [ -x "$VENV/bin/uvicorn" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "fastapi-mcp==0.4.0" "mcp<2" uvicorn; }
@@ -81,6 +84,9 @@ FSTART=$(cd bench && "../$LOADER" startup "http://127.0.0.1:$P_FSTART/mcp" -- ".
 
 echo
 echo "bench/run.sh, $(date -u +%Y-%m-%d), profile $PROFILE, ${SECS}s per measurement, $(nproc) cores; server on core $SERVER_CPU, load on core $LOAD_CPU"
+# How much of the linker's function order (scripts/symbol-order.sh) this binary matched.
+ORDERED=$(grep -v '^#' crates/apimcp-cli/symbol-order.txt | sort -u)
+echo "function order: $(comm -12 <(nm --defined-only "$BIN" 2>/dev/null | awk '{print $3}' | sort -u) <(echo "$ORDERED") | wc -l) of $(wc -l <<<"$ORDERED") names in the binary"
 echo
 python3 - "$RESULTS" <<'PY'
 import sys

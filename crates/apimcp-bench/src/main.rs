@@ -5,6 +5,7 @@
 //! - `apimcp-bench sse URL CONNECTIONS SECONDS`: legacy HTTP+SSE load: each connection opens
 //!   the event stream, initializes, then sends `tools/call get_item` and waits for its answer
 //!   on the stream, one at a time; prints requests per second and latency percentiles.
+//! - `apimcp-bench symbol-order OBJECT DUMP...`: see [`order`].
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use serde_json::{Value, json};
+
+mod order;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,7 +25,10 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("startup") => startup(&args[1..]),
         Some("sse") => runtime.block_on(sse(&args[1..])),
-        _ => bail!("usage: apimcp-bench startup URL -- CMD ARGS... | apimcp-bench sse URL CONNECTIONS SECONDS"),
+        Some("symbol-order") => order::run(&args[1..]),
+        _ => bail!(
+            "usage: apimcp-bench startup URL -- CMD ARGS... | apimcp-bench sse URL CONNECTIONS SECONDS | apimcp-bench symbol-order OBJECT DUMP..."
+        ),
     }
 }
 
