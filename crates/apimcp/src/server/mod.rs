@@ -224,11 +224,6 @@ impl McpServer {
         self.refresh(document)
     }
 
-    /// Whether `name` is a tool derived from the OpenAPI document.
-    pub(crate) fn is_derived_tool(&self, name: &str) -> bool {
-        self.inner.tools.load().get(name).is_some()
-    }
-
     /// `{"tools": [...]}` as JSON, built once per tool set.
     pub(crate) fn tools_list_json(&self) -> bytes::Bytes {
         let set = self.tools();
