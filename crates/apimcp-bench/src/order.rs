@@ -8,8 +8,8 @@ use anyhow::Context;
 
 /// Names of the functions with a cost in `dumps` whose object file path ends with `object`.
 pub(crate) fn functions_run(object: &str, dumps: &[String]) -> String {
-    // Callgrind names each object and function once, as `ob=(3) /path` or `fn=(12) name`, and
-    // then only by number, across all the dumps of one run.
+    // Callgrind writes `fn=name`, or, compressing, names each object and function once, as
+    // `ob=(3) /path` or `fn=(12) name`, and then only by number, across the dumps of one run.
     let mut names = Names::default();
     let mut listed = HashSet::new();
     let mut out = String::new();
@@ -96,7 +96,9 @@ mod tests {
         let first = "ob=(1) /lib/libc.so.6\nfn=(1) memcpy\n1 2\nob=(2) /bin/apimcp\nfn=(2) _ZN4main\n\
                      cob=(1)\ncfn=(3) _ZN5later\ncalls=1 0\nfn=(4) recurse'2\n1 1\n";
         let second = "ob=(2)\nfn=(3)\n1 1\nfn=(2)\n1 1\nfn=(5) (below main)\nob=(1)\nfn=(6) free\n";
-        let listed = functions_run("/apimcp", &[first.to_owned(), second.to_owned()]);
-        assert_eq!(listed, "_ZN4main\nrecurse\n_ZN5later\n");
+        let uncompressed = "ob=/bin/apimcp\nfn=_ZN5serve\n1 1\nob=/lib/libc.so.6\nfn=malloc\n";
+        let dumps = [first, second, uncompressed].map(str::to_owned);
+        let listed = functions_run("/apimcp", &dumps);
+        assert_eq!(listed, "_ZN4main\nrecurse\n_ZN5later\n_ZN5serve\n");
     }
 }
