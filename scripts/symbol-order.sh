@@ -2,11 +2,12 @@
 # Regenerates crates/apimcp-cli/symbol-order.txt, the order in which the linker places the
 # functions of the shipped binary (the dist profile), from what two servers run under
 # callgrind: `apimcp demo`, and `apimcp serve` with the demo's document (read over HTTP) and
-# the demo as its upstream. Phase by phase, each server's functions after the earlier phases':
-#   1. start-up and one request: what an idle server has run;
+# the demo as its upstream. In three phases, each phase's functions after the earlier ones':
+#   1. start-up and one request (a direct GET; for serve, a 404): what an idle server has run;
 #   2. initialize and notifications/initialized, twice: what each new session runs;
 #   3. tools/call and tools/list in a session: the calls.
-# An idle server then touches only the first part of its code. Rerun after a dependency update
+# An idle server then touches only the first part of its code. The demo's three phases come
+# first (the benchmark measures the demo), then what serve adds in each. Rerun after a dependency update
 # or a change of the start-up path; names that no longer match are ignored by the linker, so a
 # stale file costs memory, not correctness (bench/run.sh prints how many match). The dist
 # profile keeps its symbols (strip = "debuginfo") so that the names are the shipped binary's.
@@ -48,14 +49,14 @@ calls() { # URL SESSION
 profiled demo demo --listen "${DEMO#http://}"
 answers "$DEMO/items/1"; dump demo
 profiled serve serve --spec "$DEMO/openapi.json" --upstream "$DEMO" --listen "${SERVE#http://}"
-answers "$SERVE/mcp"; dump serve
+answers "$SERVE/"; dump serve   # a 404: nothing of the MCP endpoint yet
 DEMO_ID=$(sessions "$DEMO/mcp"); dump demo
 SERVE_ID=$(sessions "$SERVE/mcp"); dump serve
 calls "$DEMO/mcp" "$DEMO_ID"; dump demo
 calls "$SERVE/mcp" "$SERVE_ID"; dump serve
 {
   echo "# Made by scripts/symbol-order.sh: the functions apimcp demo and apimcp serve run at start-up, then per session, then per call."
-  target/release/apimcp-bench symbol-order /apimcp "$OUT"/demo.1 "$OUT"/serve.1 "$OUT"/demo.2 "$OUT"/serve.2 "$OUT"/demo.3 "$OUT"/serve.3
+  target/release/apimcp-bench symbol-order /apimcp "$OUT"/demo.{1,2,3} "$OUT"/serve.{1,2,3}
 } > crates/apimcp-cli/symbol-order.txt
 echo "$(grep -vc '^#' crates/apimcp-cli/symbol-order.txt) functions in crates/apimcp-cli/symbol-order.txt; relinking"
 cargo build --profile dist -q -p apimcp-cli
