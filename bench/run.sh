@@ -20,7 +20,7 @@ scripts/fetch-openapi-docs.sh
 VENV=.cache/bench-venv
 [ -x "$VENV/bin/uvicorn" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "fastapi-mcp==0.4.0" "mcp<2" uvicorn; }
 BIN=target/$PROFILE/apimcp; LOADER=target/$PROFILE/apimcp-bench
-PIDS=(); trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+PIDS=(); trap 'kill -KILL "${PIDS[@]}" 2>/dev/null || true' EXIT   # uvicorn waits for its sessions on TERM
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
@@ -54,7 +54,7 @@ P_STATEFUL=$(port); P_STATELESS=$(port); P_GITHUB=$(port); P_FASTAPI=$(port)
 taskset -c $SERVER_CPU $BIN demo --listen 127.0.0.1:$P_STATEFUL >/dev/null 2>&1 & PIDS+=($!); DEMO=$!
 taskset -c $SERVER_CPU $BIN demo --stateless --listen 127.0.0.1:$P_STATELESS >/dev/null 2>&1 & PIDS+=($!)
 taskset -c $SERVER_CPU $BIN serve --stateless --spec .cache/openapi/github.json --upstream http://127.0.0.1:9 --listen 127.0.0.1:$P_GITHUB >/dev/null 2>&1 & PIDS+=($!)
-(cd bench && taskset -c $SERVER_CPU "../$VENV/bin/uvicorn" fastapi_items:app --host 127.0.0.1 --port "$P_FASTAPI" --workers 1 --log-level warning >/dev/null 2>&1) & PIDS+=($!)
+(cd bench && exec taskset -c $SERVER_CPU "../$VENV/bin/uvicorn" fastapi_items:app --host 127.0.0.1 --port "$P_FASTAPI" --workers 1 --log-level warning >/dev/null 2>&1) & PIDS+=($!)
 up "http://127.0.0.1:$P_STATEFUL/items/1"; up "http://127.0.0.1:$P_STATELESS/items/1"; up "http://127.0.0.1:$P_FASTAPI/items/1"
 for _ in $(seq 1 100); do curl -s -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d "$LIST" "http://127.0.0.1:$P_GITHUB/mcp" && break; sleep 0.1; done
 FASTAPI_PID=$(pgrep -f "uvicorn fastapi_items:app --host 127.0.0.1 --port $P_FASTAPI" | head -n1)
