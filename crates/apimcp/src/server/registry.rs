@@ -2,7 +2,7 @@
 //! first use (so a 1,223-tool document starts at once), swapped whole on refresh.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde_json::Value;
 
@@ -114,10 +114,11 @@ impl ToolSet {
 }
 
 /// A value built from one tool set (the tool list as JSON, say), built again when the set has
-/// been swapped. It keeps the set it was built from, so a new set can never be taken for the
-/// old one (as a new allocation at the old address could).
+/// been swapped. A weak reference names the set it was built from: it keeps the set's
+/// allocation, so a new set can never be taken for the old one (as a new allocation at the
+/// old address could), but not its tools, which a refresh frees.
 pub(crate) struct PerToolSet<T> {
-    built: Mutex<Option<(Arc<ToolSet>, T)>>,
+    built: Mutex<Option<(Weak<ToolSet>, T)>>,
 }
 
 impl<T> Default for PerToolSet<T> {
@@ -132,12 +133,12 @@ impl<T: Clone> PerToolSet<T> {
     pub(crate) fn get(&self, set: &Arc<ToolSet>, build: impl FnOnce() -> T) -> T {
         let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((from, value)) = built.as_ref()
-            && Arc::ptr_eq(from, set)
+            && std::ptr::eq(from.as_ptr(), Arc::as_ptr(set))
         {
             return value.clone();
         }
         let value = build();
-        *built = Some((set.clone(), value.clone()));
+        *built = Some((Arc::downgrade(set), value.clone()));
         value
     }
 }
@@ -168,5 +169,16 @@ mod tests {
             });
         }
         assert_eq!(builds, 3, "built for the first set, the second, then the first again");
+    }
+
+    #[test]
+    fn a_swapped_set_is_freed_and_a_new_one_is_built_for() {
+        let cache = PerToolSet::default();
+        let old = set();
+        cache.get(&old, || 1);
+        let weak = Arc::downgrade(&old);
+        drop(old);
+        assert!(weak.upgrade().is_none(), "the cache does not keep the old set's tools");
+        assert_eq!(cache.get(&set(), || 2), 2);
     }
 }
