@@ -37,7 +37,9 @@ pub mod openapi;
 pub mod server;
 pub mod source;
 pub mod tool;
+mod transport;
 
 pub use openapi::{Conversion, ConvertOptions, OpenApiDocument, convert};
-pub use server::{McpServer, McpServerBuilder, ServerOptions, serve};
+pub use server::{McpServer, McpServerBuilder, ServerOptions};
 pub use tool::{Binding, Tool, ToolName};
+pub use transport::serve;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::jwt::principal;
-use super::{BearerToken, Principal, TokenVerifier, VerifyError};
+use super::verifier::{BearerToken, Principal, TokenVerifier, VerifyError};
 
 /// How long an introspection answer is reused.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);

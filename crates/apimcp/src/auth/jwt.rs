@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::{BearerToken, Principal, TokenVerifier, VerifyError};
+use super::verifier::{BearerToken, Principal, TokenVerifier, VerifyError};
 
 /// The least time between two JWKS fetches caused by unknown keys.
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);

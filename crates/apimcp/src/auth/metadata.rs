@@ -38,12 +38,37 @@ impl ProtectedResourceMetadata {
     }
 }
 
+/// A URL setting that is not an absolute http(s) URL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not an http(s) URL")]
+#[non_exhaustive]
+pub struct InvalidUrl {
+    /// The value as given.
+    pub value: String,
+    /// Why it does not parse, when it does not.
+    #[source]
+    pub source: Option<url::ParseError>,
+}
+
 /// `public_url` + `path`, normalised: lower-case scheme and host, no default port, no query,
-/// fragment or trailing slash. `HTTPS://MCP.Example.com/` + `/mcp/` → `https://mcp.example.com/mcp`.
-pub fn canonical_resource(public_url: &str, path: &str) -> Result<String, String> {
-    let mut url = reqwest::Url::parse(public_url).map_err(|e| format!("{public_url:?} is not a URL: {e}"))?;
+/// fragment or trailing slash.
+///
+/// ```
+/// use apimcp::auth::canonical_resource;
+///
+/// let resource = canonical_resource("HTTPS://MCP.Example.com/", "/mcp/")?;
+/// assert_eq!(resource, "https://mcp.example.com/mcp");
+/// assert!(canonical_resource("ftp://files.example.com", "/mcp").is_err());
+/// # Ok::<(), apimcp::auth::InvalidUrl>(())
+/// ```
+pub fn canonical_resource(public_url: &str, path: &str) -> Result<String, InvalidUrl> {
+    let invalid = |source| InvalidUrl {
+        value: public_url.to_owned(),
+        source,
+    };
+    let mut url = url::Url::parse(public_url).map_err(|e| invalid(Some(e)))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("{public_url:?} is not an http(s) URL"));
+        return Err(invalid(None));
     }
     let base = url.path().trim_end_matches('/').to_owned();
     let path = path.trim_end_matches('/');
@@ -56,7 +81,7 @@ pub fn canonical_resource(public_url: &str, path: &str) -> Result<String, String
 /// The metadata URLs for a resource: the root one and the path-inserted one (RFC 9728 §3.1),
 /// the same when the resource has no path.
 pub fn metadata_urls(resource: &str) -> (String, String) {
-    let (origin, path) = match reqwest::Url::parse(resource) {
+    let (origin, path) = match url::Url::parse(resource) {
         Ok(url) => (
             url.origin().ascii_serialization(),
             url.path().trim_end_matches('/').to_owned(),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use subtle::ConstantTimeEq;
 
-use super::{BearerToken, Principal, TokenVerifier, VerifyError};
+use super::verifier::{BearerToken, Principal, TokenVerifier, VerifyError};
 
 /// Accepts the given tokens; each principal gets `scopes`.
 pub struct StaticTokens {

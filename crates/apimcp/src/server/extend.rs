@@ -337,7 +337,7 @@ impl super::McpServerBuilder {
                     handler,
                 });
             }
-            Err(e) => self.errors.push(e.to_string()),
+            Err(e) => self.errors.push(e.into()),
         }
         self
     }

@@ -1,5 +1,5 @@
 //! The one module that speaks rmcp. Everything else uses apimcp's own types; a breaking rmcp
-//! release changes this file only.
+//! release changes this folder only.
 //!
 //! Tools and results cross the boundary as MCP JSON (our types serialise to exactly what the
 //! protocol sends, and rmcp's deserialise from it), so no rmcp type leaks out.
@@ -8,30 +8,29 @@
 // 2026-07-28); clients of 2024-11-05 to 2025-11-25 still use them.
 #![allow(deprecated)]
 
+mod peer;
+mod transport;
+
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
-use futures::channel::mpsc;
-use futures::stream::BoxStream;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ClientJsonRpcMessage, ClientResult, CompleteRequestParams,
-    CompleteResult, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams, ErrorData, GetExtensions,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, JsonRpcError, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingMessageNotificationParam,
-    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse,
-    ReadResourceResult, ServerCapabilities, ServerConfig, ServerJsonRpcMessage, ServerRequest, SetLevelRequestParams,
-    SubscribeRequestParams, Tool, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ErrorData,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::{NotificationContext, Peer, RequestContext};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{RoleServer, ServerHandler, ServiceExt};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use crate::call::ToolOutput;
-use crate::server::{
-    BoxFuture, ClientChannel, ClientError, CompletionRequest, Context, LogLevel, McpServer, PerToolSet,
+use crate::server::{CompletionRequest, Context, LogLevel, McpServer, PerToolSet};
+use peer::PeerChannel;
+
+pub(crate) use transport::{
+    ClientMessage, HttpEndpoint, channel_session, known_protocol_versions, parse_client_message, serve_stdio,
+    streamable_http,
 };
 
 /// The tool list in rmcp's types, built once per tool set: derived tools, then custom ones.
@@ -180,7 +179,7 @@ impl ServerHandler for Handler {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let tools = self.cache.tools(&self.server);
-        let filter = self.server.auth().is_some_and(|a| a.filters_tools());
+        let filter = self.server.filters_tools();
         if !filter {
             return Ok(ListToolsResult::with_all_items(tools.as_ref().clone()));
         }
@@ -338,200 +337,6 @@ impl ServerHandler for Handler {
         *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = level;
         Ok(())
     }
-}
-
-/// The client of one session, for handlers (progress, logging, sampling, elicitation) and for
-/// list-changed notifications.
-struct PeerChannel {
-    peer: Peer<RoleServer>,
-    capabilities: Value,
-    level: Arc<Mutex<LogLevel>>,
-}
-
-fn client_error(e: impl std::fmt::Display) -> ClientError {
-    ClientError(e.to_string())
-}
-
-impl ClientChannel for PeerChannel {
-    fn progress(
-        &self,
-        token: Value,
-        progress: f64,
-        total: Option<f64>,
-        message: Option<String>,
-    ) -> BoxFuture<Result<(), ClientError>> {
-        let peer = self.peer.clone();
-        Box::pin(async move {
-            let params: ProgressNotificationParam = serde_json::from_value(
-                json!({"progressToken": token, "progress": progress, "total": total, "message": message}),
-            )
-            .map_err(client_error)?;
-            peer.notify_progress(params).await.map_err(client_error)
-        })
-    }
-
-    fn log(&self, level: LogLevel, logger: Option<String>, data: Value) -> BoxFuture<Result<(), ClientError>> {
-        let peer = self.peer.clone();
-        let wanted = *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Box::pin(async move {
-            if level < wanted {
-                return Ok(());
-            }
-            let params: LoggingMessageNotificationParam =
-                serde_json::from_value(json!({"level": level, "logger": logger, "data": data}))
-                    .map_err(client_error)?;
-            peer.notify_logging_message(params).await.map_err(client_error)
-        })
-    }
-
-    fn sample(&self, params: Value) -> BoxFuture<Result<Value, ClientError>> {
-        let peer = self.peer.clone();
-        Box::pin(async move {
-            let params: CreateMessageRequestParams = serde_json::from_value(params).map_err(client_error)?;
-            let result = peer.create_message(params).await.map_err(client_error)?;
-            serde_json::to_value(result).map_err(client_error)
-        })
-    }
-
-    fn elicit(&self, mut params: Value) -> BoxFuture<Result<Value, ClientError>> {
-        let peer = self.peer.clone();
-        Box::pin(async move {
-            if let Value::Object(map) = &mut params {
-                map.entry("mode").or_insert_with(|| json!("form"));
-            }
-            let params: ElicitRequestParams = serde_json::from_value(params).map_err(client_error)?;
-            match peer
-                .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)))
-                .await
-            {
-                Ok(ClientResult::ElicitResult(result)) => serde_json::to_value(result).map_err(client_error),
-                Ok(other) => Err(ClientError(format!("unexpected answer to elicitation: {other:?}"))),
-                Err(e) => Err(client_error(e)),
-            }
-        })
-    }
-
-    fn client_capabilities(&self) -> Value {
-        if self.capabilities.is_null() {
-            return self
-                .peer
-                .peer_info()
-                .and_then(|info| serde_json::to_value(&info.capabilities).ok())
-                .unwrap_or(Value::Null);
-        }
-        self.capabilities.clone()
-    }
-
-    fn tools_changed(&self) -> BoxFuture<Result<(), ClientError>> {
-        let peer = self.peer.clone();
-        Box::pin(async move { peer.notify_tool_list_changed().await.map_err(client_error) })
-    }
-
-    fn is_closed(&self) -> bool {
-        self.peer.is_transport_closed()
-    }
-}
-
-/// The Streamable HTTP endpoint: rmcp's service, and a way to ask whether a session exists
-/// (for the fast path, which answers plain tool calls itself).
-pub(crate) struct HttpEndpoint {
-    pub(crate) service: StreamableHttpService<Handler, LocalSessionManager>,
-    sessions: Arc<LocalSessionManager>,
-}
-
-impl HttpEndpoint {
-    /// Whether `id` names a live session.
-    pub(crate) async fn has_session(&self, id: &str) -> bool {
-        use rmcp::transport::streamable_http_server::SessionManager;
-        self.sessions.has_session(&Arc::from(id)).await.unwrap_or(false)
-    }
-}
-
-/// The Streamable HTTP endpoint for `server`.
-pub(crate) fn streamable_http(server: &McpServer, cancel: CancellationToken) -> HttpEndpoint {
-    let options = server.options();
-    let mut sessions = LocalSessionManager::default();
-    sessions.session_config.keep_alive = Some(options.session_idle);
-    let sessions = Arc::new(sessions);
-    let config = StreamableHttpServerConfig::default()
-        .disable_allowed_hosts()
-        .with_legacy_session_mode(!options.stateless)
-        .with_json_response(options.stateless)
-        .with_cancellation_token(cancel);
-    let handler = Handler::new(server.clone());
-    let service = StreamableHttpService::new(move || Ok(handler.for_session()), sessions.clone(), config);
-    HttpEndpoint { service, sessions }
-}
-
-/// The protocol versions rmcp speaks, newest last.
-pub(crate) fn known_protocol_versions() -> Vec<String> {
-    rmcp::model::ProtocolVersion::KNOWN_VERSIONS
-        .iter()
-        .map(|v| v.to_string())
-        .collect()
-}
-
-/// Serves `server` over stdin and stdout until the client closes them.
-pub(crate) async fn serve_stdio(server: McpServer) -> std::io::Result<()> {
-    let running = Handler::new(server)
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(std::io::Error::other)?;
-    running.waiting().await.map_err(std::io::Error::other)?;
-    Ok(())
-}
-
-/// A client message for a hand-written transport (legacy SSE), already parsed.
-pub(crate) struct ClientMessage(ClientJsonRpcMessage);
-
-/// Parses a JSON-RPC message from the client and attaches the HTTP request parts, as the
-/// Streamable HTTP transport does, so tool calls see the request's headers. The error is the
-/// JSON-RPC parse error to send back.
-pub(crate) fn parse_client_message(body: &[u8], parts: http::request::Parts) -> Result<ClientMessage, String> {
-    let mut message: ClientJsonRpcMessage = serde_json::from_slice(body).map_err(|e| {
-        let error = ServerJsonRpcMessage::Error(JsonRpcError::new(
-            None,
-            ErrorData::parse_error(format!("Parse error: {e}"), None),
-        ));
-        serde_json::to_string(&error).unwrap_or_default()
-    })?;
-    match &mut message {
-        ClientJsonRpcMessage::Request(r) => {
-            r.request.extensions_mut().insert(parts);
-        }
-        ClientJsonRpcMessage::Notification(n) => {
-            n.notification.extensions_mut().insert(parts);
-        }
-        _ => {}
-    }
-    Ok(ClientMessage(message))
-}
-
-/// A running session over a pair of channels: messages go in through `inbox`, serialised
-/// server messages come out of `outbox`. The session ends when `inbox` is dropped.
-pub(crate) struct ChannelSession {
-    pub(crate) inbox: mpsc::Sender<ClientMessage>,
-    pub(crate) outbox: BoxStream<'static, String>,
-}
-
-/// Starts a session of `server` over channels (the legacy SSE transport runs on this).
-pub(crate) fn channel_session(server: McpServer, cancel: CancellationToken) -> ChannelSession {
-    let (inbox, from_client) = mpsc::channel::<ClientMessage>(64);
-    let (to_client, outbox) = mpsc::channel::<ServerJsonRpcMessage>(64);
-    let from_client = from_client.map(|m| m.0);
-    tokio::spawn(async move {
-        let serving = Handler::new(server)
-            .serve_with_ct((to_client, from_client), cancel)
-            .await;
-        match serving {
-            Ok(running) => {
-                let _ = running.waiting().await;
-            }
-            Err(e) => tracing::debug!(error = %e, "legacy SSE session ended before initialize"),
-        }
-    });
-    let outbox = outbox.map(|m| serde_json::to_string(&m).unwrap_or_default()).boxed();
-    ChannelSession { inbox, outbox }
 }
 
 #[cfg(test)]

@@ -16,12 +16,11 @@ use futures::{SinkExt, StreamExt};
 use http::StatusCode;
 use serde::Deserialize;
 
-use super::McpServer;
-use super::mount::nest;
+use super::http::nest;
+use super::wire::{Envelope, MAX_BODY};
+use crate::auth::AuthState;
 use crate::mcp::{ClientMessage, channel_session, parse_client_message};
-
-/// The largest message accepted.
-const MAX_MESSAGE: usize = 4 * 1024 * 1024;
+use crate::server::McpServer;
 
 type Sessions = Arc<Mutex<HashMap<String, mpsc::Sender<ClientMessage>>>>;
 
@@ -30,6 +29,7 @@ struct SseState {
     server: McpServer,
     sessions: Sessions,
     messages_path: String,
+    auth: Option<AuthState>,
 }
 
 impl McpServer {
@@ -40,17 +40,19 @@ impl McpServer {
         S: Clone + Send + Sync + 'static,
     {
         let base = path.trim_end_matches('/');
+        let auth = self.auth_state(base);
         let state = SseState {
             server: self.clone(),
             sessions: Sessions::default(),
             messages_path: format!("{base}/messages/"),
+            auth: auth.clone(),
         };
         let endpoint = Router::new()
             .route("/", get(open_stream))
             .route("/messages", post(receive))
             .route("/messages/", post(receive))
             .with_state(state);
-        let endpoint = self.protect(endpoint, base);
+        let endpoint = self.protect(endpoint, auth.as_ref());
         nest(router, base, endpoint)
     }
 }
@@ -71,7 +73,12 @@ fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::
     sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn open_stream(State(state): State<SseState>) -> impl IntoResponse {
+async fn open_stream(State(state): State<SseState>, request: Request) -> Response {
+    if let Some(auth) = &state.auth
+        && let Err(rejection) = auth.check_call(None, request.extensions(), request.headers())
+    {
+        return rejection;
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let session = channel_session(state.server.clone(), state.server.shutdown_token());
     lock(&state.sessions).insert(id.clone(), session.inbox);
@@ -87,7 +94,7 @@ async fn open_stream(State(state): State<SseState>) -> impl IntoResponse {
         Ok::<_, Infallible>(Event::default().event("message").data(json))
     });
     let stream = futures::stream::once(async move { Ok(endpoint) }).chain(messages);
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
 #[derive(Deserialize)]
@@ -98,29 +105,44 @@ struct SessionQuery {
 }
 
 async fn receive(State(state): State<SseState>, Query(query): Query<SessionQuery>, request: Request) -> Response {
-    let Some(id) = query.session_id.or(query.session_id_camel) else {
-        return (StatusCode::BAD_REQUEST, "Bad Request: session_id is required\n").into_response();
-    };
-    let Some(mut inbox) = lock(&state.sessions).get(&id).cloned() else {
-        return (StatusCode::NOT_FOUND, "Not Found: unknown or closed session\n").into_response();
-    };
-    let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_MESSAGE).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large\n").into_response();
-    };
-    let message = match parse_client_message(&body, parts) {
-        Ok(message) => message,
-        Err(parse_error) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                [(http::header::CONTENT_TYPE, "application/json")],
-                parse_error,
-            )
-                .into_response();
-        }
-    };
-    match inbox.send(message).await {
+    match deliver(&state, query, request).await {
         Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
-        Err(_) => (StatusCode::NOT_FOUND, "Not Found: the session has ended\n").into_response(),
+        Err(refusal) => refusal,
+    }
+}
+
+/// Reads, checks and hands one message to its session.
+async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Result<(), Response> {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large\n").into_response())?;
+    if let Some(auth) = &state.auth {
+        let envelope = Envelope::parse(&body);
+        auth.check_call(
+            envelope.as_ref().and_then(Envelope::tool),
+            &parts.extensions,
+            &parts.headers,
+        )?;
+    }
+    let mut inbox = state.inbox(query)?;
+    let message = parse_client_message(&body, parts).map_err(|parse_error| {
+        let json = [(http::header::CONTENT_TYPE, "application/json")];
+        (StatusCode::BAD_REQUEST, json, parse_error).into_response()
+    })?;
+    inbox
+        .send(message)
+        .await
+        .map_err(|_| (StatusCode::NOT_FOUND, "Not Found: the session has ended\n").into_response())
+}
+
+impl SseState {
+    /// The inbox of the session the query names.
+    fn inbox(&self, query: SessionQuery) -> Result<mpsc::Sender<ClientMessage>, Response> {
+        let Some(id) = query.session_id.or(query.session_id_camel) else {
+            return Err((StatusCode::BAD_REQUEST, "Bad Request: session_id is required\n").into_response());
+        };
+        let inbox = lock(&self.sessions).get(&id).cloned();
+        inbox.ok_or_else(|| (StatusCode::NOT_FOUND, "Not Found: unknown or closed session\n").into_response())
     }
 }

@@ -4,7 +4,8 @@
 //! sessions, 2026-07-28 requests, calls that want progress, custom tools (they may talk back
 //! to the client), and anything malformed, so errors are rmcp's own.
 //!
-//! Host, Origin and auth checks are layers outside both paths.
+//! The host guard and the bearer check are layers outside; the per-call scope check is here,
+//! on the envelope the fast path reads too ([`super::wire`]), so a body is read and parsed once.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,36 +16,37 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tower::ServiceExt;
 
-use super::McpServer;
+use super::wire::{CallParams, Envelope, MAX_BODY};
+use crate::auth::AuthState;
 use crate::call::ToolOutput;
 use crate::mcp::HttpEndpoint;
+use crate::server::McpServer;
 
-/// rmcp's own limit on a request body.
-const MAX_BODY: usize = 4 * 1024 * 1024;
 /// From this revision on, requests carry their lifecycle in `_meta`: rmcp's job.
 const STATELESS_REVISION: &str = "2026-07-28";
 
-/// The Streamable HTTP endpoint as a tower service: the fast path when it is on, rmcp's
-/// service for the rest.
+/// The Streamable HTTP endpoint as a tower service: the per-call scope check when auth is on,
+/// then the fast path when it is on, then rmcp's service for the rest.
 #[derive(Clone)]
-pub(crate) struct Endpoint(Arc<FastPath>);
+pub(super) struct Endpoint(Arc<FastPath>);
 
 struct FastPath {
     server: McpServer,
     endpoint: HttpEndpoint,
+    auth: Option<AuthState>,
     versions: Vec<String>,
 }
 
 impl Endpoint {
-    pub(crate) fn new(server: &McpServer, endpoint: HttpEndpoint) -> Self {
+    pub(super) fn new(server: &McpServer, endpoint: HttpEndpoint, auth: Option<AuthState>) -> Self {
         Self(Arc::new(FastPath {
             server: server.clone(),
             endpoint,
+            auth,
             versions: crate::mcp::known_protocol_versions(),
         }))
     }
@@ -65,50 +67,46 @@ impl tower::Service<Request> for Endpoint {
     }
 }
 
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    jsonrpc: &'a str,
-    id: Option<&'a RawValue>,
-    method: &'a str,
-    #[serde(borrow)]
-    params: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct CallParams<'a> {
-    name: &'a str,
-    arguments: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(rename = "_meta", borrow)]
-    meta: Option<&'a RawValue>,
-}
-
 impl FastPath {
     async fn handle(&self, request: Request) -> Response {
-        let request = if self.server.options().fast_path {
-            match self.try_answer(request).await {
-                Ok(response) => return response,
-                Err(request) => request,
+        if !self.reads_body(&request) {
+            if let Some(auth) = &self.auth
+                && let Err(rejection) = auth.check_call(None, request.extensions(), request.headers())
+            {
+                return rejection;
             }
-        } else {
-            request
+            return self.rmcp(request).await;
+        }
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response();
         };
+        let envelope = Envelope::parse(&bytes);
+        if let Some(auth) = &self.auth
+            && let Err(rejection) = auth.check_call(
+                envelope.as_ref().and_then(Envelope::tool),
+                &parts.extensions,
+                &parts.headers,
+            )
+        {
+            return rejection;
+        }
+        if let Some(envelope) = envelope.filter(|_| self.plain_post(&parts.headers))
+            && let Some(response) = self.answer(&parts, envelope).await
+        {
+            return response;
+        }
+        self.rmcp(Request::from_parts(parts, Body::from(bytes))).await
+    }
+
+    async fn rmcp(&self, request: Request) -> Response {
         let Ok(response) = self.endpoint.service.clone().oneshot(request).await;
         response.into_response()
     }
 
-    /// The answer, or the request back (whole) for rmcp.
-    async fn try_answer(&self, request: Request) -> Result<Response, Request> {
-        if request.method() != Method::POST || !self.plain_post(request.headers()) {
-            return Err(request);
-        }
-        let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-            return Ok((StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response());
-        };
-        match self.answer(&parts, &bytes).await {
-            Some(response) => Ok(response),
-            None => Err(Request::from_parts(parts, Body::from(bytes))),
-        }
+    /// A POST whose body someone here reads: the scope check, or the fast path.
+    fn reads_body(&self, request: &Request) -> bool {
+        request.method() == Method::POST && (self.auth.is_some() || self.plain_post(request.headers()))
     }
 
     /// JSON in, JSON or SSE accepted (rmcp answers 406/415 otherwise), and a protocol version
@@ -121,54 +119,59 @@ impl FastPath {
         let version = text("mcp-protocol-version");
         let version_ok =
             version.is_empty() || (version < STATELESS_REVISION && self.versions.iter().any(|v| v == version));
-        json_body && accepts && version_ok
+        self.server.options().fast_path && json_body && accepts && version_ok
     }
 
-    async fn answer(&self, parts: &http::request::Parts, body: &Bytes) -> Option<Response> {
-        let envelope: Envelope<'_> = serde_json::from_slice(body).ok()?;
-        let id = envelope.id?;
-        if envelope.jsonrpc != "2.0" || !matches!(envelope.method, "tools/call" | "tools/list") {
+    async fn answer(&self, parts: &Parts, envelope: Envelope<'_>) -> Option<Response> {
+        let id = envelope.request_id()?;
+        if !matches!(envelope.method.as_ref(), "tools/call" | "tools/list") || !self.in_session(parts).await {
             return None;
-        }
-        if !self.server.options().stateless {
-            let session = parts.headers.get("mcp-session-id")?.to_str().ok()?;
-            if !self.endpoint.has_session(session).await {
-                return None;
-            }
         }
         let mut body = Vec::with_capacity(1024);
         body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
         body.extend_from_slice(id.get().as_bytes());
         body.extend_from_slice(br#","result":"#);
-        let body = match envelope.method {
-            // The cached list (megabytes for a large API) is sent as it is, not copied.
-            "tools/list" => Body::new(Pieces::new([body.into(), self.list()?, Bytes::from_static(b"}")])),
+        let body = match envelope.call {
             // The result is written in place, after the envelope.
-            _ => {
-                serde_json::to_writer(&mut body, &self.call(parts, envelope.params?).await?).ok()?;
+            Some(call) => {
+                serde_json::to_writer(&mut body, &self.call(parts, call).await?).ok()?;
                 body.push(b'}');
                 Body::from(body)
             }
+            // The cached list (megabytes for a large API) is sent as it is, not copied.
+            None if envelope.method == "tools/list" => {
+                Body::new(Pieces::new([body.into(), self.list()?, Bytes::from_static(b"}")]))
+            }
+            None => return None,
         };
         let json = HeaderValue::from_static("application/json");
         Some(([(header::CONTENT_TYPE, json)], body).into_response())
     }
 
+    /// Stateless, or a live session of rmcp's (which answers unknown sessions itself).
+    async fn in_session(&self, parts: &Parts) -> bool {
+        if self.server.options().stateless {
+            return true;
+        }
+        let session = parts.headers.get("mcp-session-id").and_then(|v| v.to_str().ok());
+        match session {
+            Some(id) => self.endpoint.has_session(id).await,
+            None => false,
+        }
+    }
+
     fn list(&self) -> Option<Bytes> {
-        let filtered = self.server.auth().is_some_and(|a| a.filters_tools());
-        (!filtered).then(|| self.server.tools_list_json())
+        (!self.server.filters_tools()).then(|| self.server.tools_list_json())
     }
 
     /// A derived tool's call without a progress token; `None` for anything else.
-    async fn call(&self, parts: &http::request::Parts, params: &RawValue) -> Option<ToolOutput> {
-        let params: CallParams<'_> = serde_json::from_str(params.get()).ok()?;
-        let wants_progress = params.meta.is_some_and(|m| m.get().contains("progressToken"));
-        if wants_progress {
+    async fn call(&self, parts: &Parts, call: CallParams<'_>) -> Option<ToolOutput> {
+        if call.wants_progress() {
             return None;
         }
         // `None` for a custom tool, which rmcp's path runs with its client connection.
         self.server
-            .call_derived(params.name, params.arguments, &parts.headers)
+            .call_derived(&call.name, call.arguments, &parts.headers)
             .await
     }
 }

@@ -1,0 +1,106 @@
+//! The client side of one rmcp session as a [`ClientChannel`]: what handlers use to talk back
+//! (progress, logging, sampling, elicitation), and what list-changed notifications go through.
+
+use std::sync::{Arc, Mutex};
+
+use rmcp::RoleServer;
+use rmcp::model::{
+    ClientResult, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams, LoggingMessageNotificationParam,
+    ProgressNotificationParam, ServerRequest,
+};
+use rmcp::service::Peer;
+use serde_json::{Value, json};
+
+use crate::server::{BoxFuture, ClientChannel, ClientError, LogLevel};
+
+/// The client of one session, for handlers (progress, logging, sampling, elicitation) and for
+/// list-changed notifications.
+pub(super) struct PeerChannel {
+    pub(super) peer: Peer<RoleServer>,
+    pub(super) capabilities: Value,
+    pub(super) level: Arc<Mutex<LogLevel>>,
+}
+
+fn client_error(e: impl std::fmt::Display) -> ClientError {
+    ClientError(e.to_string())
+}
+
+impl ClientChannel for PeerChannel {
+    fn progress(
+        &self,
+        token: Value,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> BoxFuture<Result<(), ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            let params: ProgressNotificationParam = serde_json::from_value(
+                json!({"progressToken": token, "progress": progress, "total": total, "message": message}),
+            )
+            .map_err(client_error)?;
+            peer.notify_progress(params).await.map_err(client_error)
+        })
+    }
+
+    fn log(&self, level: LogLevel, logger: Option<String>, data: Value) -> BoxFuture<Result<(), ClientError>> {
+        let peer = self.peer.clone();
+        let wanted = *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Box::pin(async move {
+            if level < wanted {
+                return Ok(());
+            }
+            let params: LoggingMessageNotificationParam =
+                serde_json::from_value(json!({"level": level, "logger": logger, "data": data}))
+                    .map_err(client_error)?;
+            peer.notify_logging_message(params).await.map_err(client_error)
+        })
+    }
+
+    fn sample(&self, params: Value) -> BoxFuture<Result<Value, ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            let params: CreateMessageRequestParams = serde_json::from_value(params).map_err(client_error)?;
+            let result = peer.create_message(params).await.map_err(client_error)?;
+            serde_json::to_value(result).map_err(client_error)
+        })
+    }
+
+    fn elicit(&self, mut params: Value) -> BoxFuture<Result<Value, ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            if let Value::Object(map) = &mut params {
+                map.entry("mode").or_insert_with(|| json!("form"));
+            }
+            let params: ElicitRequestParams = serde_json::from_value(params).map_err(client_error)?;
+            match peer
+                .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)))
+                .await
+            {
+                Ok(ClientResult::ElicitResult(result)) => serde_json::to_value(result).map_err(client_error),
+                Ok(other) => Err(ClientError(format!("unexpected answer to elicitation: {other:?}"))),
+                Err(e) => Err(client_error(e)),
+            }
+        })
+    }
+
+    fn client_capabilities(&self) -> Value {
+        if self.capabilities.is_null() {
+            return self
+                .peer
+                .peer_info()
+                .and_then(|info| serde_json::to_value(&info.capabilities).ok())
+                .unwrap_or(Value::Null);
+        }
+        self.capabilities.clone()
+    }
+
+    fn tools_changed(&self) -> BoxFuture<Result<(), ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move { peer.notify_tool_list_changed().await.map_err(client_error) })
+    }
+
+    fn is_closed(&self) -> bool {
+        self.peer.is_transport_closed()
+    }
+}

@@ -1,0 +1,373 @@
+//! Building an [`McpServer`]: where the document and the API are, the server's options, and
+//! `build()`, which converts the document and checks the whole configuration once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+use serde_json::Value;
+
+use super::dispatch::Dispatcher;
+use super::extend::Extensions;
+use super::registry::ToolSet;
+use super::{HostGuard, McpServer, check_names};
+use crate::auth::AuthConfig;
+use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument, convert};
+use crate::tool::InvalidToolName;
+
+/// How long a tool call may take by default (FastAPI-MCP's is 10 s too).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle stateful session lives by default.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// Why a server could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No OpenAPI document was given.
+    #[error("no OpenAPI document: call .openapi(...) on the builder")]
+    NoDocument,
+    /// No dispatcher was given.
+    #[error("no API to call: call .in_process(router) or .remote(url) on the builder")]
+    NoDispatcher,
+    /// The document could not be read.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    /// The conversion failed.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    /// The authorization settings are incomplete or contradict each other.
+    #[error("auth: {0}")]
+    Auth(#[from] crate::auth::AuthConfigError),
+    /// A forwarded header name is not a header name.
+    #[error("{name:?} is not a valid header name")]
+    HeaderName {
+        /// The name as given.
+        name: String,
+    },
+    /// A custom tool is malformed.
+    #[error(transparent)]
+    Extension(#[from] ExtensionError),
+    /// A custom tool has the name of a derived tool.
+    #[error("the custom tool {name} has the same name as a tool from the OpenAPI document")]
+    DuplicateTool {
+        /// The tool's name.
+        name: String,
+    },
+}
+
+/// Why a custom tool, resource or prompt was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtensionError {
+    /// A custom tool's name breaks MCP's tool-name rules.
+    #[error(transparent)]
+    InvalidToolName(#[from] InvalidToolName),
+}
+
+/// Settings of an [`McpServer`] beyond its tools.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// The server name clients show.
+    pub name: String,
+    /// The server version (the API's `info.version`, never its description).
+    pub version: String,
+    /// Instructions for the model, sent in `initialize`.
+    pub instructions: Option<String>,
+    /// Incoming MCP request headers passed on to the API on every call.
+    pub forward_headers: Vec<HeaderName>,
+    /// How long one call may take.
+    pub timeout: Duration,
+    /// Stateless Streamable HTTP: no sessions, any replica can answer any request.
+    pub stateless: bool,
+    /// How long an idle stateful session lives.
+    pub session_idle: Duration,
+    /// Which `Host` and `Origin` values are accepted (DNS-rebinding protection).
+    pub host_guard: HostGuard,
+    /// The URL clients reach this server at (scheme, host, port and any prefix path).
+    pub public_url: Option<String>,
+    /// Believe `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a proxy you trust).
+    pub trust_forwarded_headers: bool,
+    /// Answer plain `tools/call` and `tools/list` without rmcp's per-request machinery
+    /// (same logic and checks; see the benchmark).
+    pub fast_path: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            name: "apimcp".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            instructions: None,
+            forward_headers: vec![http::header::AUTHORIZATION],
+            timeout: DEFAULT_TIMEOUT,
+            stateless: false,
+            session_idle: DEFAULT_SESSION_IDLE,
+            host_guard: HostGuard::default(),
+            public_url: None,
+            trust_forwarded_headers: false,
+            fast_path: true,
+        }
+    }
+}
+
+/// Where calls go.
+enum Target {
+    InProcess(Dispatcher),
+    Remote(url::Url),
+}
+
+/// Builds an [`McpServer`]: a document, an API to call, then options.
+///
+/// ```no_run
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use apimcp::McpServer;
+///
+/// let mcp = McpServer::builder()
+///     .openapi_file("openapi.json")
+///     .remote("https://api.example.com/v1".parse()?)
+///     .timeout(std::time::Duration::from_secs(30))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct McpServerBuilder {
+    document: Option<Result<OpenApiDocument, DocumentError>>,
+    target: Option<Target>,
+    options: ServerOptions,
+    name: Option<String>,
+    version: Option<String>,
+    forward_headers: Option<Vec<HeaderName>>,
+    convert: ConvertOptions,
+    pub(super) extensions: Extensions,
+    pub(super) errors: Vec<ExtensionError>,
+    auth: Option<AuthConfig>,
+}
+
+impl McpServer {
+    /// Starts a builder.
+    pub fn builder() -> McpServerBuilder {
+        McpServerBuilder {
+            document: None,
+            target: None,
+            options: ServerOptions::default(),
+            name: None,
+            version: None,
+            forward_headers: None,
+            convert: ConvertOptions::default(),
+            extensions: Extensions::default(),
+            errors: Vec::new(),
+            auth: None,
+        }
+    }
+}
+
+impl McpServerBuilder {
+    /// The OpenAPI document the tools come from.
+    pub fn openapi(mut self, document: OpenApiDocument) -> Self {
+        self.document = Some(Ok(document));
+        self
+    }
+
+    /// The OpenAPI document from a JSON or YAML file.
+    pub fn openapi_file(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        let path = path.as_ref();
+        self.document = Some(match std::fs::read_to_string(path) {
+            Ok(text) => OpenApiDocument::parse(&text, &path.display().to_string()),
+            Err(e) => Err(DocumentError::Unreadable {
+                origin: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        });
+        self
+    }
+
+    /// The OpenAPI document as JSON.
+    pub fn openapi_json(mut self, document: Value) -> Self {
+        self.document = Some(OpenApiDocument::from_value(document));
+        self
+    }
+
+    /// The OpenAPI document from utoipa.
+    #[cfg(feature = "utoipa")]
+    pub fn utoipa(self, document: &utoipa::openapi::OpenApi) -> Self {
+        let value = serde_json::to_value(document).unwrap_or(Value::Null);
+        self.openapi_json(value)
+    }
+
+    /// Call the API in-process: any tower service, such as the axum `Router` that serves it.
+    pub fn in_process<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<http::Request<axum::body::Body>, Error = std::convert::Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.target = Some(Target::InProcess(Dispatcher::in_process(service)));
+        self
+    }
+
+    /// Call a remote API at `base` (its path is kept as a prefix).
+    pub fn remote(mut self, base: url::Url) -> Self {
+        self.target = Some(Target::Remote(base));
+        self
+    }
+
+    /// The server name (default: the document's `info.title`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The server version (default: the document's `info.version`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Instructions for the model.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.options.instructions = Some(instructions.into());
+        self
+    }
+
+    /// How operations become tools.
+    pub fn convert_options(mut self, options: ConvertOptions) -> Self {
+        self.convert = options;
+        self
+    }
+
+    /// Headers of the MCP request to pass on to the API (default: `authorization`).
+    pub fn forward_headers<I, S>(mut self, names: I) -> Result<Self, BuildError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let parse = |name: S| {
+            let name = name.as_ref();
+            HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| BuildError::HeaderName { name: name.into() })
+        };
+        self.forward_headers = Some(names.into_iter().map(parse).collect::<Result<_, _>>()?);
+        Ok(self)
+    }
+
+    /// Authorize MCP requests (see [`crate::auth`]).
+    pub fn auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The URL clients reach this server at; its host is also allowed by the host guard.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.options.public_url = Some(url.into());
+        self
+    }
+
+    /// Answer plain tool calls in the HTTP task (default on); off sends everything through rmcp.
+    pub fn fast_path(mut self, on: bool) -> Self {
+        self.options.fast_path = on;
+        self
+    }
+
+    /// Believe `X-Forwarded-Proto` and `X-Forwarded-Host` from a proxy you trust.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.options.trust_forwarded_headers = trust;
+        self
+    }
+
+    /// How long one call may take (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// Serve Streamable HTTP without sessions.
+    pub fn stateless(mut self, stateless: bool) -> Self {
+        self.options.stateless = stateless;
+        self
+    }
+
+    /// How long an idle session lives (default 30 minutes).
+    pub fn session_idle(mut self, idle: Duration) -> Self {
+        self.options.session_idle = idle;
+        self
+    }
+
+    /// Which `Host` and `Origin` values are accepted.
+    pub fn host_guard(mut self, guard: HostGuard) -> Self {
+        self.options.host_guard = guard;
+        self
+    }
+
+    /// Converts the document and builds the server.
+    pub fn build(mut self) -> Result<McpServer, BuildError> {
+        let document = self.document.take().ok_or(BuildError::NoDocument)??;
+        let (dispatcher, remote) = self.dispatcher()?;
+        let auth_on = self.auth.as_ref().is_some_and(AuthConfig::is_enabled);
+        let options = self.resolve_options(&document, remote && auth_on);
+        if let Some(error) = self.errors.into_iter().next() {
+            return Err(error.into());
+        }
+        let auth = match self.auth.filter(AuthConfig::is_enabled) {
+            Some(auth) => Some(Arc::new(auth.build(options.public_url.as_deref())?)),
+            None => None,
+        };
+        let set = ToolSet::new(convert(&document, &self.convert)?);
+        check_names(&set, &self.extensions)?;
+        Ok(McpServer::new(
+            options,
+            self.convert,
+            set,
+            dispatcher,
+            self.extensions,
+            auth,
+        ))
+    }
+
+    /// The dispatcher, and whether the API is remote.
+    fn dispatcher(&mut self) -> Result<(Dispatcher, bool), BuildError> {
+        match self.target.take().ok_or(BuildError::NoDispatcher)? {
+            Target::InProcess(dispatcher) => Ok((dispatcher, false)),
+            Target::Remote(base) => Ok((Dispatcher::remote(base).map_err(BuildError::Client)?, true)),
+        }
+    }
+
+    /// The options with every default resolved: name and version from the document, the
+    /// forwarded headers, the public host allowed by the host guard.
+    fn resolve_options(&mut self, document: &OpenApiDocument, remote_with_auth: bool) -> ServerOptions {
+        let mut options = std::mem::take(&mut self.options);
+        let name = self.name.take().or_else(|| document.title().map(str::to_owned));
+        let version = self
+            .version
+            .take()
+            .or_else(|| document.api_version().map(str::to_owned));
+        options.name = name.unwrap_or(options.name);
+        options.version = version.unwrap_or(options.version);
+        match self.forward_headers.take() {
+            Some(names) => options.forward_headers = names,
+            None if remote_with_auth => withhold_authorization(&mut options.forward_headers),
+            None => {}
+        }
+        let public_url = options.public_url.as_deref().and_then(|u| url::Url::parse(u).ok());
+        if let Some(host) = public_url.as_ref().and_then(url::Url::host_str) {
+            options.host_guard = options.host_guard.with_host(host);
+        }
+        options
+    }
+}
+
+/// A token issued for this MCP server is not passed to an API of another audience unless the
+/// operator names `authorization` in forward_headers.
+fn withhold_authorization(forward: &mut Vec<HeaderName>) {
+    forward.retain(|h| h != http::header::AUTHORIZATION);
+    tracing::info!(
+        "auth is on and the API is remote: the client's Authorization header is not forwarded (name it in forward_headers to forward it)"
+    );
+}

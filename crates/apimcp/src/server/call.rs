@@ -1,0 +1,131 @@
+//! One tool call, the pipeline the fast path and rmcp's path share: argument check, request,
+//! dispatch, response mapping, output check. A derived tool never needs the client's
+//! connection; a custom tool gets it through its [`Context`].
+
+use std::fmt::Display;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, Request};
+use serde_json::{Map, Value};
+
+use super::dispatch::Reply;
+use super::registry::{ServedTool, ToolSet};
+use super::{BuildError, Context, Extensions, McpServer};
+use crate::call::{ToolOutput, build_request, response_output};
+
+impl McpServer {
+    /// Runs one tool call: argument check, request, dispatch, response mapping. `None` when
+    /// there is no such tool. The context carries the MCP request's HTTP headers, for forwarding.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        context: Context,
+    ) -> Option<ToolOutput> {
+        let tools = self.tools();
+        if let Some(tool) = tools.get(name) {
+            return Some(self.call_served(tool, arguments, context.headers()).await);
+        }
+        let custom = self.inner.extensions.tool(name)?;
+        let arguments = arguments.unwrap_or_default();
+        if let Some(validator) = &custom.validator
+            && let Err(message) = validator.check(&Value::Object(arguments.clone()))
+        {
+            return Some(ToolOutput::error(format!("Invalid arguments for {name}: {message}")));
+        }
+        Some((custom.handler)(arguments, context).await)
+    }
+
+    /// A derived tool's call with only the request's headers (the fast path's entry: no
+    /// client connection needed). `None` when there is no such derived tool.
+    pub(crate) async fn call_derived(
+        &self,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        headers: &HeaderMap,
+    ) -> Option<ToolOutput> {
+        let tools = self.tools();
+        let tool = tools.get(name)?;
+        Some(self.call_served(tool, arguments, Some(headers)).await)
+    }
+
+    async fn call_served(
+        &self,
+        tool: &ServedTool,
+        arguments: Option<Map<String, Value>>,
+        incoming: Option<&HeaderMap>,
+    ) -> ToolOutput {
+        match self.try_call(tool, arguments, incoming).await {
+            Ok(output) | Err(output) => output,
+        }
+    }
+
+    /// The call's result; `Err` is the tool error that ends it early.
+    async fn try_call(
+        &self,
+        tool: &ServedTool,
+        arguments: Option<Map<String, Value>>,
+        incoming: Option<&HeaderMap>,
+    ) -> Result<ToolOutput, ToolOutput> {
+        let mut request = request_for(tool, arguments)?;
+        if let Some(incoming) = incoming {
+            forward(&self.inner.options.forward_headers, incoming, request.headers_mut());
+        }
+        let timeout = self.inner.options.timeout;
+        let reply = self.inner.dispatcher.load().send(request, timeout).await;
+        let reply = reply.map_err(|e| ToolOutput::error(format!("{} failed: {e}", tool.name())))?;
+        Ok(tool.check_output(output_of(tool, &reply)))
+    }
+}
+
+/// The API request for a call, or the tool error that says why its arguments are refused.
+fn request_for(tool: &ServedTool, arguments: Option<Map<String, Value>>) -> Result<Request<Bytes>, ToolOutput> {
+    let invalid = |why: &dyn Display| ToolOutput::error(format!("Invalid arguments for {}: {why}", tool.name()));
+    // One Value for the schema check and the request, so the arguments are not copied.
+    let arguments = Value::Object(arguments.unwrap_or_default());
+    tool.check_arguments(&arguments).map_err(|why| invalid(&why))?;
+    let empty = Map::new();
+    let fields = arguments.as_object().unwrap_or(&empty);
+    build_request(&tool.converted.binding, fields).map_err(|why| invalid(&why))
+}
+
+/// The API's reply as tool content.
+fn output_of(tool: &ServedTool, reply: &Reply) -> ToolOutput {
+    let content_type = reply
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let binding = &tool.converted.binding;
+    response_output(
+        binding,
+        tool.has_output_schema(),
+        reply.status,
+        content_type,
+        &reply.body,
+    )
+}
+
+/// Custom tools must not shadow derived ones (or each other).
+pub(super) fn check_names(set: &ToolSet, extensions: &Extensions) -> Result<(), BuildError> {
+    let mut seen = std::collections::HashSet::new();
+    for custom in &extensions.tools {
+        let name = custom.tool.name.as_str();
+        if set.get(name).is_some() || !seen.insert(name) {
+            return Err(BuildError::DuplicateTool { name: name.to_owned() });
+        }
+    }
+    Ok(())
+}
+
+/// Copies the allow-listed headers of the MCP request onto the API request, unless a header
+/// parameter already set them.
+fn forward(names: &[HeaderName], incoming: &HeaderMap, outgoing: &mut HeaderMap) {
+    for name in names {
+        if outgoing.contains_key(name) {
+            continue;
+        }
+        for value in incoming.get_all(name) {
+            outgoing.append(name.clone(), value.clone());
+        }
+    }
+}
