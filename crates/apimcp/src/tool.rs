@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use http::{HeaderName, Method};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A JSON object, as MCP schemas are.
@@ -110,8 +111,10 @@ pub struct ToolAnnotations {
 /// How a tool call becomes an HTTP request.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Binding {
-    /// The HTTP method, upper case (`GET`, `POST`, ... or a 3.2 custom method).
-    pub method: String,
+    /// The HTTP method (`GET`, `POST`, ... or a 3.2 custom method, upper case), checked when
+    /// the document was converted; serialised as its name.
+    #[serde(serialize_with = "method_name")]
+    pub method: Method,
     /// The path template as written in the document, e.g. `/items/{item_id}`.
     pub path: String,
     /// Path, query, header and cookie parameters, in document order.
@@ -122,29 +125,52 @@ pub struct Binding {
     pub output_wrapped: bool,
 }
 
+fn method_name<S: Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(method.as_str())
+}
+
 /// Where a parameter goes in the request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// A header's name is checked when the document is converted, so a call never meets a name
+/// HTTP cannot carry. Serialised as the name OpenAPI uses in `in` (`"header"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     /// A `{name}` segment of the path template.
     Path,
     /// The query string.
     Query,
-    /// A request header.
-    Header,
+    /// This request header (lower case, as HTTP/2 sends it; [`ParamBinding::name`] keeps the
+    /// document's spelling).
+    Header(HeaderName),
     /// A cookie in the `Cookie` header.
     Cookie,
 }
 
 impl Location {
     /// The name OpenAPI uses in `in`.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Self::Path => "path",
             Self::Query => "query",
-            Self::Header => "header",
+            Self::Header(_) => "header",
             Self::Cookie => "cookie",
         }
+    }
+
+    /// Path, query, header, cookie: the order arguments are named in.
+    pub(crate) fn rank(&self) -> u8 {
+        match self {
+            Self::Path => 0,
+            Self::Query => 1,
+            Self::Header(_) => 2,
+            Self::Cookie => 3,
+        }
+    }
+}
+
+impl Serialize for Location {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

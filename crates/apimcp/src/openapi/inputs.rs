@@ -6,6 +6,8 @@
 //! location (`query_id`). An object body is flattened into top-level arguments when none of its
 //! fields collides; otherwise, and for every other body, it is one `body` argument.
 
+use http::HeaderName;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value, json};
 
 use super::OperationError;
@@ -21,7 +23,7 @@ pub(crate) struct Inputs {
 }
 
 /// Headers OpenAPI says to ignore as parameters: HTTP itself sets them.
-const IGNORED_HEADERS: [&str; 3] = ["accept", "content-type", "authorization"];
+const IGNORED_HEADERS: [HeaderName; 3] = [ACCEPT, CONTENT_TYPE, AUTHORIZATION];
 
 pub(crate) fn build<'d>(
     schemas: &mut Schemas<'d>,
@@ -101,8 +103,8 @@ impl<'d> Builder<'_, 'd> {
     ) -> Result<Vec<ParamBinding>, OperationError> {
         let mut raw = self.collect(item.get("parameters"), Vec::new())?;
         raw = self.collect(op.get("parameters"), raw)?;
-        raw.sort_by_key(|p| p.location as u8);
-        raw.into_iter().map(|p| self.param(&p)).collect()
+        raw.sort_by_key(|p| p.location.rank());
+        raw.into_iter().map(|p| self.param(p)).collect()
     }
 
     /// Adds the parameters of one level; a later level replaces an earlier one of the same
@@ -113,28 +115,13 @@ impl<'d> Builder<'_, 'd> {
         mut raw: Vec<RawParam<'d>>,
     ) -> Result<Vec<RawParam<'d>>, OperationError> {
         for entry in list.and_then(Value::as_array).into_iter().flatten() {
-            let spec = resolve(self.schemas.doc(), entry)
-                .map_err(|source| OperationError::Schema {
-                    at: "parameter".into(),
-                    source,
-                })?
-                .as_object()
-                .ok_or_else(|| invalid_param("?", "a parameter must be an object"))?;
+            let spec = self.param_spec(entry)?;
             let name = spec
                 .get("name")
                 .and_then(Value::as_str)
                 .ok_or_else(|| invalid_param("?", "the parameter has no `name`"))?;
-            let location = match spec.get("in").and_then(Value::as_str) {
-                Some("path") => Location::Path,
-                Some("query" | "querystring") => Location::Query,
-                Some("header") => Location::Header,
-                Some("cookie") => Location::Cookie,
-                other => {
-                    let reason = format!("unknown location `in: {}`", other.unwrap_or("(none)"));
-                    return Err(invalid_param(name, &reason));
-                }
-            };
-            if location == Location::Header && IGNORED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            let location = param_location(spec, name)?;
+            if matches!(&location, Location::Header(header) if IGNORED_HEADERS.contains(header)) {
                 continue;
             }
             raw.retain(|p| !(p.name == name && p.location == location));
@@ -143,7 +130,18 @@ impl<'d> Builder<'_, 'd> {
         Ok(raw)
     }
 
-    fn param(&mut self, p: &RawParam<'d>) -> Result<ParamBinding, OperationError> {
+    /// A parameter object, its `$ref` followed.
+    fn param_spec(&self, entry: &'d Value) -> Result<&'d Map<String, Value>, OperationError> {
+        resolve(self.schemas.doc(), entry)
+            .map_err(|source| OperationError::Schema {
+                at: "parameter".into(),
+                source,
+            })?
+            .as_object()
+            .ok_or_else(|| invalid_param("?", "a parameter must be an object"))
+    }
+
+    fn param(&mut self, p: RawParam<'d>) -> Result<ParamBinding, OperationError> {
         let arg = self.arg_name(p.name, p.location.as_str());
         let at = format!("parameter `{}`", p.name);
         let (mut property, json) = match param_schema(p.spec) {
@@ -162,7 +160,7 @@ impl<'d> Builder<'_, 'd> {
         }
         let required = p.location == Location::Path || p.spec.get("required") == Some(&json!(true));
         self.add(&arg, property, required);
-        let style = style(p.spec, p.location);
+        let style = style(p.spec, &p.location);
         let explode = p
             .spec
             .get("explode")
@@ -296,6 +294,22 @@ impl<'d> Builder<'_, 'd> {
     }
 }
 
+/// Where the parameter goes, from its `in`; a header's name is checked here, once.
+fn param_location(spec: &Map<String, Value>, name: &str) -> Result<Location, OperationError> {
+    match spec.get("in").and_then(Value::as_str) {
+        Some("path") => Ok(Location::Path),
+        Some("query" | "querystring") => Ok(Location::Query),
+        Some("header") => HeaderName::from_bytes(name.as_bytes())
+            .map(Location::Header)
+            .map_err(|_| OperationError::InvalidHeaderName { name: name.into() }),
+        Some("cookie") => Ok(Location::Cookie),
+        other => {
+            let reason = format!("unknown location `in: {}`", other.unwrap_or("(none)"));
+            Err(invalid_param(name, &reason))
+        }
+    }
+}
+
 fn invalid_param(name: &str, reason: &str) -> OperationError {
     OperationError::InvalidParameter {
         name: name.into(),
@@ -312,15 +326,15 @@ fn param_schema(spec: &Map<String, Value>) -> Option<(&Value, bool)> {
     Some((media.get("schema")?, true))
 }
 
-fn style(spec: &Map<String, Value>, location: Location) -> Style {
+fn style(spec: &Map<String, Value>, location: &Location) -> Style {
     let default = match location {
-        Location::Path | Location::Header => Style::Simple,
+        Location::Path | Location::Header(_) => Style::Simple,
         Location::Query | Location::Cookie => Style::Form,
     };
     match spec.get("style").and_then(Value::as_str) {
         Some("simple") => Style::Simple,
-        Some("label") if location == Location::Path => Style::Label,
-        Some("matrix") if location == Location::Path => Style::Matrix,
+        Some("label") if *location == Location::Path => Style::Label,
+        Some("matrix") if *location == Location::Path => Style::Matrix,
         Some("form") => Style::Form,
         Some("spaceDelimited") => Style::SpaceDelimited,
         Some("pipeDelimited") => Style::PipeDelimited,
