@@ -26,6 +26,7 @@ use super::filter::OperationFilter;
 /// assert_eq!(options.tool_names["GET /items/{item_id}"], "get_item");
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ConvertOptions {
     /// Describe every response in the description, not only the success one.
     pub describe_all_responses: bool,
