@@ -121,20 +121,7 @@ impl OpenApiDocument {
             });
         };
         if let Some(swagger) = object.get("swagger") {
-            let version = version_string(swagger);
-            if version != "2.0" {
-                return Err(unsupported(origin, version));
-            }
-            let converted = swagger2::to_openapi_3(value).map_err(|e| DocumentError::Swagger {
-                origin: origin.into(),
-                pointer: e.pointer,
-                reason: e.reason,
-            })?;
-            return Ok(Self {
-                value: converted,
-                version: SpecVersion::V3_0,
-                from_swagger: true,
-            });
+            return Self::from_swagger(version_string(swagger), value, origin);
         }
         let version = object
             .get("openapi")
@@ -145,6 +132,23 @@ impl OpenApiDocument {
             value,
             version,
             from_swagger: false,
+        })
+    }
+
+    /// A Swagger 2.0 document, converted to OpenAPI 3.0.
+    fn from_swagger(version: String, value: Value, origin: &str) -> Result<Self, DocumentError> {
+        if version != "2.0" {
+            return Err(unsupported(origin, version));
+        }
+        let converted = swagger2::to_openapi_3(value).map_err(|e| DocumentError::Swagger {
+            origin: origin.into(),
+            pointer: e.pointer,
+            reason: e.reason,
+        })?;
+        Ok(Self {
+            value: converted,
+            version: SpecVersion::V3_0,
+            from_swagger: true,
         })
     }
 

@@ -143,21 +143,7 @@ impl<'d> Builder<'_, 'd> {
 
     fn param(&mut self, p: RawParam<'d>) -> Result<ParamBinding, OperationError> {
         let arg = self.arg_name(p.name, p.location.as_str());
-        let at = format!("parameter `{}`", p.name);
-        let (mut property, json) = match param_schema(p.spec) {
-            Some((schema, json)) => (self.normalize(schema, &at)?, json),
-            None => (json!({"type": "string"}), false),
-        };
-        if let Value::Object(prop) = &mut property {
-            for key in ["description", "deprecated"] {
-                if let Some(v) = p.spec.get(key) {
-                    prop.insert(key.into(), v.clone());
-                }
-            }
-            if let Some(example) = p.spec.get("example") {
-                prop.entry("examples").or_insert_with(|| json!([example]));
-            }
-        }
+        let (property, json) = self.param_property(&p)?;
         let required = p.location == Location::Path || p.spec.get("required") == Some(&json!(true));
         self.add(&arg, property, required);
         let style = style(p.spec, &p.location);
@@ -176,6 +162,27 @@ impl<'d> Builder<'_, 'd> {
             json,
             required,
         })
+    }
+
+    /// The argument's schema, with the parameter's description, deprecation and example, and
+    /// whether the value is sent as JSON text.
+    fn param_property(&mut self, p: &RawParam<'d>) -> Result<(Value, bool), OperationError> {
+        let at = format!("parameter `{}`", p.name);
+        let (mut property, json) = match param_schema(p.spec) {
+            Some((schema, json)) => (self.normalize(schema, &at)?, json),
+            None => (json!({"type": "string"}), false),
+        };
+        if let Value::Object(prop) = &mut property {
+            for key in ["description", "deprecated"] {
+                if let Some(v) = p.spec.get(key) {
+                    prop.insert(key.into(), v.clone());
+                }
+            }
+            if let Some(example) = p.spec.get("example") {
+                prop.entry("examples").or_insert_with(|| json!([example]));
+            }
+        }
+        Ok((property, json))
     }
 
     /// A client-safe argument name for `wire`, prefixed with `location` when taken.
@@ -201,30 +208,33 @@ impl<'d> Builder<'_, 'd> {
         let kind = MediaKind::of(media_type);
         let required = request_body.get("required") == Some(&json!(true));
         let description = request_body.get("description").and_then(Value::as_str);
-        let schema = media.get("schema");
+        let (shape, files) = self.body_shape(media.get("schema"), kind, description, required)?;
+        Ok(Some(BodyBinding {
+            media_type: kind.wire_type(media_type),
+            encoding: kind.encoding(files),
+            shape,
+            required,
+        }))
+    }
+
+    /// Flattened fields where the body is an object that allows it, else one `body` argument.
+    fn body_shape(
+        &mut self,
+        schema: Option<&'d Value>,
+        kind: MediaKind,
+        description: Option<&str>,
+        required: bool,
+    ) -> Result<(BodyShape, Vec<String>), OperationError> {
         let flat = match (kind, schema) {
             (MediaKind::Json | MediaKind::Form | MediaKind::Multipart, Some(schema)) => {
                 self.flatten(schema, kind, required)?
             }
             _ => None,
         };
-        let (shape, files) = match flat {
-            Some(found) => found,
-            None => self.whole_body(schema, kind, description, required)?,
-        };
-        let encoding = match kind {
-            MediaKind::Json => BodyEncoding::Json,
-            MediaKind::Form => BodyEncoding::Form,
-            MediaKind::Multipart => BodyEncoding::Multipart { files },
-            MediaKind::Text => BodyEncoding::Text,
-            MediaKind::Binary => BodyEncoding::Binary,
-        };
-        Ok(Some(BodyBinding {
-            media_type: kind.wire_type(media_type),
-            encoding,
-            shape,
-            required,
-        }))
+        match flat {
+            Some(found) => Ok(found),
+            None => self.whole_body(schema, kind, description, required),
+        }
     }
 
     /// The body's fields as top-level arguments, or `None` when the body is not a plain object
@@ -239,9 +249,34 @@ impl<'d> Builder<'_, 'd> {
         let Some(object) = object_fields(doc, schema, 0) else {
             return Ok(None);
         };
-        let fields: Vec<_> = object
+        let Some(fields) = self.field_args(&object) else {
+            return Ok(None);
+        };
+        let mut bindings = Vec::new();
+        let mut files = Vec::new();
+        for (field, field_schema, arg) in fields {
+            self.names.reserve(&arg);
+            let mut property = self.normalize(field_schema, &format!("request body field `{field}`"))?;
+            if kind == MediaKind::Multipart && is_file(doc, field_schema) {
+                property = as_base64(property);
+                files.push(field.to_owned());
+            }
+            self.add(&arg, property, body_required && object.required.contains(&field));
+            bindings.push(FieldBinding {
+                arg,
+                field: field.to_owned(),
+            });
+        }
+        Ok(Some((BodyShape::Flattened { fields: bindings }, files)))
+    }
+
+    /// The fields inputs keep, each with its argument name; `None` when a name is unusable,
+    /// taken, or given twice.
+    fn field_args(&self, object: &ObjectFields<'d>) -> Option<Vec<(&'d str, &'d Value, String)>> {
+        let fields: Vec<(&'d str, &'d Value)> = object
             .fields
             .iter()
+            .copied()
             .filter(|(_, s)| !self.schemas.excluded(s, Direction::Input))
             .collect();
         let args: Vec<String> = fields.iter().map(|(name, _)| sanitize(name)).collect();
@@ -249,27 +284,11 @@ impl<'d> Builder<'_, 'd> {
             .iter()
             .enumerate()
             .any(|(i, a)| a.is_empty() || a.len() > 64 || self.names.is_taken(a) || args[..i].contains(a));
-        if clash {
-            return Ok(None);
-        }
-        let mut bindings = Vec::new();
-        let mut files = Vec::new();
-        for ((field, field_schema), arg) in fields.into_iter().zip(args) {
-            self.names.reserve(&arg);
-            let at = format!("request body field `{field}`");
-            let mut property = self.normalize(field_schema, &at)?;
-            if kind == MediaKind::Multipart && is_file(doc, field_schema) {
-                property = as_base64(property);
-                files.push((*field).to_owned());
-            }
-            let required = body_required && object.required.contains(field);
-            self.add(&arg, property, required);
-            bindings.push(FieldBinding {
-                arg,
-                field: (*field).to_owned(),
-            });
-        }
-        Ok(Some((BodyShape::Flattened { fields: bindings }, files)))
+        let named = fields
+            .into_iter()
+            .zip(args)
+            .map(|((field, schema), arg)| (field, schema, arg));
+        (!clash).then(|| named.collect())
     }
 
     fn whole_body(
@@ -366,6 +385,17 @@ impl MediaKind {
         }
     }
 
+    /// How a body of this kind is written; `files` are the multipart fields that carry files.
+    fn encoding(self, files: Vec<String>) -> BodyEncoding {
+        match self {
+            Self::Json => BodyEncoding::Json,
+            Self::Form => BodyEncoding::Form,
+            Self::Multipart => BodyEncoding::Multipart { files },
+            Self::Text => BodyEncoding::Text,
+            Self::Binary => BodyEncoding::Binary,
+        }
+    }
+
     /// The `Content-Type` to send: wildcards become a concrete type.
     fn wire_type(self, media_type: &str) -> String {
         let essence = essence(media_type);
@@ -409,44 +439,61 @@ const MAX_ALL_OF_DEPTH: usize = 16;
 
 fn object_fields<'d>(doc: &'d Value, schema: &'d Value, depth: usize) -> Option<ObjectFields<'d>> {
     let s = resolve(doc, schema).ok()?.as_object()?;
+    if !is_plain_object(s) || depth > MAX_ALL_OF_DEPTH {
+        return None;
+    }
+    let mut out = ObjectFields::own(s);
+    let parts = s.get("allOf").and_then(Value::as_array);
+    if out.fields.is_empty() && parts.is_none() {
+        return None;
+    }
+    for part in parts.into_iter().flatten() {
+        out.merge(object_fields(doc, part, depth + 1)?)?;
+    }
+    Some(out)
+}
+
+/// No union, condition, map, `null` or other type that flattening would lose.
+fn is_plain_object(s: &Map<String, Value>) -> bool {
     let blocked = ["anyOf", "oneOf", "not", "if", "patternProperties", "$ref"]
         .iter()
         .any(|k| s.contains_key(*k));
     let nullable = s.get("nullable") == Some(&json!(true));
     let is_map = s.get("additionalProperties").is_some_and(|a| a != &json!(false));
     let typed_other = s.get("type").is_some_and(|t| t != "object");
-    if blocked || nullable || is_map || typed_other || depth > MAX_ALL_OF_DEPTH {
-        return None;
+    !(blocked || nullable || is_map || typed_other)
+}
+
+impl<'d> ObjectFields<'d> {
+    /// The schema's own `properties` and `required`, before `allOf`.
+    fn own(s: &'d Map<String, Value>) -> Self {
+        Self {
+            fields: s
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
+                .unwrap_or_default(),
+            required: s
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default(),
+        }
     }
-    let mut out = ObjectFields {
-        fields: s
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
-            .unwrap_or_default(),
-        required: s
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default(),
-    };
-    let parts = s.get("allOf").and_then(Value::as_array);
-    if out.fields.is_empty() && parts.is_none() {
-        return None;
-    }
-    for part in parts.into_iter().flatten() {
-        let inner = object_fields(doc, part, depth + 1)?;
-        if inner
+
+    /// Adds an `allOf` part's fields; `None` when a name is already there.
+    fn merge(&mut self, part: Self) -> Option<()> {
+        let clash = part
             .fields
             .iter()
-            .any(|(name, _)| out.fields.iter().any(|(n, _)| n == name))
-        {
+            .any(|(name, _)| self.fields.iter().any(|(n, _)| n == name));
+        if clash {
             return None;
         }
-        out.fields.extend(inner.fields);
-        out.required.extend(inner.required);
+        self.fields.extend(part.fields);
+        self.required.extend(part.required);
+        Some(())
     }
-    Some(out)
 }
 
 /// Whether a multipart field carries a file (a binary string, or an array of them).

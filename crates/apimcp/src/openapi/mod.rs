@@ -264,10 +264,8 @@ fn convert_operation<'d>(
 ) -> Result<ConvertedTool, OperationError> {
     let method = http_method(&op.method)?;
     let inputs = inputs::build(schemas, op.item, op.op)?;
-    let (output_schema, output_wrapped) = match operation::output_schema(schemas, op.op)? {
-        Some((schema, wrapped)) => (Some(schema), wrapped),
-        None => (None, false),
-    };
+    let output = operation::output_schema(schemas, op.op)?;
+    let (output_schema, output_wrapped) = output.map_or((None, false), |(schema, wrapped)| (Some(schema), wrapped));
     let title = op.summary();
     Ok(ConvertedTool {
         tool: Tool {
@@ -335,12 +333,18 @@ fn chosen_names(
         claimed.entry(wanted).or_default().push(entry);
         fixed.push(Some(name));
     }
+    no_name_twice(claimed)?;
+    Ok(fixed)
+}
+
+/// An error when two name-map entries give the same name.
+fn no_name_twice(claimed: HashMap<&str, Vec<String>>) -> Result<(), ConvertError> {
     match claimed.into_iter().find(|(_, ops)| ops.len() > 1) {
         Some((name, operations)) => Err(ConvertError::DuplicateToolName {
             name: name.to_owned(),
             operations,
         }),
-        None => Ok(fixed),
+        None => Ok(()),
     }
 }
 
