@@ -14,6 +14,16 @@ pub type JsonObject = Map<String, Value>;
 ///
 /// 64 is the tightest limit among today's clients (Claude Desktop; Cursor truncates at 60 but
 /// accepts 64 from servers) and the limit the official conformance suite checks.
+///
+/// ```
+/// use apimcp::ToolName;
+///
+/// let name = ToolName::new("repos_get")?;
+/// assert_eq!(name.as_str(), "repos_get");
+/// assert!(ToolName::new("repos/get").is_err());
+/// assert!(ToolName::new("x".repeat(65)).is_err());
+/// # Ok::<(), apimcp::tool::InvalidToolName>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ToolName(String);
@@ -68,6 +78,31 @@ fn is_valid_tool_name(name: &str) -> bool {
 }
 
 /// An MCP tool definition, serialised exactly as `tools/list` sends it.
+///
+/// The conversion makes one per operation; a custom tool is built the same way.
+///
+/// ```
+/// use apimcp::tool::{Tool, ToolAnnotations, ToolName};
+/// use serde_json::json;
+///
+/// let tool = Tool {
+///     name: ToolName::new("get_item")?,
+///     title: Some("Get Item".into()),
+///     description: "Fetch one item.".into(),
+///     input_schema: json!({"type": "object"}).as_object().cloned().unwrap_or_default(),
+///     output_schema: None,
+///     annotations: ToolAnnotations {
+///         read_only_hint: Some(true),
+///         ..ToolAnnotations::default()
+///     },
+/// };
+/// assert_eq!(
+///     serde_json::to_value(&tool)?,
+///     json!({"name": "get_item", "title": "Get Item", "description": "Fetch one item.",
+///            "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": true}})
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tool {

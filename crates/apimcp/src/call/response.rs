@@ -18,6 +18,24 @@ use crate::tool::Binding;
 pub(crate) const ERROR_BODY_LIMIT: usize = 8 * 1024;
 
 /// One MCP content block, serialised as MCP sends it.
+///
+/// ```
+/// use apimcp::call::{Content, ResourceContents};
+/// use serde_json::json;
+///
+/// let blocks = [
+///     Content::text("42 items"),
+///     Content::image("iVBORw0KGgo=", "image/png"),
+///     Content::resource(ResourceContents::text("items://all", "text/csv", "id\n1\n")),
+/// ];
+/// assert_eq!(serde_json::to_value(&blocks[0])?, json!({"type": "text", "text": "42 items"}));
+/// assert_eq!(
+///     serde_json::to_value(&blocks[1])?,
+///     json!({"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"})
+/// );
+/// assert_eq!(serde_json::to_value(&blocks[2])?["resource"]["uri"], "items://all");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Content {
@@ -116,6 +134,22 @@ impl Content {
 }
 
 /// The result of a tool call, before it is put into an MCP message.
+///
+/// A custom tool's handler returns one: [`ToolOutput::success`] with content blocks, or
+/// [`ToolOutput::error`] with a message the model can act on (`isError: true`, not a
+/// protocol error).
+///
+/// ```
+/// use apimcp::call::{Content, ToolOutput};
+/// use serde_json::json;
+///
+/// let done = ToolOutput::success(vec![Content::text("3")]);
+/// assert_eq!(done.to_json(), json!({"content": [{"type": "text", "text": "3"}], "isError": false}));
+///
+/// let refused = ToolOutput::error("`a` must be a number");
+/// assert!(refused.is_error);
+/// assert_eq!(refused.to_json()["content"][0]["text"], "`a` must be a number");
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolOutput {

@@ -18,6 +18,21 @@ pub enum SpecVersion {
 }
 
 /// An OpenAPI 3.x document ready for conversion.
+///
+/// JSON or YAML text goes in; Swagger 2.0 is converted to OpenAPI 3.0 on the way.
+///
+/// ```
+/// use apimcp::openapi::{OpenApiDocument, SpecVersion};
+///
+/// let document = OpenApiDocument::parse("openapi: 3.1.0\ninfo: {title: Items, version: '2'}\npaths: {}\n", "items.yaml")?;
+/// assert_eq!(document.version(), SpecVersion::V3_1);
+/// assert_eq!((document.title(), document.api_version()), (Some("Items"), Some("2")));
+///
+/// let swagger = OpenApiDocument::from_value(serde_json::json!({"swagger": "2.0", "paths": {}}))?;
+/// assert!(swagger.converted_from_swagger());
+/// assert!(OpenApiDocument::parse(r#"{"openapi": "4.0.0"}"#, "x.json").is_err());
+/// # Ok::<(), apimcp::openapi::DocumentError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct OpenApiDocument {
     value: Value,
