@@ -251,15 +251,19 @@ fn query_pairs(p: &ParamBinding, value: &Value, out: &mut Vec<String>) -> Result
                 Style::PipeDelimited if list => "%7C",
                 _ => ",",
             };
-            let joined = parts
-                .iter()
-                .flat_map(|(k, v)| k.iter().map(|k| enc(k)).chain([enc(v)]))
-                .collect::<Vec<_>>()
-                .join(sep);
-            out.push(format!("{name}={joined}"));
+            out.push(format!("{name}={}", joined(&parts, sep, enc)));
         }
     }
     Ok(())
+}
+
+/// Keys and values, encoded, in one delimited list: `a,1,b,2`.
+fn joined(parts: &[(Option<String>, String)], sep: &str, enc: impl Fn(&str) -> String) -> String {
+    parts
+        .iter()
+        .flat_map(|(k, v)| k.iter().map(|k| enc(k)).chain([enc(v)]))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn header_value(p: &ParamBinding, value: &Value) -> Result<HeaderValue, ArgumentError> {
@@ -383,6 +387,23 @@ struct Part {
 }
 
 fn multipart(fields: &Value, files: &[String]) -> Result<(String, Bytes), ArgumentError> {
+    let parts = multipart_parts(fields, files)?;
+    // A boundary that occurs in no part; deterministic, so requests are reproducible.
+    let boundary = (0u32..)
+        .map(|n| format!("apimcp-boundary-{n:08x}"))
+        .find(|b| parts.iter().all(|p| !contains(&p.bytes, b.as_bytes())))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for part in &parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        part.write(&mut out);
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Ok((boundary, Bytes::from(out)))
+}
+
+/// One part per field given, and one per file of a field that carries several.
+fn multipart_parts(fields: &Value, files: &[String]) -> Result<Vec<Part>, ArgumentError> {
     let mut parts = Vec::new();
     for (name, value) in fields.as_object().into_iter().flatten() {
         let is_file = files.contains(name);
@@ -395,27 +416,23 @@ fn multipart(fields: &Value, files: &[String]) -> Result<(String, Bytes), Argume
             parts.push(multipart_part(name, item, is_file)?);
         }
     }
-    // A boundary that occurs in no part; deterministic, so requests are reproducible.
-    let boundary = (0u32..)
-        .map(|n| format!("apimcp-boundary-{n:08x}"))
-        .find(|b| parts.iter().all(|p| !contains(&p.bytes, b.as_bytes())))
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for part in &parts {
-        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let name = part.name.replace(['"', '\r', '\n'], "_");
-        let disposition = if part.file {
+    Ok(parts)
+}
+
+impl Part {
+    /// The part's headers and bytes, after its boundary line.
+    fn write(&self, out: &mut Vec<u8>) {
+        let name = self.name.replace(['"', '\r', '\n'], "_");
+        let disposition = if self.file {
             format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n")
         } else {
             format!("Content-Disposition: form-data; name=\"{name}\"\r\n")
         };
         out.extend_from_slice(disposition.as_bytes());
-        out.extend_from_slice(format!("Content-Type: {}\r\n\r\n", part.content_type).as_bytes());
-        out.extend_from_slice(&part.bytes);
+        out.extend_from_slice(format!("Content-Type: {}\r\n\r\n", self.content_type).as_bytes());
+        out.extend_from_slice(&self.bytes);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    Ok((boundary, Bytes::from(out)))
 }
 
 fn multipart_part(name: &str, value: &Value, file: bool) -> Result<Part, ArgumentError> {
