@@ -44,19 +44,19 @@ pub(crate) fn convert_options(args: &ConvertArgs) -> anyhow::Result<ConvertOptio
         };
         tool_names.insert(operation.trim().to_owned(), name.trim().to_owned());
     }
-    Ok(ConvertOptions {
-        describe_all_responses: args.describe_all_responses,
-        describe_full_response_schema: args.describe_full_response_schema,
-        omit_responses: args.omit_responses,
-        max_description_len: args.max_description_len,
-        filter,
-        tool_names,
-        strict: args.strict,
-        max_schema_defs_bytes: match args.max_schema_defs_bytes {
+    let mut options = ConvertOptions::default()
+        .describe_all_responses(args.describe_all_responses)
+        .describe_full_response_schema(args.describe_full_response_schema)
+        .omit_responses(args.omit_responses)
+        .max_description_len(args.max_description_len)
+        .filter(filter)
+        .strict(args.strict)
+        .max_schema_defs_bytes(match args.max_schema_defs_bytes {
             0 => None,
             n => Some(n),
-        },
-    })
+        });
+    options.tool_names = tool_names;
+    Ok(options)
 }
 
 fn print_table(out: &mut impl Write, conversion: &Conversion) -> std::io::Result<()> {

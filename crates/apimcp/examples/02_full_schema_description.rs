@@ -8,11 +8,9 @@ use axum::Router;
 /// The items API; its tools describe all responses with their full schemas.
 pub fn app() -> Router {
     let (api, document) = apimcp::demo::app();
-    let options = ConvertOptions {
-        describe_all_responses: true,
-        describe_full_response_schema: true,
-        ..ConvertOptions::default()
-    };
+    let options = ConvertOptions::default()
+        .describe_all_responses(true)
+        .describe_full_response_schema(true);
     let mcp = McpServer::builder()
         .utoipa(&document)
         .in_process(api.clone())

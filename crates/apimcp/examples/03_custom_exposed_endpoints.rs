@@ -9,10 +9,7 @@ use apimcp::openapi::{ConvertOptions, OperationFilter};
 use axum::Router;
 
 fn with_filter(api: &Router, document: &utoipa::openapi::OpenApi, filter: OperationFilter) -> McpServer {
-    let options = ConvertOptions {
-        filter,
-        ..ConvertOptions::default()
-    };
+    let options = ConvertOptions::default().filter(filter);
     McpServer::builder()
         .utoipa(document)
         .in_process(api.clone())

@@ -13,7 +13,7 @@ pub enum SpecSource {
     /// A local file.
     File(PathBuf),
     /// A remote document.
-    Url(reqwest::Url),
+    Url(url::Url),
 }
 
 /// Why a document could not be loaded.
@@ -28,21 +28,23 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
+    // These two leave their source out of the message: it is the next link of the chain, so
+    // a reporter that prints the chain (`anyhow`'s `{:#}`) shows it once.
     /// The URL is not a valid http(s) URL.
-    #[error("invalid URL {url:?}: {reason}")]
+    #[error("invalid URL {url:?}")]
     BadUrl {
         /// What was given.
         url: String,
         /// Why it is invalid.
-        reason: String,
+        source: url::ParseError,
     },
     /// The request failed (connection, timeout, TLS).
-    #[error("cannot fetch {url}: {reason}")]
+    #[error("cannot fetch {url}")]
     Fetch {
         /// The URL.
         url: String,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong (boxed, so that the HTTP client stays out of the public API).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The server answered with an error status.
     #[error("cannot fetch {url}: HTTP {status}")]
@@ -61,10 +63,12 @@ impl SpecSource {
     /// Reads `http://` and `https://` as URLs and anything else as a path.
     pub fn parse(text: &str) -> Result<Self, LoadError> {
         if text.starts_with("http://") || text.starts_with("https://") {
-            reqwest::Url::parse(text).map(Self::Url).map_err(|e| LoadError::BadUrl {
-                url: text.into(),
-                reason: e.to_string(),
-            })
+            url::Url::parse(text)
+                .map(Self::Url)
+                .map_err(|source| LoadError::BadUrl {
+                    url: text.into(),
+                    source,
+                })
         } else {
             Ok(Self::File(PathBuf::from(text)))
         }
@@ -92,10 +96,10 @@ impl fmt::Display for SpecSource {
     }
 }
 
-async fn fetch(url: &reqwest::Url, timeout: Duration) -> Result<String, LoadError> {
+async fn fetch(url: &url::Url, timeout: Duration) -> Result<String, LoadError> {
     let failed = |e: reqwest::Error| LoadError::Fetch {
         url: url.to_string(),
-        reason: e.to_string(),
+        source: e.into(),
     };
     let client = reqwest::Client::builder().timeout(timeout).build().map_err(failed)?;
     let response = client

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use http::{HeaderName, Method};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A JSON object, as MCP schemas are.
@@ -13,6 +14,16 @@ pub type JsonObject = Map<String, Value>;
 ///
 /// 64 is the tightest limit among today's clients (Claude Desktop; Cursor truncates at 60 but
 /// accepts 64 from servers) and the limit the official conformance suite checks.
+///
+/// ```
+/// use apimcp::ToolName;
+///
+/// let name = ToolName::new("repos_get")?;
+/// assert_eq!(name.as_str(), "repos_get");
+/// assert!(ToolName::new("repos/get").is_err());
+/// assert!(ToolName::new("x".repeat(65)).is_err());
+/// # Ok::<(), apimcp::tool::InvalidToolName>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ToolName(String);
@@ -67,6 +78,31 @@ fn is_valid_tool_name(name: &str) -> bool {
 }
 
 /// An MCP tool definition, serialised exactly as `tools/list` sends it.
+///
+/// The conversion makes one per operation; a custom tool is built the same way.
+///
+/// ```
+/// use apimcp::tool::{Tool, ToolAnnotations, ToolName};
+/// use serde_json::json;
+///
+/// let tool = Tool {
+///     name: ToolName::new("get_item")?,
+///     title: Some("Get Item".into()),
+///     description: "Fetch one item.".into(),
+///     input_schema: json!({"type": "object"}).as_object().cloned().unwrap_or_default(),
+///     output_schema: None,
+///     annotations: ToolAnnotations {
+///         read_only_hint: Some(true),
+///         ..ToolAnnotations::default()
+///     },
+/// };
+/// assert_eq!(
+///     serde_json::to_value(&tool)?,
+///     json!({"name": "get_item", "title": "Get Item", "description": "Fetch one item.",
+///            "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": true}})
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tool {
@@ -110,8 +146,10 @@ pub struct ToolAnnotations {
 /// How a tool call becomes an HTTP request.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Binding {
-    /// The HTTP method, upper case (`GET`, `POST`, ... or a 3.2 custom method).
-    pub method: String,
+    /// The HTTP method (`GET`, `POST`, ... or a 3.2 custom method, upper case), checked when
+    /// the document was converted; serialised as its name.
+    #[serde(serialize_with = "method_name")]
+    pub method: Method,
     /// The path template as written in the document, e.g. `/items/{item_id}`.
     pub path: String,
     /// Path, query, header and cookie parameters, in document order.
@@ -122,29 +160,52 @@ pub struct Binding {
     pub output_wrapped: bool,
 }
 
+fn method_name<S: Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(method.as_str())
+}
+
 /// Where a parameter goes in the request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// A header's name is checked when the document is converted, so a call never meets a name
+/// HTTP cannot carry. Serialised as the name OpenAPI uses in `in` (`"header"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     /// A `{name}` segment of the path template.
     Path,
     /// The query string.
     Query,
-    /// A request header.
-    Header,
+    /// This request header (lower case, as HTTP/2 sends it; [`ParamBinding::name`] keeps the
+    /// document's spelling).
+    Header(HeaderName),
     /// A cookie in the `Cookie` header.
     Cookie,
 }
 
 impl Location {
     /// The name OpenAPI uses in `in`.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Self::Path => "path",
             Self::Query => "query",
-            Self::Header => "header",
+            Self::Header(_) => "header",
             Self::Cookie => "cookie",
         }
+    }
+
+    /// Path, query, header, cookie: the order arguments are named in.
+    pub(crate) fn rank(&self) -> u8 {
+        match self {
+            Self::Path => 0,
+            Self::Query => 1,
+            Self::Header(_) => 2,
+            Self::Cookie => 3,
+        }
+    }
+}
+
+impl Serialize for Location {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -35,7 +35,7 @@ fn check(path: &Path) -> Checked {
         let name = t.tool.name.as_str();
         assert!(names.insert(name.to_owned()), "duplicate tool name {name}");
         assert!(name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)));
-        let key = (t.binding.method.clone(), t.binding.path.clone());
+        let key = (t.binding.method.to_string(), t.binding.path.clone());
         let expected = raw_params.get(&key).expect("operation in document");
         let mut bound: Vec<(String, String)> = t
             .binding

@@ -5,6 +5,7 @@ mod request;
 mod response;
 mod validate;
 
-pub use request::{ArgumentError, build_request};
-pub use response::{Content, ERROR_BODY_LIMIT, ResourceContents, ToolOutput, response_output};
-pub use validate::{ArgumentValidator, OutputCheck};
+pub(crate) use request::build_request;
+pub(crate) use response::response_output;
+pub use response::{Content, ResourceContents, ToolOutput};
+pub(crate) use validate::{ArgumentValidator, CheckError, OutputCheck};

@@ -7,8 +7,8 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
+use http::Request;
 use http::header::{CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
-use http::{Method, Request};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 
@@ -35,9 +35,9 @@ const QUERY_RESERVED_OK: &AsciiSet = &COMPONENT
     .remove(b';');
 
 /// An argument that cannot be put into the request.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ArgumentError {
+pub(crate) enum ArgumentError {
     /// A value that the parameter's location cannot carry.
     #[error("argument `{arg}`: {reason}")]
     Invalid {
@@ -52,6 +52,13 @@ pub enum ArgumentError {
         /// The argument name.
         arg: String,
     },
+    /// The path template and the arguments make no valid URI (the template itself holds a
+    /// character a URI cannot: arguments are percent-encoded).
+    #[error("argument `request`: {source}")]
+    Uri {
+        /// What the request builder said.
+        source: http::Error,
+    },
 }
 
 fn invalid(arg: &str, reason: impl Into<String>) -> ArgumentError {
@@ -63,35 +70,12 @@ fn invalid(arg: &str, reason: impl Into<String>) -> ArgumentError {
 
 /// Builds the request for one call. The URI is relative (`/items/1?q=x`): the dispatcher puts
 /// it under its base.
-pub fn build_request(binding: &Binding, args: &Map<String, Value>) -> Result<Request<Bytes>, ArgumentError> {
-    let method = Method::from_bytes(binding.method.as_bytes())
-        .map_err(|_| invalid("method", format!("{} is not an HTTP method", binding.method)))?;
-    let mut uri = expand_path(&binding.path, &binding.params, args)?;
-    let query = query_string(&binding.params, args)?;
-    if !query.is_empty() {
-        uri.push('?');
-        uri.push_str(&query);
-    }
-    let mut request = Request::builder().method(method).uri(uri);
-    let mut cookies = Vec::new();
-    for p in &binding.params {
-        let Some(value) = present(args, &p.arg, p.required)? else {
-            continue;
-        };
-        match p.location {
-            Location::Header => {
-                let name = HeaderName::from_bytes(p.name.as_bytes())
-                    .map_err(|_| invalid(&p.arg, format!("{:?} is not a valid header name", p.name)))?;
-                request = request.header(name, header_value(p, value)?);
-            }
-            Location::Cookie => cookies.push(cookie(p, value)?),
-            Location::Path | Location::Query => {}
-        }
-    }
-    if !cookies.is_empty() {
-        let value = HeaderValue::from_str(&cookies.join("; "))
-            .map_err(|_| invalid("cookie", "cookie values must be visible ASCII"))?;
-        request = request.header(COOKIE, value);
+pub(crate) fn build_request(binding: &Binding, args: &Map<String, Value>) -> Result<Request<Bytes>, ArgumentError> {
+    let mut request = Request::builder()
+        .method(binding.method.clone())
+        .uri(relative_uri(binding, args)?);
+    for (name, value) in parameter_headers(&binding.params, args)? {
+        request = request.header(name, value);
     }
     let (content_type, body) = match &binding.body {
         Some(body) => encode_body(body, args)?,
@@ -100,7 +84,43 @@ pub fn build_request(binding: &Binding, args: &Map<String, Value>) -> Result<Req
     if let Some(content_type) = content_type {
         request = request.header(CONTENT_TYPE, content_type);
     }
-    request.body(body).map_err(|e| invalid("request", e.to_string()))
+    request.body(body).map_err(|source| ArgumentError::Uri { source })
+}
+
+/// The path with its parameters in place, then the query string.
+fn relative_uri(binding: &Binding, args: &Map<String, Value>) -> Result<String, ArgumentError> {
+    let mut uri = expand_path(&binding.path, &binding.params, args)?;
+    let query = query_string(&binding.params, args)?;
+    if !query.is_empty() {
+        uri.push('?');
+        uri.push_str(&query);
+    }
+    Ok(uri)
+}
+
+/// The header parameters given, in document order, then the cookies as one `Cookie` header.
+fn parameter_headers(
+    params: &[ParamBinding],
+    args: &Map<String, Value>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, ArgumentError> {
+    let mut headers = Vec::new();
+    let mut cookies = Vec::new();
+    for p in params {
+        let Some(value) = present(args, &p.arg, p.required)? else {
+            continue;
+        };
+        match &p.location {
+            Location::Header(name) => headers.push((name.clone(), header_value(p, value)?)),
+            Location::Cookie => cookies.push(cookie(p, value)?),
+            Location::Path | Location::Query => {}
+        }
+    }
+    if !cookies.is_empty() {
+        let value = HeaderValue::from_str(&cookies.join("; "))
+            .map_err(|_| invalid("cookie", "cookie values must be visible ASCII"))?;
+        headers.push((COOKIE, value));
+    }
+    Ok(headers)
 }
 
 /// The argument's value, `None` when absent or null and not required.
@@ -231,15 +251,19 @@ fn query_pairs(p: &ParamBinding, value: &Value, out: &mut Vec<String>) -> Result
                 Style::PipeDelimited if list => "%7C",
                 _ => ",",
             };
-            let joined = parts
-                .iter()
-                .flat_map(|(k, v)| k.iter().map(|k| enc(k)).chain([enc(v)]))
-                .collect::<Vec<_>>()
-                .join(sep);
-            out.push(format!("{name}={joined}"));
+            out.push(format!("{name}={}", joined(&parts, sep, enc)));
         }
     }
     Ok(())
+}
+
+/// Keys and values, encoded, in one delimited list: `a,1,b,2`.
+fn joined(parts: &[(Option<String>, String)], sep: &str, enc: impl Fn(&str) -> String) -> String {
+    parts
+        .iter()
+        .flat_map(|(k, v)| k.iter().map(|k| enc(k)).chain([enc(v)]))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn header_value(p: &ParamBinding, value: &Value) -> Result<HeaderValue, ArgumentError> {
@@ -363,6 +387,23 @@ struct Part {
 }
 
 fn multipart(fields: &Value, files: &[String]) -> Result<(String, Bytes), ArgumentError> {
+    let parts = multipart_parts(fields, files)?;
+    // A boundary that occurs in no part; deterministic, so requests are reproducible.
+    let boundary = (0u32..)
+        .map(|n| format!("apimcp-boundary-{n:08x}"))
+        .find(|b| parts.iter().all(|p| !contains(&p.bytes, b.as_bytes())))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for part in &parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        part.write(&mut out);
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Ok((boundary, Bytes::from(out)))
+}
+
+/// One part per field given, and one per file of a field that carries several.
+fn multipart_parts(fields: &Value, files: &[String]) -> Result<Vec<Part>, ArgumentError> {
     let mut parts = Vec::new();
     for (name, value) in fields.as_object().into_iter().flatten() {
         let is_file = files.contains(name);
@@ -375,27 +416,23 @@ fn multipart(fields: &Value, files: &[String]) -> Result<(String, Bytes), Argume
             parts.push(multipart_part(name, item, is_file)?);
         }
     }
-    // A boundary that occurs in no part; deterministic, so requests are reproducible.
-    let boundary = (0u32..)
-        .map(|n| format!("apimcp-boundary-{n:08x}"))
-        .find(|b| parts.iter().all(|p| !contains(&p.bytes, b.as_bytes())))
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for part in &parts {
-        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let name = part.name.replace(['"', '\r', '\n'], "_");
-        let disposition = if part.file {
+    Ok(parts)
+}
+
+impl Part {
+    /// The part's headers and bytes, after its boundary line.
+    fn write(&self, out: &mut Vec<u8>) {
+        let name = self.name.replace(['"', '\r', '\n'], "_");
+        let disposition = if self.file {
             format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n")
         } else {
             format!("Content-Disposition: form-data; name=\"{name}\"\r\n")
         };
         out.extend_from_slice(disposition.as_bytes());
-        out.extend_from_slice(format!("Content-Type: {}\r\n\r\n", part.content_type).as_bytes());
-        out.extend_from_slice(&part.bytes);
+        out.extend_from_slice(format!("Content-Type: {}\r\n\r\n", self.content_type).as_bytes());
+        out.extend_from_slice(&self.bytes);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    Ok((boundary, Bytes::from(out)))
 }
 
 fn multipart_part(name: &str, value: &Value, file: bool) -> Result<Part, ArgumentError> {

@@ -5,6 +5,8 @@
 //! audio content; other bytes are an embedded resource. Anything else than 2xx is
 //! `isError: true` with the status and the body, cut at [`ERROR_BODY_LIMIT`].
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use http::StatusCode;
 use serde::Serialize;
@@ -13,9 +15,27 @@ use serde_json::{Value, json};
 use crate::tool::Binding;
 
 /// How much of an error response body the model sees.
-pub const ERROR_BODY_LIMIT: usize = 8 * 1024;
+pub(crate) const ERROR_BODY_LIMIT: usize = 8 * 1024;
 
 /// One MCP content block, serialised as MCP sends it.
+///
+/// ```
+/// use apimcp::call::{Content, ResourceContents};
+/// use serde_json::json;
+///
+/// let blocks = [
+///     Content::text("42 items"),
+///     Content::image("iVBORw0KGgo=", "image/png"),
+///     Content::resource(ResourceContents::text("items://all", "text/csv", "id\n1\n")),
+/// ];
+/// assert_eq!(serde_json::to_value(&blocks[0])?, json!({"type": "text", "text": "42 items"}));
+/// assert_eq!(
+///     serde_json::to_value(&blocks[1])?,
+///     json!({"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"})
+/// );
+/// assert_eq!(serde_json::to_value(&blocks[2])?["resource"]["uri"], "items://all");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Content {
@@ -114,6 +134,22 @@ impl Content {
 }
 
 /// The result of a tool call, before it is put into an MCP message.
+///
+/// A custom tool's handler returns one: [`ToolOutput::success`] with content blocks, or
+/// [`ToolOutput::error`] with a message the model can act on (`isError: true`, not a
+/// protocol error).
+///
+/// ```
+/// use apimcp::call::{Content, ToolOutput};
+/// use serde_json::json;
+///
+/// let done = ToolOutput::success(vec![Content::text("3")]);
+/// assert_eq!(done.to_json(), json!({"content": [{"type": "text", "text": "3"}], "isError": false}));
+///
+/// let refused = ToolOutput::error("`a` must be a number");
+/// assert!(refused.is_error);
+/// assert_eq!(refused.to_json()["content"][0]["text"], "`a` must be a number");
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolOutput {
@@ -153,7 +189,7 @@ impl ToolOutput {
 
 /// Turns a response into tool output. `structured` says whether the tool declares an
 /// outputSchema (so JSON bodies also become `structuredContent`).
-pub fn response_output(
+pub(crate) fn response_output(
     binding: &Binding,
     structured: bool,
     status: StatusCode,
@@ -163,41 +199,45 @@ pub fn response_output(
     if !status.is_success() {
         return ToolOutput::error(error_text(status, body));
     }
+    let media = essence(content_type);
+    if reads_as_text(&media, body) {
+        text_output(binding, structured, &media, body)
+    } else {
+        ToolOutput::success(vec![bytes_content(binding, &media, body)])
+    }
+}
+
+/// The media type without its parameters, in lower case. Media types are case-insensitive;
+/// most APIs already send them in lower case, so that costs no allocation.
+fn essence(content_type: Option<&str>) -> Cow<'_, str> {
     let media = content_type.and_then(|c| c.split(';').next()).unwrap_or("").trim();
-    // Media types are case-insensitive; most APIs already send them in lower case.
-    let media: std::borrow::Cow<'_, str> = if media.bytes().any(|b| b.is_ascii_uppercase()) {
+    if media.bytes().any(|b| b.is_ascii_uppercase()) {
         media.to_ascii_lowercase().into()
     } else {
         media.into()
-    };
-    let b64 = || base64::engine::general_purpose::STANDARD.encode(body);
-    let content = match media.as_ref() {
-        m if m.starts_with("image/") => Content::Image {
-            data: b64(),
-            mime_type: m.to_owned(),
-        },
-        m if m.starts_with("audio/") => Content::Audio {
-            data: b64(),
-            mime_type: m.to_owned(),
-        },
-        m if is_textual(m) || (m.is_empty() && std::str::from_utf8(body).is_ok()) => {
-            return text_output(binding, structured, &media, body);
+    }
+}
+
+/// Text for the model: a textual media type that is not an image or audio (`image/svg+xml`
+/// is an image), or no media type and valid UTF-8.
+fn reads_as_text(media: &str, body: &[u8]) -> bool {
+    if media.starts_with("image/") || media.starts_with("audio/") {
+        return false;
+    }
+    is_textual(media) || (media.is_empty() && std::str::from_utf8(body).is_ok())
+}
+
+/// Image, audio, or else an embedded resource named after the operation's path.
+fn bytes_content(binding: &Binding, media: &str, body: &[u8]) -> Content {
+    let data = base64::engine::general_purpose::STANDARD.encode(body);
+    match media {
+        m if m.starts_with("image/") => Content::image(data, m),
+        m if m.starts_with("audio/") => Content::audio(data, m),
+        m => {
+            let mime = if m.is_empty() { "application/octet-stream" } else { m };
+            let uri = format!("apimcp:response{}", binding.path);
+            Content::resource(ResourceContents::blob(uri, mime, data))
         }
-        _ => {
-            let mime = if media.is_empty() {
-                "application/octet-stream"
-            } else {
-                media.as_ref()
-            };
-            Content::Resource {
-                resource: ResourceContents::blob(format!("apimcp:response{}", binding.path), mime, b64()),
-            }
-        }
-    };
-    ToolOutput {
-        content: vec![content],
-        structured_content: None,
-        is_error: false,
     }
 }
 
@@ -242,7 +282,7 @@ mod tests {
 
     fn binding(wrapped: bool) -> Binding {
         Binding {
-            method: "GET".into(),
+            method: http::Method::GET,
             path: "/items/{id}".into(),
             params: vec![],
             body: None,

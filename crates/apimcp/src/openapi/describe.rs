@@ -107,23 +107,22 @@ fn media_section(doc: &Value, media_type: &str, media: &Value, options: Describe
         out.push_str("\n```");
     }
     if options.full_response_schema {
-        let shown = display(doc, schema, 0, &mut HashSet::new());
-        match shown
-            .get("items")
-            .filter(|_| shown.get("type") == Some(&json!("array")))
-        {
-            Some(items) => {
-                out.push_str("\n\n**Output Schema:** Array of items with the following structure:\n```json\n");
-                out.push_str(&pretty(items));
-            }
-            None => {
-                out.push_str("\n\n**Output Schema:**\n```json\n");
-                out.push_str(&pretty(&shown));
-            }
-        }
-        out.push_str("\n```");
+        out.push_str(&output_schema_section(doc, schema));
     }
     out
+}
+
+/// The response schema with references inlined; an array shows its items' structure.
+fn output_schema_section(doc: &Value, schema: &Value) -> String {
+    let shown = display(doc, schema, 0, &mut HashSet::new());
+    let items = shown
+        .get("items")
+        .filter(|_| shown.get("type") == Some(&json!("array")));
+    let (heading, body) = match items {
+        Some(items) => ("**Output Schema:** Array of items with the following structure:", items),
+        None => ("**Output Schema:**", &shown),
+    };
+    format!("\n\n{heading}\n```json\n{}\n```", pretty(body))
 }
 
 fn pretty(value: &Value) -> String {
@@ -166,14 +165,8 @@ pub(crate) fn generate(doc: &Value, schema: &Value, depth: usize, visiting: &mut
 
 fn generate_resolved(doc: &Value, schema: &Value, depth: usize, visiting: &mut HashSet<String>) -> Option<Value> {
     let s = schema.as_object()?;
-    if let Some(v) = s.get("example").or_else(|| s.get("examples").and_then(|e| e.get(0))) {
-        return Some(v.clone());
-    }
-    if let Some(v) = s.get("default").or_else(|| s.get("const")) {
-        return Some(v.clone());
-    }
-    if let Some(v) = s.get("enum").and_then(|e| e.get(0)) {
-        return Some(v.clone());
+    if let Some(given) = given_example(s) {
+        return Some(given.clone());
     }
     if let Some(Value::Array(parts)) = s.get("allOf") {
         return merge_objects(parts.iter().filter_map(|p| generate(doc, p, depth + 1, visiting)));
@@ -186,20 +179,25 @@ fn generate_resolved(doc: &Value, schema: &Value, depth: usize, visiting: &mut H
                 .find_map(|b| generate(doc, b, depth + 1, visiting));
         }
     }
+    typed_example(doc, s, depth, visiting)
+}
+
+/// What the schema itself offers: an example, a default or constant, the first enum value.
+fn given_example(s: &Map<String, Value>) -> Option<&Value> {
+    s.get("example")
+        .or_else(|| s.get("examples").and_then(|e| e.get(0)))
+        .or_else(|| s.get("default").or_else(|| s.get("const")))
+        .or_else(|| s.get("enum").and_then(|e| e.get(0)))
+}
+
+/// A value of the schema's first non-null type.
+fn typed_example(doc: &Value, s: &Map<String, Value>, depth: usize, visiting: &mut HashSet<String>) -> Option<Value> {
     let ty = match s.get("type") {
         Some(Value::Array(types)) => types.iter().find(|t| *t != "null"),
         other => other,
     };
     match ty.and_then(Value::as_str) {
-        Some("object") | None if s.contains_key("properties") => {
-            let mut out = Map::new();
-            for (name, prop) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
-                if let Some(v) = generate(doc, prop, depth + 1, visiting) {
-                    out.insert(name.clone(), v);
-                }
-            }
-            Some(Value::Object(out))
-        }
+        Some("object") | None if s.contains_key("properties") => Some(object_example(doc, s, depth, visiting)),
         Some("object") => Some(json!({})),
         Some("array") => {
             let item = s.get("items").and_then(|i| generate(doc, i, depth + 1, visiting));
@@ -211,6 +209,17 @@ fn generate_resolved(doc: &Value, schema: &Value, depth: usize, visiting: &mut H
         Some("boolean") => Some(json!(true)),
         _ => None,
     }
+}
+
+/// An object with an example for each property that yields one.
+fn object_example(doc: &Value, s: &Map<String, Value>, depth: usize, visiting: &mut HashSet<String>) -> Value {
+    let mut out = Map::new();
+    for (name, prop) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        if let Some(v) = generate(doc, prop, depth + 1, visiting) {
+            out.insert(name.clone(), v);
+        }
+    }
+    Value::Object(out)
 }
 
 fn string_example(s: &Map<String, Value>) -> &str {

@@ -18,6 +18,21 @@ pub enum SpecVersion {
 }
 
 /// An OpenAPI 3.x document ready for conversion.
+///
+/// JSON or YAML text goes in; Swagger 2.0 is converted to OpenAPI 3.0 on the way.
+///
+/// ```
+/// use apimcp::openapi::{OpenApiDocument, SpecVersion};
+///
+/// let document = OpenApiDocument::parse("openapi: 3.1.0\ninfo: {title: Items, version: '2'}\npaths: {}\n", "items.yaml")?;
+/// assert_eq!(document.version(), SpecVersion::V3_1);
+/// assert_eq!((document.title(), document.api_version()), (Some("Items"), Some("2")));
+///
+/// let swagger = OpenApiDocument::from_value(serde_json::json!({"swagger": "2.0", "paths": {}}))?;
+/// assert!(swagger.converted_from_swagger());
+/// assert!(OpenApiDocument::parse(r#"{"openapi": "4.0.0"}"#, "x.json").is_err());
+/// # Ok::<(), apimcp::openapi::DocumentError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct OpenApiDocument {
     value: Value,
@@ -121,20 +136,7 @@ impl OpenApiDocument {
             });
         };
         if let Some(swagger) = object.get("swagger") {
-            let version = version_string(swagger);
-            if version != "2.0" {
-                return Err(unsupported(origin, version));
-            }
-            let converted = swagger2::to_openapi_3(value).map_err(|e| DocumentError::Swagger {
-                origin: origin.into(),
-                pointer: e.pointer,
-                reason: e.reason,
-            })?;
-            return Ok(Self {
-                value: converted,
-                version: SpecVersion::V3_0,
-                from_swagger: true,
-            });
+            return Self::from_swagger(version_string(swagger), value, origin);
         }
         let version = object
             .get("openapi")
@@ -145,6 +147,23 @@ impl OpenApiDocument {
             value,
             version,
             from_swagger: false,
+        })
+    }
+
+    /// A Swagger 2.0 document, converted to OpenAPI 3.0.
+    fn from_swagger(version: String, value: Value, origin: &str) -> Result<Self, DocumentError> {
+        if version != "2.0" {
+            return Err(unsupported(origin, version));
+        }
+        let converted = swagger2::to_openapi_3(value).map_err(|e| DocumentError::Swagger {
+            origin: origin.into(),
+            pointer: e.pointer,
+            reason: e.reason,
+        })?;
+        Ok(Self {
+            value: converted,
+            version: SpecVersion::V3_0,
+            from_swagger: true,
         })
     }
 

@@ -6,6 +6,8 @@
 //! location (`query_id`). An object body is flattened into top-level arguments when none of its
 //! fields collides; otherwise, and for every other body, it is one `body` argument.
 
+use http::HeaderName;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value, json};
 
 use super::OperationError;
@@ -21,7 +23,7 @@ pub(crate) struct Inputs {
 }
 
 /// Headers OpenAPI says to ignore as parameters: HTTP itself sets them.
-const IGNORED_HEADERS: [&str; 3] = ["accept", "content-type", "authorization"];
+const IGNORED_HEADERS: [HeaderName; 3] = [ACCEPT, CONTENT_TYPE, AUTHORIZATION];
 
 pub(crate) fn build<'d>(
     schemas: &mut Schemas<'d>,
@@ -101,8 +103,8 @@ impl<'d> Builder<'_, 'd> {
     ) -> Result<Vec<ParamBinding>, OperationError> {
         let mut raw = self.collect(item.get("parameters"), Vec::new())?;
         raw = self.collect(op.get("parameters"), raw)?;
-        raw.sort_by_key(|p| p.location as u8);
-        raw.into_iter().map(|p| self.param(&p)).collect()
+        raw.sort_by_key(|p| p.location.rank());
+        raw.into_iter().map(|p| self.param(p)).collect()
     }
 
     /// Adds the parameters of one level; a later level replaces an earlier one of the same
@@ -113,28 +115,13 @@ impl<'d> Builder<'_, 'd> {
         mut raw: Vec<RawParam<'d>>,
     ) -> Result<Vec<RawParam<'d>>, OperationError> {
         for entry in list.and_then(Value::as_array).into_iter().flatten() {
-            let spec = resolve(self.schemas.doc(), entry)
-                .map_err(|source| OperationError::Schema {
-                    at: "parameter".into(),
-                    source,
-                })?
-                .as_object()
-                .ok_or_else(|| invalid_param("?", "a parameter must be an object"))?;
+            let spec = self.param_spec(entry)?;
             let name = spec
                 .get("name")
                 .and_then(Value::as_str)
                 .ok_or_else(|| invalid_param("?", "the parameter has no `name`"))?;
-            let location = match spec.get("in").and_then(Value::as_str) {
-                Some("path") => Location::Path,
-                Some("query" | "querystring") => Location::Query,
-                Some("header") => Location::Header,
-                Some("cookie") => Location::Cookie,
-                other => {
-                    let reason = format!("unknown location `in: {}`", other.unwrap_or("(none)"));
-                    return Err(invalid_param(name, &reason));
-                }
-            };
-            if location == Location::Header && IGNORED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            let location = param_location(spec, name)?;
+            if matches!(&location, Location::Header(header) if IGNORED_HEADERS.contains(header)) {
                 continue;
             }
             raw.retain(|p| !(p.name == name && p.location == location));
@@ -143,26 +130,23 @@ impl<'d> Builder<'_, 'd> {
         Ok(raw)
     }
 
-    fn param(&mut self, p: &RawParam<'d>) -> Result<ParamBinding, OperationError> {
+    /// A parameter object, its `$ref` followed.
+    fn param_spec(&self, entry: &'d Value) -> Result<&'d Map<String, Value>, OperationError> {
+        resolve(self.schemas.doc(), entry)
+            .map_err(|source| OperationError::Schema {
+                at: "parameter".into(),
+                source,
+            })?
+            .as_object()
+            .ok_or_else(|| invalid_param("?", "a parameter must be an object"))
+    }
+
+    fn param(&mut self, p: RawParam<'d>) -> Result<ParamBinding, OperationError> {
         let arg = self.arg_name(p.name, p.location.as_str());
-        let at = format!("parameter `{}`", p.name);
-        let (mut property, json) = match param_schema(p.spec) {
-            Some((schema, json)) => (self.normalize(schema, &at)?, json),
-            None => (json!({"type": "string"}), false),
-        };
-        if let Value::Object(prop) = &mut property {
-            for key in ["description", "deprecated"] {
-                if let Some(v) = p.spec.get(key) {
-                    prop.insert(key.into(), v.clone());
-                }
-            }
-            if let Some(example) = p.spec.get("example") {
-                prop.entry("examples").or_insert_with(|| json!([example]));
-            }
-        }
+        let (property, json) = self.param_property(&p)?;
         let required = p.location == Location::Path || p.spec.get("required") == Some(&json!(true));
         self.add(&arg, property, required);
-        let style = style(p.spec, p.location);
+        let style = style(p.spec, &p.location);
         let explode = p
             .spec
             .get("explode")
@@ -178,6 +162,27 @@ impl<'d> Builder<'_, 'd> {
             json,
             required,
         })
+    }
+
+    /// The argument's schema, with the parameter's description, deprecation and example, and
+    /// whether the value is sent as JSON text.
+    fn param_property(&mut self, p: &RawParam<'d>) -> Result<(Value, bool), OperationError> {
+        let at = format!("parameter `{}`", p.name);
+        let (mut property, json) = match param_schema(p.spec) {
+            Some((schema, json)) => (self.normalize(schema, &at)?, json),
+            None => (json!({"type": "string"}), false),
+        };
+        if let Value::Object(prop) = &mut property {
+            for key in ["description", "deprecated"] {
+                if let Some(v) = p.spec.get(key) {
+                    prop.insert(key.into(), v.clone());
+                }
+            }
+            if let Some(example) = p.spec.get("example") {
+                prop.entry("examples").or_insert_with(|| json!([example]));
+            }
+        }
+        Ok((property, json))
     }
 
     /// A client-safe argument name for `wire`, prefixed with `location` when taken.
@@ -203,30 +208,33 @@ impl<'d> Builder<'_, 'd> {
         let kind = MediaKind::of(media_type);
         let required = request_body.get("required") == Some(&json!(true));
         let description = request_body.get("description").and_then(Value::as_str);
-        let schema = media.get("schema");
+        let (shape, files) = self.body_shape(media.get("schema"), kind, description, required)?;
+        Ok(Some(BodyBinding {
+            media_type: kind.wire_type(media_type),
+            encoding: kind.encoding(files),
+            shape,
+            required,
+        }))
+    }
+
+    /// Flattened fields where the body is an object that allows it, else one `body` argument.
+    fn body_shape(
+        &mut self,
+        schema: Option<&'d Value>,
+        kind: MediaKind,
+        description: Option<&str>,
+        required: bool,
+    ) -> Result<(BodyShape, Vec<String>), OperationError> {
         let flat = match (kind, schema) {
             (MediaKind::Json | MediaKind::Form | MediaKind::Multipart, Some(schema)) => {
                 self.flatten(schema, kind, required)?
             }
             _ => None,
         };
-        let (shape, files) = match flat {
-            Some(found) => found,
-            None => self.whole_body(schema, kind, description, required)?,
-        };
-        let encoding = match kind {
-            MediaKind::Json => BodyEncoding::Json,
-            MediaKind::Form => BodyEncoding::Form,
-            MediaKind::Multipart => BodyEncoding::Multipart { files },
-            MediaKind::Text => BodyEncoding::Text,
-            MediaKind::Binary => BodyEncoding::Binary,
-        };
-        Ok(Some(BodyBinding {
-            media_type: kind.wire_type(media_type),
-            encoding,
-            shape,
-            required,
-        }))
+        match flat {
+            Some(found) => Ok(found),
+            None => self.whole_body(schema, kind, description, required),
+        }
     }
 
     /// The body's fields as top-level arguments, or `None` when the body is not a plain object
@@ -241,9 +249,34 @@ impl<'d> Builder<'_, 'd> {
         let Some(object) = object_fields(doc, schema, 0) else {
             return Ok(None);
         };
-        let fields: Vec<_> = object
+        let Some(fields) = self.field_args(&object) else {
+            return Ok(None);
+        };
+        let mut bindings = Vec::new();
+        let mut files = Vec::new();
+        for (field, field_schema, arg) in fields {
+            self.names.reserve(&arg);
+            let mut property = self.normalize(field_schema, &format!("request body field `{field}`"))?;
+            if kind == MediaKind::Multipart && is_file(doc, field_schema) {
+                property = as_base64(property);
+                files.push(field.to_owned());
+            }
+            self.add(&arg, property, body_required && object.required.contains(&field));
+            bindings.push(FieldBinding {
+                arg,
+                field: field.to_owned(),
+            });
+        }
+        Ok(Some((BodyShape::Flattened { fields: bindings }, files)))
+    }
+
+    /// The fields inputs keep, each with its argument name; `None` when a name is unusable,
+    /// taken, or given twice.
+    fn field_args(&self, object: &ObjectFields<'d>) -> Option<Vec<(&'d str, &'d Value, String)>> {
+        let fields: Vec<(&'d str, &'d Value)> = object
             .fields
             .iter()
+            .copied()
             .filter(|(_, s)| !self.schemas.excluded(s, Direction::Input))
             .collect();
         let args: Vec<String> = fields.iter().map(|(name, _)| sanitize(name)).collect();
@@ -251,27 +284,11 @@ impl<'d> Builder<'_, 'd> {
             .iter()
             .enumerate()
             .any(|(i, a)| a.is_empty() || a.len() > 64 || self.names.is_taken(a) || args[..i].contains(a));
-        if clash {
-            return Ok(None);
-        }
-        let mut bindings = Vec::new();
-        let mut files = Vec::new();
-        for ((field, field_schema), arg) in fields.into_iter().zip(args) {
-            self.names.reserve(&arg);
-            let at = format!("request body field `{field}`");
-            let mut property = self.normalize(field_schema, &at)?;
-            if kind == MediaKind::Multipart && is_file(doc, field_schema) {
-                property = as_base64(property);
-                files.push((*field).to_owned());
-            }
-            let required = body_required && object.required.contains(field);
-            self.add(&arg, property, required);
-            bindings.push(FieldBinding {
-                arg,
-                field: (*field).to_owned(),
-            });
-        }
-        Ok(Some((BodyShape::Flattened { fields: bindings }, files)))
+        let named = fields
+            .into_iter()
+            .zip(args)
+            .map(|((field, schema), arg)| (field, schema, arg));
+        (!clash).then(|| named.collect())
     }
 
     fn whole_body(
@@ -296,6 +313,22 @@ impl<'d> Builder<'_, 'd> {
     }
 }
 
+/// Where the parameter goes, from its `in`; a header's name is checked here, once.
+fn param_location(spec: &Map<String, Value>, name: &str) -> Result<Location, OperationError> {
+    match spec.get("in").and_then(Value::as_str) {
+        Some("path") => Ok(Location::Path),
+        Some("query" | "querystring") => Ok(Location::Query),
+        Some("header") => HeaderName::from_bytes(name.as_bytes())
+            .map(Location::Header)
+            .map_err(|_| OperationError::InvalidHeaderName { name: name.into() }),
+        Some("cookie") => Ok(Location::Cookie),
+        other => {
+            let reason = format!("unknown location `in: {}`", other.unwrap_or("(none)"));
+            Err(invalid_param(name, &reason))
+        }
+    }
+}
+
 fn invalid_param(name: &str, reason: &str) -> OperationError {
     OperationError::InvalidParameter {
         name: name.into(),
@@ -312,15 +345,15 @@ fn param_schema(spec: &Map<String, Value>) -> Option<(&Value, bool)> {
     Some((media.get("schema")?, true))
 }
 
-fn style(spec: &Map<String, Value>, location: Location) -> Style {
+fn style(spec: &Map<String, Value>, location: &Location) -> Style {
     let default = match location {
-        Location::Path | Location::Header => Style::Simple,
+        Location::Path | Location::Header(_) => Style::Simple,
         Location::Query | Location::Cookie => Style::Form,
     };
     match spec.get("style").and_then(Value::as_str) {
         Some("simple") => Style::Simple,
-        Some("label") if location == Location::Path => Style::Label,
-        Some("matrix") if location == Location::Path => Style::Matrix,
+        Some("label") if *location == Location::Path => Style::Label,
+        Some("matrix") if *location == Location::Path => Style::Matrix,
         Some("form") => Style::Form,
         Some("spaceDelimited") => Style::SpaceDelimited,
         Some("pipeDelimited") => Style::PipeDelimited,
@@ -349,6 +382,17 @@ impl MediaKind {
             m if m.contains("json") => Self::Json,
             m if m.starts_with("text/") || m.ends_with("xml") => Self::Text,
             _ => Self::Binary,
+        }
+    }
+
+    /// How a body of this kind is written; `files` are the multipart fields that carry files.
+    fn encoding(self, files: Vec<String>) -> BodyEncoding {
+        match self {
+            Self::Json => BodyEncoding::Json,
+            Self::Form => BodyEncoding::Form,
+            Self::Multipart => BodyEncoding::Multipart { files },
+            Self::Text => BodyEncoding::Text,
+            Self::Binary => BodyEncoding::Binary,
         }
     }
 
@@ -395,44 +439,61 @@ const MAX_ALL_OF_DEPTH: usize = 16;
 
 fn object_fields<'d>(doc: &'d Value, schema: &'d Value, depth: usize) -> Option<ObjectFields<'d>> {
     let s = resolve(doc, schema).ok()?.as_object()?;
+    if !is_plain_object(s) || depth > MAX_ALL_OF_DEPTH {
+        return None;
+    }
+    let mut out = ObjectFields::own(s);
+    let parts = s.get("allOf").and_then(Value::as_array);
+    if out.fields.is_empty() && parts.is_none() {
+        return None;
+    }
+    for part in parts.into_iter().flatten() {
+        out.merge(object_fields(doc, part, depth + 1)?)?;
+    }
+    Some(out)
+}
+
+/// No union, condition, map, `null` or other type that flattening would lose.
+fn is_plain_object(s: &Map<String, Value>) -> bool {
     let blocked = ["anyOf", "oneOf", "not", "if", "patternProperties", "$ref"]
         .iter()
         .any(|k| s.contains_key(*k));
     let nullable = s.get("nullable") == Some(&json!(true));
     let is_map = s.get("additionalProperties").is_some_and(|a| a != &json!(false));
     let typed_other = s.get("type").is_some_and(|t| t != "object");
-    if blocked || nullable || is_map || typed_other || depth > MAX_ALL_OF_DEPTH {
-        return None;
+    !(blocked || nullable || is_map || typed_other)
+}
+
+impl<'d> ObjectFields<'d> {
+    /// The schema's own `properties` and `required`, before `allOf`.
+    fn own(s: &'d Map<String, Value>) -> Self {
+        Self {
+            fields: s
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
+                .unwrap_or_default(),
+            required: s
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default(),
+        }
     }
-    let mut out = ObjectFields {
-        fields: s
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
-            .unwrap_or_default(),
-        required: s
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default(),
-    };
-    let parts = s.get("allOf").and_then(Value::as_array);
-    if out.fields.is_empty() && parts.is_none() {
-        return None;
-    }
-    for part in parts.into_iter().flatten() {
-        let inner = object_fields(doc, part, depth + 1)?;
-        if inner
+
+    /// Adds an `allOf` part's fields; `None` when a name is already there.
+    fn merge(&mut self, part: Self) -> Option<()> {
+        let clash = part
             .fields
             .iter()
-            .any(|(name, _)| out.fields.iter().any(|(n, _)| n == name))
-        {
+            .any(|(name, _)| self.fields.iter().any(|(n, _)| n == name));
+        if clash {
             return None;
         }
-        out.fields.extend(inner.fields);
-        out.required.extend(inner.required);
+        self.fields.extend(part.fields);
+        self.required.extend(part.required);
+        Some(())
     }
-    Some(out)
 }
 
 /// Whether a multipart field carries a file (a binary string, or an array of them).

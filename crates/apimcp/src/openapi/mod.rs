@@ -3,7 +3,7 @@
 //! [`convert`] turns an [`OpenApiDocument`] into one [`ConvertedTool`] per selected operation
 //! (the MCP [`Tool`] and the [`Binding`] that turns a call into an HTTP request) and a
 //! [`Report`] of what was skipped and why. One bad operation never stops the others; with
-//! [`ConvertOptions::strict`] any skip is an error.
+//! [`ConvertOptions::strict()`] any skip is an error.
 
 mod describe;
 mod document;
@@ -11,62 +11,24 @@ mod filter;
 mod inputs;
 mod names;
 mod operation;
+mod options;
 mod schema;
 mod swagger2;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use http::Method;
+
 pub use document::{DocumentError, OpenApiDocument, SpecVersion};
 pub use filter::{FilterError, OperationFilter};
+pub use options::{ConvertOptions, DEFAULT_MAX_SCHEMA_DEFS_BYTES};
 pub use schema::SchemaError;
 
 use crate::tool::{Binding, InvalidToolName, Tool, ToolName};
 use describe::DescribeOptions;
-use operation::Operation;
+use operation::{BadPathItem, Operation};
 use schema::Schemas;
-
-/// How operations become tools.
-#[derive(Clone, Debug)]
-pub struct ConvertOptions {
-    /// Describe every response in the description, not only the success one.
-    pub describe_all_responses: bool,
-    /// Add the full response schema to the description.
-    pub describe_full_response_schema: bool,
-    /// Leave the `### Responses` section out of descriptions.
-    pub omit_responses: bool,
-    /// Cut descriptions to this many characters (ending in `…`).
-    pub max_description_len: Option<usize>,
-    /// Which operations become tools.
-    pub filter: OperationFilter,
-    /// Tool names chosen by the user, keyed by operationId or by `METHOD /path`.
-    pub tool_names: BTreeMap<String, String>,
-    /// Fail instead of skipping an operation, and on filter or name-map entries that match
-    /// nothing.
-    pub strict: bool,
-    /// Bytes of `$defs` one schema may carry before further definitions are left as empty
-    /// schemas that say so (`None`: no limit). The default, 64 KiB, keeps every GitHub tool
-    /// whole and Stripe's tools usable.
-    pub max_schema_defs_bytes: Option<usize>,
-}
-
-/// The default for [`ConvertOptions::max_schema_defs_bytes`].
-pub const DEFAULT_MAX_SCHEMA_DEFS_BYTES: usize = 64 * 1024;
-
-impl Default for ConvertOptions {
-    fn default() -> Self {
-        Self {
-            describe_all_responses: false,
-            describe_full_response_schema: false,
-            omit_responses: false,
-            max_description_len: None,
-            filter: OperationFilter::default(),
-            tool_names: BTreeMap::new(),
-            strict: false,
-            max_schema_defs_bytes: Some(DEFAULT_MAX_SCHEMA_DEFS_BYTES),
-        }
-    }
-}
 
 /// One tool and how to call it.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,6 +57,7 @@ pub struct Conversion {
 
 /// What a conversion saw, made, left out and skipped.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Report {
     /// Operations in the document.
     pub operations: usize,
@@ -141,6 +104,21 @@ pub enum OperationError {
         /// What is wrong.
         reason: String,
     },
+    /// A header parameter whose name HTTP cannot carry (a space, `:`, a non-ASCII letter...).
+    /// The operation is skipped, as for any malformed parameter: leaving the header out could
+    /// change what the call means (a precondition or idempotency key the API documents).
+    // `http`'s `InvalidHeaderName` says nothing more than this, and is neither `Clone` nor `Eq`.
+    #[error("parameter `{name}`: not a valid HTTP header name")]
+    InvalidHeaderName {
+        /// The name as the document writes it.
+        name: String,
+    },
+    /// An operation under a key that is not an HTTP method (3.2 `additionalOperations`).
+    #[error("`{method}` is not an HTTP method")]
+    InvalidMethod {
+        /// The key, upper case.
+        method: String,
+    },
 }
 
 /// Why a conversion failed as a whole.
@@ -175,35 +153,75 @@ pub enum ConvertError {
 }
 
 /// Converts the document's operations into tools.
+///
+/// ```
+/// use apimcp::openapi::{ConvertOptions, OpenApiDocument, convert};
+///
+/// let document = OpenApiDocument::parse(r#"
+/// openapi: 3.1.0
+/// info: {title: Items, version: "1"}
+/// paths:
+///   /items:
+///     get: {operationId: list_items, responses: {"200": {description: OK}}}
+///   /items/{id}:
+///     trace: {responses: {"200": {description: OK}}}
+/// "#, "items.yaml")?;
+/// let conversion = convert(&document, &ConvertOptions::default())?;
+/// let names: Vec<&str> = conversion.tools.iter().map(|t| t.tool.name.as_str()).collect();
+/// assert_eq!(names, ["list_items", "trace_items_id"]);
+/// assert_eq!(conversion.report.operations, 2);
+/// assert!(conversion.report.skipped.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn convert(document: &OpenApiDocument, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     options.filter.validate()?;
     let doc = document.value();
     let (ops, bad_items) = operation::operations(doc);
     let names = tool_names(&ops, &options.tool_names)?;
-    let mut report = Report {
-        operations: ops.len(),
-        ..Report::default()
-    };
-    report.skipped.extend(bad_items.into_iter().map(|b| Skipped {
-        operation: b.path,
-        reason: b.error,
-    }));
-    let describe = DescribeOptions {
-        all_responses: options.describe_all_responses,
-        full_response_schema: options.describe_full_response_schema,
-        omit_responses: options.omit_responses,
-        max_len: options.max_description_len,
-    };
+    let mut report = Report::with_bad_path_items(ops.len(), bad_items);
     let mut schemas = Schemas::new(doc, options.max_schema_defs_bytes);
+    let tools = convert_selected(&mut schemas, &ops, &names, options, &mut report);
+    let unmatched = unmatched_entries(&ops, &names, options);
+    if options.strict {
+        check_strict(&report, &unmatched)?;
+    }
+    report.warnings = unmatched;
+    report.warnings.extend(schemas.take_warnings());
+    Ok(Conversion { tools, report })
+}
+
+impl Report {
+    /// A report on `operations` operations that starts with the path items that could not be
+    /// read.
+    fn with_bad_path_items(operations: usize, bad_items: Vec<BadPathItem>) -> Self {
+        let skipped = bad_items.into_iter().map(|b| Skipped {
+            operation: b.path,
+            reason: b.error,
+        });
+        Self {
+            operations,
+            skipped: skipped.collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The tools of the operations the filters select; the others are counted or reported.
+fn convert_selected<'d>(
+    schemas: &mut Schemas<'d>,
+    ops: &[Operation<'d>],
+    names: &[ToolName],
+    options: &ConvertOptions,
+    report: &mut Report,
+) -> Vec<ConvertedTool> {
+    let describe = options.describe();
     let mut tools = Vec::new();
-    for (op, name) in ops.iter().zip(&names) {
-        let id = op.operation_id();
-        let known: Vec<&str> = id.into_iter().chain([name.as_str()]).collect();
-        if !options.filter.selects(&known, &op.tags()) {
+    for (op, name) in ops.iter().zip(names) {
+        if !selected(op, name, &options.filter) {
             report.filtered_out += 1;
             continue;
         }
-        match convert_operation(&mut schemas, op, name.clone(), describe) {
+        match convert_operation(schemas, op, name.clone(), describe) {
             Ok(tool) => tools.push(tool),
             Err(reason) => report.skipped.push(Skipped {
                 operation: describe_operation(op),
@@ -211,16 +229,24 @@ pub fn convert(document: &OpenApiDocument, options: &ConvertOptions) -> Result<C
             }),
         }
     }
-    let unmatched = unmatched_entries(&ops, &names, options);
-    if options.strict && (!report.skipped.is_empty() || !unmatched.is_empty()) {
-        let problems = report.skipped.iter().map(Skipped::to_string);
-        return Err(ConvertError::Strict {
-            problems: problems.chain(unmatched).collect(),
-        });
+    tools
+}
+
+/// Filters match an operation by operationId or tool name, and by tag.
+fn selected(op: &Operation<'_>, name: &ToolName, filter: &OperationFilter) -> bool {
+    let known: Vec<&str> = op.operation_id().into_iter().chain([name.as_str()]).collect();
+    filter.selects(&known, &op.tags())
+}
+
+/// Strict mode: a skip or an entry that matches nothing fails the conversion.
+fn check_strict(report: &Report, unmatched: &[String]) -> Result<(), ConvertError> {
+    if report.skipped.is_empty() && unmatched.is_empty() {
+        return Ok(());
     }
-    report.warnings = unmatched;
-    report.warnings.extend(schemas.take_warnings());
-    Ok(Conversion { tools, report })
+    let problems = report.skipped.iter().map(Skipped::to_string);
+    Err(ConvertError::Strict {
+        problems: problems.chain(unmatched.iter().cloned()).collect(),
+    })
 }
 
 fn describe_operation(op: &Operation<'_>) -> String {
@@ -236,25 +262,22 @@ fn convert_operation<'d>(
     name: ToolName,
     describe: DescribeOptions,
 ) -> Result<ConvertedTool, OperationError> {
+    let method = http_method(&op.method)?;
     let inputs = inputs::build(schemas, op.item, op.op)?;
     let output = operation::output_schema(schemas, op.op)?;
-    let description = describe::describe(schemas.doc(), &op.method, op.path, op.op, describe);
+    let (output_schema, output_wrapped) = output.map_or((None, false), |(schema, wrapped)| (Some(schema), wrapped));
     let title = op.summary();
-    let (output_schema, output_wrapped) = match output {
-        Some((schema, wrapped)) => (Some(schema), wrapped),
-        None => (None, false),
-    };
     Ok(ConvertedTool {
         tool: Tool {
             name,
             title: title.map(str::to_owned),
-            description,
+            description: describe::describe(schemas.doc(), &op.method, op.path, op.op, describe),
             input_schema: inputs.schema,
             output_schema,
             annotations: operation::annotations(&op.method, title),
         },
         binding: Binding {
-            method: op.method.clone(),
+            method,
             path: op.path.to_owned(),
             params: inputs.params,
             body: inputs.body,
@@ -266,18 +289,38 @@ fn convert_operation<'d>(
     })
 }
 
+/// The operation's method, checked once here so that no call meets a method HTTP cannot send.
+fn http_method(method: &str) -> Result<Method, OperationError> {
+    Method::from_bytes(method.as_bytes()).map_err(|_| OperationError::InvalidMethod {
+        method: method.to_owned(),
+    })
+}
+
 /// A name for every operation, filtered or not, so a name never depends on the filters:
 /// user-chosen names first, then operationIds (or method and path) made valid and unique in
 /// document order.
 fn tool_names(ops: &[Operation<'_>], chosen: &BTreeMap<String, String>) -> Result<Vec<ToolName>, ConvertError> {
     let mut names = names::Names::default();
+    let fixed = chosen_names(ops, chosen, &mut names)?;
+    let names = ops
+        .iter()
+        .zip(fixed)
+        .map(|(op, fixed)| fixed.unwrap_or_else(|| generated_name(op, &mut names)))
+        .collect();
+    Ok(names)
+}
+
+/// The user's name for each operation the name map names, reserved so that no generated name
+/// takes it.
+fn chosen_names(
+    ops: &[Operation<'_>],
+    chosen: &BTreeMap<String, String>,
+    names: &mut names::Names,
+) -> Result<Vec<Option<ToolName>>, ConvertError> {
     let mut claimed: HashMap<&str, Vec<String>> = HashMap::new();
-    let mut fixed: Vec<Option<ToolName>> = Vec::with_capacity(ops.len());
+    let mut fixed = Vec::with_capacity(ops.len());
     for op in ops {
-        let label = op.label();
-        let key = op.operation_id().filter(|id| chosen.contains_key(*id));
-        let entry = key.map(str::to_owned).or(chosen.contains_key(&label).then_some(label));
-        let Some(entry) = entry else {
+        let Some(entry) = name_map_entry(op, chosen) else {
             fixed.push(None);
             continue;
         };
@@ -290,25 +333,35 @@ fn tool_names(ops: &[Operation<'_>], chosen: &BTreeMap<String, String>) -> Resul
         claimed.entry(wanted).or_default().push(entry);
         fixed.push(Some(name));
     }
-    if let Some((name, operations)) = claimed.into_iter().find(|(_, ops)| ops.len() > 1) {
-        return Err(ConvertError::DuplicateToolName {
+    no_name_twice(claimed)?;
+    Ok(fixed)
+}
+
+/// An error when two name-map entries give the same name.
+fn no_name_twice(claimed: HashMap<&str, Vec<String>>) -> Result<(), ConvertError> {
+    match claimed.into_iter().find(|(_, ops)| ops.len() > 1) {
+        Some((name, operations)) => Err(ConvertError::DuplicateToolName {
             name: name.to_owned(),
             operations,
-        });
+        }),
+        None => Ok(()),
     }
-    Ok(ops
-        .iter()
-        .zip(fixed)
-        .map(|(op, fixed)| {
-            fixed.unwrap_or_else(|| {
-                let base = match op.operation_id() {
-                    Some(id) => id.to_owned(),
-                    None => names::from_method_and_path(&op.method, op.path),
-                };
-                ToolName::generated(names.unique(&base, "operation"))
-            })
-        })
-        .collect())
+}
+
+/// The name-map key that names `op`: its operationId, else `METHOD /path`.
+fn name_map_entry(op: &Operation<'_>, chosen: &BTreeMap<String, String>) -> Option<String> {
+    let label = op.label();
+    let key = op.operation_id().filter(|id| chosen.contains_key(*id));
+    key.map(str::to_owned).or(chosen.contains_key(&label).then_some(label))
+}
+
+/// The operationId, or method and path, made a valid name no other tool has.
+fn generated_name(op: &Operation<'_>, names: &mut names::Names) -> ToolName {
+    let base = match op.operation_id() {
+        Some(id) => id.to_owned(),
+        None => names::from_method_and_path(&op.method, op.path),
+    };
+    ToolName::generated(names.unique(&base, "operation"))
 }
 
 /// Filter and name-map entries that match no operation.
@@ -323,11 +376,11 @@ fn unmatched_entries(ops: &[Operation<'_>], names: &[ToolName], options: &Conver
         .map(|(option, entry)| format!("{option}: {entry:?} matches no operation"))
         .collect();
     let labels: Vec<String> = ops.iter().map(Operation::label).collect();
-    for key in options.tool_names.keys() {
-        if !known.contains(&key.as_str()) && !labels.contains(key) {
-            warnings.push(format!("tool name map: {key:?} matches no operation"));
-        }
-    }
+    let unknown_keys = options
+        .tool_names
+        .keys()
+        .filter(|key| !known.contains(&key.as_str()) && !labels.contains(key));
+    warnings.extend(unknown_keys.map(|key| format!("tool name map: {key:?} matches no operation")));
     warnings
 }
 

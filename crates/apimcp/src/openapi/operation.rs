@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::OperationError;
-use super::schema::{Direction, Reached, Schemas, resolve};
+use super::schema::{Direction, Reached, SchemaError, Schemas, resolve};
 use crate::tool::{JsonObject, ToolAnnotations};
 
 /// The methods a path item holds directly (3.2 adds `query`; others go in
@@ -63,33 +63,36 @@ pub(crate) fn operations(doc: &Value) -> (Vec<Operation<'_>>, Vec<BadPathItem>) 
     let mut bad = Vec::new();
     let paths = doc.get("paths").and_then(Value::as_object);
     for (path, item) in paths.into_iter().flatten() {
-        let item = match resolve(doc, item) {
-            Ok(Value::Object(item)) => item,
-            Ok(_) => continue,
-            Err(source) => {
-                bad.push(BadPathItem {
-                    path: path.clone(),
-                    error: OperationError::Schema {
-                        at: "path item".into(),
-                        source,
-                    },
-                });
-                continue;
-            }
-        };
-        for (key, value) in item {
-            if let (true, Some(op)) = (METHODS.contains(&key.as_str()), value.as_object()) {
-                ops.push(operation(key, path, item, op));
-            }
-        }
-        let extra = item.get("additionalOperations").and_then(Value::as_object);
-        for (method, value) in extra.into_iter().flatten() {
-            if let Some(op) = value.as_object() {
-                ops.push(operation(method, path, item, op));
-            }
+        match resolve(doc, item) {
+            Ok(Value::Object(item)) => ops.extend(path_item_operations(path, item)),
+            Ok(_) => {}
+            Err(source) => bad.push(BadPathItem {
+                path: path.clone(),
+                error: OperationError::Schema {
+                    at: "path item".into(),
+                    source,
+                },
+            }),
         }
     }
     (ops, bad)
+}
+
+/// The operations of one path item: under method keys, then under `additionalOperations`.
+fn path_item_operations<'d>(path: &'d str, item: &'d Map<String, Value>) -> Vec<Operation<'d>> {
+    let mut ops = Vec::new();
+    for (key, value) in item {
+        if let (true, Some(op)) = (METHODS.contains(&key.as_str()), value.as_object()) {
+            ops.push(operation(key, path, item, op));
+        }
+    }
+    let extra = item.get("additionalOperations").and_then(Value::as_object);
+    for (method, value) in extra.into_iter().flatten() {
+        if let Some(op) = value.as_object() {
+            ops.push(operation(method, path, item, op));
+        }
+    }
+    ops
 }
 
 fn operation<'d>(
@@ -122,21 +125,31 @@ pub(crate) fn output_schema<'d>(
         .collect();
     codes.sort_by_key(|c| (c.ends_with(['X', 'x']), c.as_str()));
     for code in codes {
-        let at = format!("response {code}");
-        let schema_error = |source| OperationError::Schema { at: at.clone(), source };
-        let response = resolve(schemas.doc(), &responses[code.as_str()]).map_err(schema_error)?;
-        let Some(schema) = json_schema_of(response) else {
-            continue;
-        };
-        let root = resolve(schemas.doc(), schema).map_err(schema_error)?;
-        let mut reached = Reached::default();
-        let normalized = schemas
-            .normalize(root, Direction::Output, &mut reached)
-            .map_err(schema_error)?;
-        let defs = schemas.defs(&reached, Direction::Output).map_err(schema_error)?;
-        return Ok(Some(wrap_output(normalized, defs)));
+        let found = response_schema(schemas, &responses[code.as_str()]).map_err(|source| OperationError::Schema {
+            at: format!("response {code}"),
+            source,
+        })?;
+        if found.is_some() {
+            return Ok(found);
+        }
     }
     Ok(None)
+}
+
+/// One response's JSON schema, normalised and wrapped; `None` when it has none.
+fn response_schema<'d>(
+    schemas: &mut Schemas<'d>,
+    response: &'d Value,
+) -> Result<Option<(JsonObject, bool)>, SchemaError> {
+    let response = resolve(schemas.doc(), response)?;
+    let Some(schema) = json_schema_of(response) else {
+        return Ok(None);
+    };
+    let root = resolve(schemas.doc(), schema)?;
+    let mut reached = Reached::default();
+    let normalized = schemas.normalize(root, Direction::Output, &mut reached)?;
+    let defs = schemas.defs(&reached, Direction::Output)?;
+    Ok(Some(wrap_output(normalized, defs)))
 }
 
 fn json_schema_of(response: &Value) -> Option<&Value> {
@@ -193,27 +206,35 @@ pub(crate) fn required_scopes(doc: &Value, op: &Map<String, Value>) -> Vec<Vec<S
     let Some(Value::Array(requirements)) = op.get("security").or_else(|| doc.get("security")) else {
         return Vec::new();
     };
-    let schemes = doc.pointer("/components/securitySchemes").and_then(Value::as_object);
-    let scheme_type = |name: &str| {
-        let scheme = schemes.and_then(|s| s.get(name))?;
-        resolve(doc, scheme).ok()?.get("type")?.as_str().map(str::to_owned)
-    };
     let mut alternatives = Vec::new();
     for requirement in requirements.iter().filter_map(Value::as_object) {
-        let mut scopes: Vec<String> = Vec::new();
-        for (name, list) in requirement {
-            if matches!(scheme_type(name).as_deref(), Some("oauth2" | "openIdConnect")) {
-                for scope in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
-                    if !scopes.iter().any(|s| s == scope) {
-                        scopes.push(scope.to_owned());
-                    }
-                }
-            }
-        }
+        let scopes = requirement_scopes(doc, requirement);
         if scopes.is_empty() {
             return Vec::new();
         }
         alternatives.push(scopes);
     }
     alternatives
+}
+
+/// The scopes of one requirement's OAuth and OpenID Connect schemes, each once.
+fn requirement_scopes(doc: &Value, requirement: &Map<String, Value>) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for (name, list) in requirement {
+        if !matches!(scheme_type(doc, name), Some("oauth2" | "openIdConnect")) {
+            continue;
+        }
+        for scope in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+    }
+    scopes
+}
+
+/// The `type` of the security scheme called `name`.
+fn scheme_type<'d>(doc: &'d Value, name: &str) -> Option<&'d str> {
+    let scheme = doc.pointer("/components/securitySchemes")?.get(name)?;
+    resolve(doc, scheme).ok()?.get("type")?.as_str()
 }

@@ -354,6 +354,8 @@ impl<'d> Normalizer<'_, 'd> {
         Ok(json!(format!("#/$defs/{}", self.schemas.def_name(&pointer))))
     }
 
+    /// One keyword of `src` into `out`: the ones 2020-12 spells differently first, then those
+    /// kept as they are.
     fn keyword(
         &mut self,
         key: &str,
@@ -385,15 +387,7 @@ impl<'d> Normalizer<'_, 'd> {
                 out.insert("examples".into(), json!([value]));
             }
             "examples" => {
-                let list = match value {
-                    Value::Array(_) => value.clone(),
-                    Value::Object(map) => Value::Array(map.values().cloned().collect()),
-                    other => json!([other]),
-                };
-                out.insert(key.into(), list);
-            }
-            "enum" if value.is_array() => {
-                out.insert(key.into(), value.clone());
+                out.insert(key.into(), examples_list(value));
             }
             "dependencies" => self.dependencies(value, out)?,
             "pattern" => {
@@ -401,37 +395,31 @@ impl<'d> Normalizer<'_, 'd> {
                     out.insert(key.into(), json!(p));
                 }
             }
-            "dependentRequired" if value.is_object() => {
-                out.insert(key.into(), value.clone());
-            }
-            _ if SCHEMA_KEYWORDS.contains(&key) => {
-                out.insert(key.into(), self.schema(value)?);
-            }
-            _ if SCHEMA_LIST_KEYWORDS.contains(&key) && value.is_array() => {
-                out.insert(key.into(), self.schema_list(value)?);
-            }
-            _ if SCHEMA_MAP_KEYWORDS.contains(&key) && value.is_object() => {
-                out.insert(key.into(), self.schema_map(value)?);
-            }
-            _ if STRING_KEYWORDS.contains(&key) && value.is_string() => {
-                out.insert(key.into(), value.clone());
-            }
-            _ if BOOL_KEYWORDS.contains(&key) && value.is_boolean() => {
-                out.insert(key.into(), value.clone());
-            }
-            _ if NUMBER_KEYWORDS.contains(&key) || COUNT_KEYWORDS.contains(&key) => {
-                if let Some(n) = number_keyword(key, value) {
-                    out.insert(key.into(), n);
+            _ => {
+                if let Some(kept) = self.kept(key, value)? {
+                    out.insert(key.into(), kept);
                 }
             }
-            _ if DATA_KEYWORDS.contains(&key) => {
-                out.insert(key.into(), value.clone());
-            }
-            // `$ref` is handled first; everything else (`discriminator`, `xml`, `x-*`,
-            // `nullable`, `$id`, nested `$defs` reached through pointers instead) is dropped.
-            _ => {}
         }
         Ok(())
+    }
+
+    /// A keyword 2020-12 shares with OpenAPI, when its value has the right shape (subschemas
+    /// normalised). `$ref` is handled first; everything else (`discriminator`, `xml`, `x-*`,
+    /// `nullable`, `$id`, nested `$defs` reached through pointers instead) is dropped.
+    fn kept(&mut self, key: &str, value: &'d Value) -> Result<Option<Value>, SchemaError> {
+        Ok(match key {
+            "enum" if value.is_array() => Some(value.clone()),
+            "dependentRequired" if value.is_object() => Some(value.clone()),
+            _ if SCHEMA_KEYWORDS.contains(&key) => Some(self.schema(value)?),
+            _ if SCHEMA_LIST_KEYWORDS.contains(&key) && value.is_array() => Some(self.schema_list(value)?),
+            _ if SCHEMA_MAP_KEYWORDS.contains(&key) && value.is_object() => Some(self.schema_map(value)?),
+            _ if STRING_KEYWORDS.contains(&key) && value.is_string() => Some(value.clone()),
+            _ if BOOL_KEYWORDS.contains(&key) && value.is_boolean() => Some(value.clone()),
+            _ if NUMBER_KEYWORDS.contains(&key) || COUNT_KEYWORDS.contains(&key) => number_keyword(key, value),
+            _ if DATA_KEYWORDS.contains(&key) => Some(value.clone()),
+            _ => None,
+        })
     }
 
     fn schema_list(&mut self, value: &'d Value) -> Result<Value, SchemaError> {
@@ -548,6 +536,15 @@ fn normalize_type(value: &Value, out: &mut Map<String, Value>) -> Option<Value> 
         [] => None,
         [one] => Some(json!(one)),
         many => Some(json!(many)),
+    }
+}
+
+/// `examples` as 2020-12's array: an OpenAPI examples map gives its values.
+fn examples_list(value: &Value) -> Value {
+    match value {
+        Value::Array(_) => value.clone(),
+        Value::Object(map) => Value::Array(map.values().cloned().collect()),
+        other => json!([other]),
     }
 }
 

@@ -42,6 +42,21 @@ pub(crate) fn to_openapi_3(mut doc: Value) -> Result<Value, SwaggerError> {
     let Value::Object(src) = doc else {
         return Err(error("", "not an object"));
     };
+    let consumes = media_types(src.get("consumes"));
+    let produces = media_types(src.get("produces"));
+    let ctx = Context {
+        consumes: &consumes,
+        produces: &produces,
+        shared_params: src.get("parameters").and_then(Value::as_object),
+    };
+    let mut out = top_level(&src);
+    out.insert("paths".into(), paths(&src, &ctx)?);
+    out.insert("components".into(), components(&src, &ctx));
+    Ok(Value::Object(out))
+}
+
+/// `openapi`, the fields 3.0 keeps as they are, and `servers`.
+fn top_level(src: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("openapi".into(), json!("3.0.3"));
     for key in ["info", "tags", "security", "externalDocs"] {
@@ -49,20 +64,10 @@ pub(crate) fn to_openapi_3(mut doc: Value) -> Result<Value, SwaggerError> {
             out.insert(key.into(), v.clone());
         }
     }
-    if let Some(servers) = servers(&src) {
+    if let Some(servers) = servers(src) {
         out.insert("servers".into(), servers);
     }
-    let consumes = media_types(src.get("consumes"));
-    let produces = media_types(src.get("produces"));
-    let shared_params = src.get("parameters").and_then(Value::as_object);
-    let ctx = Context {
-        consumes: &consumes,
-        produces: &produces,
-        shared_params,
-    };
-    out.insert("paths".into(), paths(&src, &ctx)?);
-    out.insert("components".into(), components(&src, &ctx));
-    Ok(Value::Object(out))
+    out
 }
 
 struct Context<'a> {
@@ -182,25 +187,45 @@ fn resolve_params(params: Option<&Value>, ctx: &Context<'_>) -> Vec<Map<String, 
 }
 
 fn operation(op: &Map<String, Value>, shared: &[Map<String, Value>], ctx: &Context<'_>) -> Map<String, Value> {
+    let params = merged_params(op, shared, ctx);
+    let consumes = op_media(op, "consumes", ctx.consumes);
+    let produces = op_media(op, "produces", ctx.produces);
+    let mut out = operation_fields(op, &produces);
+    add_params_and_body(&mut out, &params, &consumes);
+    out
+}
+
+/// The path item's parameters, each replaced by an operation parameter of the same name and
+/// location.
+fn merged_params(op: &Map<String, Value>, shared: &[Map<String, Value>], ctx: &Context<'_>) -> Vec<Map<String, Value>> {
     let mut params = shared.to_vec();
     for p in resolve_params(op.get("parameters"), ctx) {
         params.retain(|q| !(q.get("name") == p.get("name") && q.get("in") == p.get("in")));
         params.push(p);
     }
-    let consumes = op_media(op, "consumes", ctx.consumes);
-    let produces = op_media(op, "produces", ctx.produces);
+    params
+}
+
+/// The operation's fields but its parameters and media lists, with responses converted.
+fn operation_fields(op: &Map<String, Value>, produces: &[String]) -> Map<String, Value> {
     let mut out = Map::new();
     for (key, value) in op {
         match key.as_str() {
             "parameters" | "consumes" | "produces" | "schemes" => {}
             "responses" => {
-                out.insert(key.clone(), responses(value, &produces));
+                out.insert(key.clone(), responses(value, produces));
             }
             _ => {
                 out.insert(key.clone(), value.clone());
             }
         }
     }
+    out
+}
+
+/// Plain parameters stay parameters; the `body` parameter, or else the `formData` ones,
+/// become the request body.
+fn add_params_and_body(out: &mut Map<String, Value>, params: &[Map<String, Value>], consumes: &[String]) {
     let (body, form): (Vec<_>, Vec<_>) = params
         .iter()
         .filter(|p| matches!(in_of(p), "body" | "formData"))
@@ -214,11 +239,10 @@ fn operation(op: &Map<String, Value>, shared: &[Map<String, Value>], ctx: &Conte
         out.insert("parameters".into(), Value::Array(plain));
     }
     if let Some(body) = body.first() {
-        out.insert("requestBody".into(), body_request(body, &consumes));
+        out.insert("requestBody".into(), body_request(body, consumes));
     } else if !form.is_empty() {
-        out.insert("requestBody".into(), form_request(&form, &consumes));
+        out.insert("requestBody".into(), form_request(&form, consumes));
     }
-    out
 }
 
 fn op_media(op: &Map<String, Value>, key: &str, global: &[String]) -> Vec<String> {
@@ -249,19 +273,23 @@ fn parameter(p: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     if let Some(format) = p.get("collectionFormat").and_then(Value::as_str) {
-        let query_like = matches!(in_of(p), "query" | "formData");
-        let (style, explode) = match format {
-            "multi" => ("form", true),
-            "ssv" => ("spaceDelimited", false),
-            "pipes" => ("pipeDelimited", false),
-            _ if query_like => ("form", false),
-            _ => ("simple", false),
-        };
+        let (style, explode) = collection_style(format, matches!(in_of(p), "query" | "formData"));
         out.insert("style".into(), json!(style));
         out.insert("explode".into(), json!(explode));
     }
     out.insert("schema".into(), Value::Object(schema));
     out
+}
+
+/// `collectionFormat` as 3.0 `style` and `explode`.
+fn collection_style(format: &str, query_like: bool) -> (&'static str, bool) {
+    match format {
+        "multi" => ("form", true),
+        "ssv" => ("spaceDelimited", false),
+        "pipes" => ("pipeDelimited", false),
+        _ if query_like => ("form", false),
+        _ => ("simple", false),
+    }
 }
 
 fn body_request(body: &Map<String, Value>, consumes: &[String]) -> Value {
@@ -280,6 +308,22 @@ fn body_request(body: &Map<String, Value>, consumes: &[String]) -> Value {
 }
 
 fn form_request(fields: &[&Map<String, Value>], consumes: &[String]) -> Value {
+    let (properties, required) = form_schema(fields);
+    let has_file = fields.iter().any(|f| f.get("type") == Some(&json!("file")));
+    let media = if has_file || consumes.iter().any(|c| c.starts_with("multipart/form-data")) {
+        "multipart/form-data"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
+    let any_required = !required.is_empty();
+    json!({
+        "content": { media: { "schema": { "type": "object", "properties": properties, "required": required } } },
+        "required": any_required,
+    })
+}
+
+/// The form's fields as object properties, and the names of the required ones.
+fn form_schema(fields: &[&Map<String, Value>]) -> (Map<String, Value>, Vec<Value>) {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for field in fields {
@@ -293,17 +337,7 @@ fn form_request(fields: &[&Map<String, Value>], consumes: &[String]) -> Value {
             required.push(json!(name));
         }
     }
-    let has_file = fields.iter().any(|f| f.get("type") == Some(&json!("file")));
-    let media = if has_file || consumes.iter().any(|c| c.starts_with("multipart/form-data")) {
-        "multipart/form-data"
-    } else {
-        "application/x-www-form-urlencoded"
-    };
-    let any_required = !required.is_empty();
-    json!({
-        "content": { media: { "schema": { "type": "object", "properties": properties, "required": required } } },
-        "required": any_required,
-    })
+    (properties, required)
 }
 
 fn responses(responses: &Value, produces: &[String]) -> Value {
@@ -331,29 +365,33 @@ fn response(r: &Value, produces: &[String]) -> Value {
     );
     if let Some(schema) = map.get("schema") {
         let examples = map.get("examples").and_then(Value::as_object);
-        let content: Map<String, Value> = produces
-            .iter()
-            .map(|mt| {
-                let mut media = json!({ "schema": schema });
-                if let Some(example) = examples.and_then(|e| e.get(mt)) {
-                    media["example"] = example.clone();
-                }
-                (mt.clone(), media)
-            })
-            .collect();
-        out.insert("content".into(), Value::Object(content));
+        out.insert("content".into(), response_content(schema, examples, produces));
     }
     if let Some(Value::Object(headers)) = map.get("headers") {
-        let headers: Map<String, Value> = headers
-            .iter()
-            .map(|(name, h)| {
-                let schema = h.as_object().map(parameter).unwrap_or_default();
-                (name.clone(), Value::Object(schema))
-            })
-            .collect();
-        out.insert("headers".into(), Value::Object(headers));
+        out.insert("headers".into(), response_headers(headers));
     }
     Value::Object(out)
+}
+
+/// The schema under each produced media type, with that type's example.
+fn response_content(schema: &Value, examples: Option<&Map<String, Value>>, produces: &[String]) -> Value {
+    let content = produces.iter().map(|mt| {
+        let mut media = json!({ "schema": schema });
+        if let Some(example) = examples.and_then(|e| e.get(mt)) {
+            media["example"] = example.clone();
+        }
+        (mt.clone(), media)
+    });
+    Value::Object(content.collect())
+}
+
+/// Response headers: their type fields move into `schema`, as a parameter's do.
+fn response_headers(headers: &Map<String, Value>) -> Value {
+    let headers = headers.iter().map(|(name, h)| {
+        let schema = h.as_object().map(parameter).unwrap_or_default();
+        (name.clone(), Value::Object(schema))
+    });
+    Value::Object(headers.collect())
 }
 
 fn components(src: &Map<String, Value>, ctx: &Context<'_>) -> Value {
@@ -362,13 +400,7 @@ fn components(src: &Map<String, Value>, ctx: &Context<'_>) -> Value {
         out.insert("schemas".into(), defs.clone());
     }
     if let Some(params) = ctx.shared_params {
-        let plain: Map<String, Value> = params
-            .iter()
-            .filter_map(|(k, p)| Some((k, p.as_object()?)))
-            .filter(|(_, p)| !matches!(in_of(p), "body" | "formData"))
-            .map(|(k, p)| (k.clone(), Value::Object(parameter(p))))
-            .collect();
-        out.insert("parameters".into(), Value::Object(plain));
+        out.insert("parameters".into(), plain_parameters(params));
     }
     if let Some(shared) = src.get("responses") {
         out.insert("responses".into(), responses(shared, ctx.produces));
@@ -380,31 +412,40 @@ fn components(src: &Map<String, Value>, ctx: &Context<'_>) -> Value {
     Value::Object(out)
 }
 
+/// Shared parameters but `body` and `formData` ones, which have no 3.0 component.
+fn plain_parameters(params: &Map<String, Value>) -> Value {
+    let plain = params
+        .iter()
+        .filter_map(|(k, p)| Some((k, p.as_object()?)))
+        .filter(|(_, p)| !matches!(in_of(p), "body" | "formData"))
+        .map(|(k, p)| (k.clone(), Value::Object(parameter(p))));
+    Value::Object(plain.collect())
+}
+
 fn security_scheme(s: &Value) -> Value {
     match s.get("type").and_then(Value::as_str) {
         Some("basic") => json!({ "type": "http", "scheme": "basic" }),
-        Some("oauth2") => {
-            let flow = match s.get("flow").and_then(Value::as_str) {
-                Some("accessCode") => "authorizationCode",
-                Some("application") => "clientCredentials",
-                Some(other) => other,
-                None => "implicit",
-            };
-            let mut body = Map::new();
-            for (from, to) in [
-                ("authorizationUrl", "authorizationUrl"),
-                ("tokenUrl", "tokenUrl"),
-                ("scopes", "scopes"),
-            ] {
-                if let Some(v) = s.get(from) {
-                    body.insert(to.into(), v.clone());
-                }
-            }
-            body.entry("scopes").or_insert(json!({}));
-            json!({ "type": "oauth2", "flows": { flow: body } })
-        }
+        Some("oauth2") => oauth2_scheme(s),
         _ => s.clone(),
     }
+}
+
+/// A 2.0 OAuth scheme has one `flow`; 3.0 names its flows differently and nests them.
+fn oauth2_scheme(s: &Value) -> Value {
+    let flow = match s.get("flow").and_then(Value::as_str) {
+        Some("accessCode") => "authorizationCode",
+        Some("application") => "clientCredentials",
+        Some(other) => other,
+        None => "implicit",
+    };
+    let mut body = Map::new();
+    for key in ["authorizationUrl", "tokenUrl", "scopes"] {
+        if let Some(v) = s.get(key) {
+            body.insert(key.into(), v.clone());
+        }
+    }
+    body.entry("scopes").or_insert(json!({}));
+    json!({ "type": "oauth2", "flows": { flow: body } })
 }
 
 #[cfg(test)]

@@ -59,14 +59,19 @@ fn every_parameter_location_is_an_argument() {
         .binding
         .params
         .iter()
-        .map(|p| (p.arg.as_str(), p.location, p.style, p.explode))
+        .map(|p| (p.arg.as_str(), p.location.clone(), p.style, p.explode))
         .collect();
     assert_eq!(
         where_,
         [
             ("id", Location::Path, Style::Simple, false),
             ("tags", Location::Query, Style::Form, false),
-            ("X-Tenant", Location::Header, Style::Simple, false),
+            (
+                "X-Tenant",
+                Location::Header(http::HeaderName::from_static("x-tenant")),
+                Style::Simple,
+                false,
+            ),
             ("session", Location::Cookie, Style::Form, true),
         ]
     );
@@ -150,7 +155,7 @@ fn path_query_and_body_of_the_same_name_each_keep_an_argument() {
         .binding
         .params
         .iter()
-        .map(|p| (p.arg.as_str(), p.name.as_str(), p.location))
+        .map(|p| (p.arg.as_str(), p.name.as_str(), p.location.clone()))
         .collect();
     assert_eq!(
         params,
@@ -498,4 +503,64 @@ fn oauth_scopes_come_from_security_requirements() {
             vec![],
         ]
     );
+}
+
+#[test]
+fn a_header_name_http_cannot_carry_skips_its_operation() {
+    let document = doc(json!({
+        "/a": {"get": {"operationId": "a", "parameters": [
+            {"name": "X Trace", "in": "header", "schema": {"type": "string"}}], "responses": ok()}},
+        "/b": {"get": {"operationId": "b", "parameters": [
+            {"name": "X-Trace", "in": "header", "schema": {"type": "string"}}], "responses": ok()}}
+    }));
+    let conversion = convert(&document, &ConvertOptions::default()).expect("converts");
+    let names: Vec<&str> = conversion.tools.iter().map(|t| t.tool.name.as_str()).collect();
+    assert_eq!(names, ["b"]);
+    let [skipped] = conversion.report.skipped.as_slice() else {
+        panic!("one skip: {:?}", conversion.report.skipped);
+    };
+    assert_eq!(
+        skipped.reason,
+        OperationError::InvalidHeaderName { name: "X Trace".into() }
+    );
+    assert_eq!(
+        skipped.to_string(),
+        "GET /a (a): parameter `X Trace`: not a valid HTTP header name"
+    );
+    let header = &conversion.tools[0].binding.params[0];
+    assert_eq!(header.name, "X-Trace", "the document's spelling is kept");
+    assert_eq!(
+        header.location,
+        Location::Header(http::HeaderName::from_static("x-trace"))
+    );
+}
+
+#[test]
+fn a_method_http_cannot_send_skips_its_operation() {
+    let document = OpenApiDocument::from_value(json!({
+        "openapi": "3.2.0", "info": {"title": "t", "version": "1"},
+        "paths": {"/x": {"additionalOperations": {
+            "LINK": {"operationId": "link", "responses": ok()},
+            "NOT A METHOD": {"operationId": "bad", "responses": ok()}}}}
+    }))
+    .expect("3.2");
+    let conversion = convert(&document, &ConvertOptions::default()).expect("converts");
+    assert_eq!(conversion.tools.len(), 1);
+    assert_eq!(
+        conversion.tools[0].binding.method,
+        http::Method::from_bytes(b"LINK").expect("token")
+    );
+    let reasons: Vec<String> = conversion.report.skipped.iter().map(Skipped::to_string).collect();
+    assert_eq!(reasons, ["NOT A METHOD /x (bad): `NOT A METHOD` is not an HTTP method"]);
+}
+
+#[test]
+fn bindings_serialise_method_and_location_as_names() {
+    let t = one(&doc(json!({"/x": {"delete": {"operationId": "x", "parameters": [
+        {"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}}],
+        "responses": ok()}}})));
+    let json = serde_json::to_value(&t.binding).expect("serialises");
+    assert_eq!(json["method"], "DELETE");
+    assert_eq!(json["params"][0]["name"], "If-Match");
+    assert_eq!(json["params"][0]["location"], "header");
 }

@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde_json::Value;
 
-use crate::call::{ArgumentValidator, Content, OutputCheck, ToolOutput};
+use crate::call::{ArgumentValidator, CheckError, Content, OutputCheck, ToolOutput};
 use crate::openapi::{Conversion, ConvertedTool, Report};
 
 /// One tool, ready to call.
 pub(crate) struct ServedTool {
     pub(crate) converted: ConvertedTool,
-    input: OnceLock<Result<ArgumentValidator, String>>,
-    output: OnceLock<Option<Result<OutputCheck, String>>>,
+    input: OnceLock<Result<ArgumentValidator, CheckError>>,
+    output: OnceLock<Option<Result<OutputCheck, CheckError>>>,
 }
 
 impl ServedTool {
@@ -34,7 +34,7 @@ impl ServedTool {
     }
 
     /// `arguments` is the call's arguments object.
-    pub(crate) fn check_arguments(&self, arguments: &Value) -> Result<(), String> {
+    pub(crate) fn check_arguments(&self, arguments: &Value) -> Result<(), CheckError> {
         let validator = self
             .input
             .get_or_init(|| ArgumentValidator::new(&self.converted.tool.input_schema));

@@ -7,18 +7,18 @@ fn param(name: &str, location: Location, style: Style, explode: bool) -> ParamBi
     ParamBinding {
         arg: name.into(),
         name: name.into(),
+        required: location == Location::Path,
         location,
         style,
         explode,
         allow_reserved: false,
         json: false,
-        required: location == Location::Path,
     }
 }
 
 fn binding(path: &str, params: Vec<ParamBinding>, body: Option<BodyBinding>) -> Binding {
     Binding {
-        method: "POST".into(),
+        method: http::Method::POST,
         path: path.into(),
         params,
         body,
@@ -116,7 +116,12 @@ fn headers_and_cookies() {
     let b = binding(
         "/h",
         vec![
-            param("X-Tenant", Location::Header, Style::Simple, false),
+            param(
+                "X-Tenant",
+                Location::Header(http::HeaderName::from_static("x-tenant")),
+                Style::Simple,
+                false,
+            ),
             param("session", Location::Cookie, Style::Form, true),
             param("theme", Location::Cookie, Style::Form, true),
         ],
