@@ -14,6 +14,7 @@ mod metadata;
 pub mod proxy;
 mod scopes;
 mod static_tokens;
+mod types;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -28,6 +29,7 @@ pub(crate) use layer::{AuthState, authenticate};
 pub use metadata::{ProtectedResourceMetadata, canonical_resource, metadata_urls};
 pub use scopes::ScopeRules;
 pub use static_tokens::StaticTokens;
+pub use types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scope, Scopes};
 
 use futures::future::BoxFuture;
 
