@@ -408,8 +408,8 @@ impl AuthConfig {
             oauth_metadata_url: o.oauth_metadata_url.clone(),
             authorize_url: o.authorize_url.clone(),
             audience: o.audience.clone(),
-            client_id: o.client_id.clone().ok_or_else(|| missing("client_id"))?,
-            client_secret: o.client_secret.clone().ok_or_else(|| missing("client_secret"))?,
+            client_id: ClientId::new(o.client_id.clone().ok_or_else(|| missing("client_id"))?),
+            client_secret: ClientSecret::new(o.client_secret.clone().ok_or_else(|| missing("client_secret"))?),
             default_scope: o.default_scope.clone(),
             registration: o.setup_fake_dynamic_registration,
             registrations_per_minute: o.registrations_per_minute,
@@ -420,6 +420,7 @@ impl AuthConfig {
                 .unwrap_or_else(|| Arc::new(proxy::MemoryStore::default())),
             signing_key: o.signing_key.clone(),
         })
+        .map_err(|e| e.to_string())
     }
 
     /// The verifier for requests to the endpoint whose canonical URL is `resource`.
