@@ -11,6 +11,7 @@ use super::metadata::canonical_resource;
 use super::proxy;
 use super::runtime::Auth;
 use super::scopes::ScopeRules;
+use super::types::{ClientId, ClientSecret};
 use super::verifier::{Dependency, Principal, TokenVerifier};
 
 /// Why authorization settings cannot work.
@@ -40,13 +41,10 @@ pub enum AuthConfigError {
     AudienceUnknown,
     /// A URL setting is not an http(s) URL.
     #[error(transparent)]
-    InvalidUrl(#[from] super::metadata::InvalidUrl),
+    InvalidUrl(#[from] super::types::InvalidUrl),
     /// The proxy could not be set up.
-    #[error("{reason}")]
-    Proxy {
-        /// Why (TEMPORARY until the proxy's typed error lands).
-        reason: String,
-    },
+    #[error(transparent)]
+    Proxy(#[from] proxy::ProxyError),
 }
 
 /// How MCP requests are authorized.
@@ -371,8 +369,8 @@ impl AuthConfig {
             oauth_metadata_url: o.oauth_metadata_url.clone(),
             authorize_url: o.authorize_url.clone(),
             audience: o.audience.clone(),
-            client_id: o.client_id.clone().ok_or_else(|| needs("client_id"))?,
-            client_secret: o.client_secret.clone().ok_or_else(|| needs("client_secret"))?,
+            client_id: ClientId::new(o.client_id.clone().ok_or_else(|| needs("client_id"))?),
+            client_secret: ClientSecret::new(o.client_secret.clone().ok_or_else(|| needs("client_secret"))?),
             default_scope: o.default_scope.clone(),
             registration: o.setup_fake_dynamic_registration,
             registrations_per_minute: o.registrations_per_minute,
@@ -382,8 +380,7 @@ impl AuthConfig {
                 .clone()
                 .unwrap_or_else(|| Arc::new(proxy::MemoryStore::default())),
             signing_key: o.signing_key.clone(),
-        })
-        .map_err(|reason| AuthConfigError::Proxy { reason })?;
+        })?;
         Ok(Some(Arc::new(proxy)))
     }
 }

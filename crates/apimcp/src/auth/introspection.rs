@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::jwt::principal;
+use super::types::ClientSecret;
 use super::verifier::{BearerToken, Principal, TokenVerifier, VerifyError};
 
 /// How long an introspection answer is reused.
@@ -23,7 +24,7 @@ type Cache = HashMap<[u8; 32], (Instant, Result<Principal, VerifyError>)>;
 pub struct IntrospectionVerifier {
     url: String,
     client_id: String,
-    client_secret: BearerToken,
+    client_secret: ClientSecret,
     audience: Option<String>,
     client: reqwest::Client,
     cache: Mutex<Cache>,
@@ -35,7 +36,7 @@ impl IntrospectionVerifier {
         Self {
             url: url.into(),
             client_id: client_id.into(),
-            client_secret: BearerToken::new(client_secret),
+            client_secret: ClientSecret::new(client_secret),
             audience: None,
             client: reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default(),
             cache: Mutex::default(),

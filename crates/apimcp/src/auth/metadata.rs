@@ -2,6 +2,8 @@
 //! the audience tokens must carry).
 
 use serde::{Deserialize, Serialize};
+
+use super::types::InvalidUrl;
 use serde_json::{Map, Value};
 
 /// The document at `/.well-known/oauth-protected-resource[<path>]`.
@@ -38,18 +40,6 @@ impl ProtectedResourceMetadata {
     }
 }
 
-/// A URL setting that is not an absolute http(s) URL.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{value:?} is not an http(s) URL")]
-#[non_exhaustive]
-pub struct InvalidUrl {
-    /// The value as given.
-    pub value: String,
-    /// Why it does not parse, when it does not.
-    #[source]
-    pub source: Option<url::ParseError>,
-}
-
 /// `public_url` + `path`, normalised: lower-case scheme and host, no default port, no query,
 /// fragment or trailing slash.
 ///
@@ -62,13 +52,15 @@ pub struct InvalidUrl {
 /// # Ok::<(), apimcp::auth::InvalidUrl>(())
 /// ```
 pub fn canonical_resource(public_url: &str, path: &str) -> Result<String, InvalidUrl> {
-    let invalid = |source| InvalidUrl {
-        value: public_url.to_owned(),
+    let value = public_url.to_owned();
+    let setting = "public_url";
+    let mut url = url::Url::parse(public_url).map_err(|source| InvalidUrl::Unparsable {
+        setting,
+        value: value.clone(),
         source,
-    };
-    let mut url = url::Url::parse(public_url).map_err(|e| invalid(Some(e)))?;
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(None));
+        return Err(InvalidUrl::NotHttp { setting, value });
     }
     let base = url.path().trim_end_matches('/').to_owned();
     let path = path.trim_end_matches('/');

@@ -39,6 +39,7 @@ pub mod proxy;
 mod runtime;
 mod scopes;
 mod static_tokens;
+mod types;
 mod verifier;
 
 pub use challenge::AuthRejection;
@@ -47,8 +48,9 @@ pub use introspection::{CACHE_TTL as INTROSPECTION_CACHE_TTL, IntrospectionVerif
 pub use jwt::{JwtVerifier, REFETCH_INTERVAL};
 pub(crate) use layer::AuthState;
 pub use layer::{RequireBearer, RequireBearerService};
-pub use metadata::{InvalidUrl, ProtectedResourceMetadata, canonical_resource, metadata_urls};
+pub use metadata::{ProtectedResourceMetadata, canonical_resource, metadata_urls};
 pub(crate) use runtime::Auth;
 pub use scopes::ScopeRules;
 pub use static_tokens::StaticTokens;
+pub use types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scope, Scopes};
 pub use verifier::{BearerToken, Dependency, Principal, TokenVerifier, VerifyError};

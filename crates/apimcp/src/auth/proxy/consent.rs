@@ -1,117 +1,140 @@
-//! The consent page a person sees before a dynamically registered client is sent on to the
-//! provider (the MCP security best practices' answer to the confused deputy of a proxy with a
-//! static client id), and the signed `__Host-` cookie that remembers the consent.
+//! `/oauth/consent`: the person's answer to the consent page, and the signed `__Host-` cookie
+//! that remembers a consent so the page is not shown again for the same client.
 
-use axum::response::{Html, IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use bytes::Bytes;
 use hmac::{KeyInit, Mac};
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::Value;
+
+use super::error::{Denied, Refusal};
+use super::params::Params;
+use super::{AuthRequest, Proxy, RecordKind, StoreError, key_of, random_token, same_secret};
+use crate::auth::types::ClientId;
 
 /// The cookie that names the browser whose consents are stored.
-pub(crate) const COOKIE: &str = "__Host-apimcp-consent";
+const COOKIE: &str = "__Host-apimcp-consent";
 
 /// How long a consent is remembered.
-pub const CONSENT_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+const CONSENT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The title of the pages for a consent that was not recorded.
+const NOT_RECORDED: &str = "Consent not recorded";
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-/// What the page shows.
-pub(crate) struct ConsentPage<'a> {
-    pub(crate) client_name: &'a str,
-    pub(crate) client_id: &'a str,
-    pub(crate) redirect_host: &'a str,
-    pub(crate) scopes: &'a [String],
-    pub(crate) request_id: &'a str,
-    pub(crate) csrf: &'a str,
+pub(super) async fn consent(
+    State(proxy): State<Arc<Proxy>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    proxy.check_origin(&headers)?;
+    let form = ConsentForm::parse(&body)?;
+    let request = proxy.answered_request(&form).await?;
+    if !form.approved {
+        let denied = Denied::new("access_denied", "the person did not approve the client");
+        return Err(proxy.back(&request, StatusCode::SEE_OTHER).refuse(denied));
+    }
+    let browser = proxy.signer.browser(&headers).unwrap_or_else(random_token);
+    proxy.remember_consent(&browser, &request.client_id).await?;
+    let mut response = proxy.to_provider(request, StatusCode::SEE_OTHER).await.into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&proxy.signer.set_cookie(&browser)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
-impl ConsentPage<'_> {
-    pub(crate) fn render(&self) -> Response {
-        let scopes: String = self
-            .scopes
-            .iter()
-            .map(|s| format!("<li><code>{}</code></li>", escape(s)))
-            .collect();
-        let page = format!(
-            r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Allow {name}?</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}}
-.box{{border:1px solid #ccc;border-radius:8px;padding:1.5rem}}button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}}
-.approve{{background:#1a6;color:#fff;border:0;border-radius:4px}}.muted{{color:#666;font-size:.9rem}}</style></head>
-<body><div class="box">
-<h1>Allow <span id="client-name">{name}</span>?</h1>
-<p>The application <strong>{name}</strong> (client <code>{id}</code>) asks to use this MCP server on your behalf.</p>
-<p>After you sign in, you will be sent back to <strong id="redirect-host">{host}</strong>.</p>
-<p>It asks for these scopes:</p><ul id="scopes">{scopes}</ul>
-<form method="post" action="/oauth/consent">
-<input type="hidden" name="request" value="{request}">
-<input type="hidden" name="csrf" value="{csrf}">
-<button class="approve" type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</form>
-<p class="muted">Only approve applications you started yourself.</p>
-</div></body></html>"#,
-            name = escape(self.client_name),
-            id = escape(self.client_id),
-            host = escape(self.redirect_host),
-            request = escape(self.request_id),
-            csrf = escape(self.csrf),
-        );
-        let mut response = Html(page).into_response();
-        guard_page(response.headers_mut());
-        response
+/// The consent form as sent.
+struct ConsentForm {
+    /// The id of the stored authorization request.
+    request: String,
+    csrf: String,
+    approved: bool,
+}
+
+impl ConsentForm {
+    fn parse(body: &[u8]) -> Result<Self, Refusal> {
+        let params = Params::parse(body);
+        let (Ok(Some(request)), Ok(Some(csrf)), Ok(decision)) =
+            (params.one("request"), params.one("csrf"), params.one("decision"))
+        else {
+            return Err(refused("the form is incomplete"));
+        };
+        Ok(Self {
+            request: request.to_owned(),
+            csrf: csrf.to_owned(),
+            approved: decision == Some("approve"),
+        })
     }
 }
 
-/// No framing (clickjacking), no caching, no referrer to other sites (`no-referrer` would make
-/// the browser send `Origin: null` with the form, which the consent check refuses).
-pub(crate) fn guard_page(headers: &mut HeaderMap) {
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+fn refused(detail: &str) -> Refusal {
+    Refusal::page(StatusCode::BAD_REQUEST, NOT_RECORDED, detail)
 }
 
-/// A short HTML page for an error that cannot go back to the client.
-pub(crate) fn error_page(status: http::StatusCode, title: &str, detail: &str) -> Response {
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{d}</p></body></html>",
-        t = escape(title),
-        d = escape(detail)
-    );
-    let mut response = (status, Html(page)).into_response();
-    guard_page(response.headers_mut());
-    response
-}
-
-/// HTML-escapes text for element content and quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+impl Proxy {
+    /// The form must come from apimcp's own page (or from a browser that does not say).
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if origin.is_some_and(|origin| origin != self.issuer.url().origin().ascii_serialization()) {
+            let detail = "the form was sent from another site";
+            return Err(Refusal::page(StatusCode::FORBIDDEN, NOT_RECORDED, detail));
         }
+        Ok(())
     }
-    out
+
+    /// The request the form answers (taken: a form is answered once), if its CSRF token matches.
+    async fn answered_request(&self, form: &ConsentForm) -> Result<AuthRequest, Refusal> {
+        let request: AuthRequest = self
+            .take_record(RecordKind::Request, &key_of(&form.request))
+            .await?
+            .ok_or_else(|| {
+                refused(
+                    "this authorization request has expired or was already answered; start again from the application",
+                )
+            })?;
+        if !same_secret(&request.csrf, &form.csrf) {
+            return Err(refused("the form's CSRF token does not match"));
+        }
+        Ok(request)
+    }
+
+    /// Whether the browser in `headers` consented to `client_id` before.
+    pub(super) async fn consented(&self, headers: &HeaderMap, client_id: &ClientId) -> Result<bool, StoreError> {
+        let Some(browser) = self.signer.browser(headers) else {
+            return Ok(false);
+        };
+        let found = self
+            .store
+            .get(RecordKind::Consent, &consent_key(&browser, client_id))
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn remember_consent(&self, browser: &str, client_id: &ClientId) -> Result<(), StoreError> {
+        let key = consent_key(browser, client_id);
+        self.store
+            .put(RecordKind::Consent, &key, Value::Bool(true), CONSENT_TTL)
+            .await
+    }
+}
+
+fn consent_key(browser: &str, client_id: &ClientId) -> String {
+    key_of(&format!("{browser} {client_id}"))
 }
 
 /// Signs browser ids for the consent cookie.
-pub(crate) struct CookieSigner {
+pub(super) struct CookieSigner {
     key: Vec<u8>,
 }
 
 impl CookieSigner {
-    pub(crate) fn new(key: Vec<u8>) -> Self {
+    pub(super) fn new(key: Vec<u8>) -> Self {
         Self { key }
     }
 
@@ -123,7 +146,7 @@ impl CookieSigner {
     }
 
     /// The `Set-Cookie` value naming `browser`.
-    pub(crate) fn set_cookie(&self, browser: &str) -> String {
+    fn set_cookie(&self, browser: &str) -> String {
         format!(
             "{COOKIE}={browser}.{}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
             self.signature(browser),
@@ -132,7 +155,7 @@ impl CookieSigner {
     }
 
     /// The browser id of a validly signed consent cookie in `headers`.
-    pub(crate) fn browser(&self, headers: &HeaderMap) -> Option<String> {
+    fn browser(&self, headers: &HeaderMap) -> Option<String> {
         headers
             .get_all(header::COOKIE)
             .iter()
@@ -141,9 +164,7 @@ impl CookieSigner {
             .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
             .find_map(|value| {
                 let (browser, signature) = value.split_once('.')?;
-                let expected = self.signature(browser);
-                bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), signature.as_bytes()))
-                    .then(|| browser.to_owned())
+                same_secret(&self.signature(browser), signature).then(|| browser.to_owned())
             })
     }
 }
@@ -172,28 +193,11 @@ mod tests {
         assert_eq!(signer.browser(&headers), None);
     }
 
-    #[tokio::test]
-    async fn the_page_escapes_what_the_client_chose() {
-        let page = ConsentPage {
-            client_name: "<script>alert(1)</script>",
-            client_id: "c\"1",
-            redirect_host: "127.0.0.1:8080",
-            scopes: &["a&b".into()],
-            request_id: "r",
-            csrf: "t",
-        }
-        .render();
-        assert_eq!(page.headers()[header::X_FRAME_OPTIONS], "DENY");
-        assert!(
-            page.headers()[header::CONTENT_SECURITY_POLICY]
-                .to_str()
-                .is_ok_and(|v| v.contains("frame-ancestors 'none'"))
-        );
-        let body = axum::body::to_bytes(page.into_body(), usize::MAX).await.expect("body");
-        let html = String::from_utf8(body.to_vec()).expect("utf-8");
-        assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(html.contains("<code>c&quot;1</code>") && html.contains("<code>a&amp;b</code>"));
-        assert!(html.contains("127.0.0.1:8080"));
+    #[test]
+    fn an_incomplete_form_records_nothing() {
+        assert!(ConsentForm::parse(b"request=r&csrf=t").is_ok_and(|form| !form.approved));
+        assert!(ConsentForm::parse(b"request=r&csrf=t&decision=approve").is_ok_and(|form| form.approved));
+        assert!(ConsentForm::parse(b"request=r&decision=approve").is_err());
+        assert!(ConsentForm::parse(b"request=r&csrf=t&decision=approve&decision=deny").is_err());
     }
 }

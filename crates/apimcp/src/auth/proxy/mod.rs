@@ -10,41 +10,53 @@
 //! client's verifier, for the provider's access token: a token for this resource, which the
 //! resource-server side of apimcp checks like any other.
 
+mod authorize;
+mod callback;
 mod consent;
-mod endpoints;
+mod error;
+mod metadata;
+mod page;
+mod params;
 mod provider;
+mod register;
+mod registration;
 mod store;
+mod token;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
+use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-pub use consent::CONSENT_TTL;
-pub use provider::{MAX_BACKOFF, METADATA_TTL, PROVIDER_TIMEOUT};
 pub use store::{MEMORY_STORE_CAPACITY, MemoryStore, OAuthStore, RecordKind, StoreError};
 
+use crate::auth::types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scopes};
 use consent::CookieSigner;
 use provider::Provider;
+use register::Bucket;
 
 /// How long an authorization may wait for consent or for the provider.
-pub const AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
+const AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
 /// How long an apimcp authorization code can be exchanged.
-pub const CODE_TTL: Duration = Duration::from_secs(120);
-/// How long a dynamically registered client is remembered.
-pub const CLIENT_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+const CODE_TTL: Duration = Duration::from_secs(120);
+/// How long a dynamically registered client (and a refresh token's binding) is remembered.
+const CLIENT_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// What the proxy is configured with (from [`crate::auth::AuthConfig`]).
 pub(crate) struct ProxySettings {
+    /// The server's public base URL, which becomes apimcp's issuer.
     pub(crate) base_url: String,
     pub(crate) issuer: Option<String>,
     pub(crate) oauth_metadata_url: Option<String>,
     pub(crate) authorize_url: Option<String>,
     pub(crate) audience: Option<String>,
-    pub(crate) client_id: String,
-    pub(crate) client_secret: String,
+    pub(crate) client_id: ClientId,
+    pub(crate) client_secret: ClientSecret,
     pub(crate) default_scope: String,
     pub(crate) registration: bool,
     pub(crate) registrations_per_minute: u32,
@@ -53,16 +65,33 @@ pub(crate) struct ProxySettings {
     pub(crate) signing_key: Option<Vec<u8>>,
 }
 
+/// Why the proxy cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The public base URL cannot be apimcp's issuer.
+    #[error(transparent)]
+    InvalidUrl(#[from] InvalidUrl),
+    /// No HTTP client for the provider could be built.
+    #[error("cannot build the HTTP client for the authorization server: {source}")]
+    Client {
+        /// What the HTTP library said.
+        #[from]
+        source: reqwest::Error,
+    },
+}
+
 /// The running proxy: settings, the provider, the store.
 pub(crate) struct Proxy {
-    issuer: String,
+    issuer: IssuerUrl,
     /// The MCP endpoint's canonical URL, known once it is mounted.
-    resource: std::sync::OnceLock<String>,
+    resource: OnceLock<ResourceUrl>,
+    /// apimcp's redirect URI at the provider.
     callback: String,
     audience: Option<String>,
-    default_scope: Vec<String>,
+    default_scope: Scopes,
     registration: bool,
-    clients: Vec<(String, Vec<String>)>,
+    clients: Vec<(ClientId, Vec<String>)>,
     provider: Provider,
     store: Arc<dyn OAuthStore>,
     signer: CookieSigner,
@@ -70,8 +99,8 @@ pub(crate) struct Proxy {
 }
 
 impl Proxy {
-    pub(crate) fn new(settings: ProxySettings) -> Result<Self, String> {
-        let issuer = settings.base_url.trim_end_matches('/').to_owned();
+    pub(crate) fn new(settings: ProxySettings) -> Result<Self, ProxyError> {
+        let issuer = IssuerUrl::new("public_url", &settings.base_url)?;
         let provider = Provider::new(
             settings.issuer,
             settings.oauth_metadata_url,
@@ -79,14 +108,15 @@ impl Proxy {
             settings.client_id,
             settings.client_secret,
         )?;
+        let clients = settings.clients.into_iter();
         Ok(Self {
             callback: format!("{issuer}/oauth/callback"),
             issuer,
-            resource: std::sync::OnceLock::new(),
+            resource: OnceLock::new(),
             audience: settings.audience,
-            default_scope: settings.default_scope.split_whitespace().map(str::to_owned).collect(),
+            default_scope: Scopes::parse(&settings.default_scope),
             registration: settings.registration,
-            clients: settings.clients,
+            clients: clients.map(|(id, uris)| (ClientId::new(id), uris)).collect(),
             provider,
             store: settings.store,
             signer: CookieSigner::new(settings.signing_key.unwrap_or_else(|| random_bytes(32))),
@@ -94,62 +124,23 @@ impl Proxy {
         })
     }
 
-    /// Records the endpoint's canonical URL (the first mount's).
+    /// Records the endpoint's canonical URL (the first mount's): tokens are for it only.
     pub(crate) fn set_resource(&self, resource: String) {
-        let _ = self.resource.set(resource);
+        match ResourceUrl::new("resource", &resource) {
+            Ok(resource) => {
+                let _ = self.resource.set(resource);
+            }
+            Err(error) => tracing::warn!(%error, "the OAuth proxy does not restrict tokens to this resource"),
+        }
     }
 
     /// apimcp's own issuer: the public base URL.
     pub(crate) fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
-    /// RFC 8414 metadata: the provider's, with apimcp's issuer and endpoints.
-    async fn metadata(&self) -> Result<Map<String, Value>, provider::ProviderError> {
-        let mut metadata = (*self.provider.metadata().await?).clone();
-        let ours = |path: &str| Value::String(format!("{}{path}", self.issuer));
-        metadata.insert("issuer".into(), Value::String(self.issuer.clone()));
-        metadata.insert("authorization_endpoint".into(), ours("/oauth/authorize"));
-        metadata.insert("token_endpoint".into(), ours("/oauth/token"));
-        if self.registration {
-            metadata.insert("registration_endpoint".into(), ours("/oauth/register"));
-        } else {
-            metadata.remove("registration_endpoint");
-        }
-        // What apimcp's endpoints do, whatever the provider does.
-        metadata.insert("response_types_supported".into(), serde_json::json!(["code"]));
-        metadata.insert("response_modes_supported".into(), serde_json::json!(["query"]));
-        metadata.insert(
-            "grant_types_supported".into(),
-            serde_json::json!(["authorization_code", "refresh_token"]),
-        );
-        metadata.insert("code_challenge_methods_supported".into(), serde_json::json!(["S256"]));
-        metadata.insert(
-            "token_endpoint_auth_methods_supported".into(),
-            serde_json::json!(["none"]),
-        );
-        metadata.insert(
-            "authorization_response_iss_parameter_supported".into(),
-            Value::Bool(true),
-        );
-        // The provider's endpoints apimcp does not stand in for would take tokens apimcp's
-        // clients do not have (and a provider registration would bypass the consent page).
-        for field in [
-            "revocation_endpoint",
-            "introspection_endpoint",
-            "pushed_authorization_request_endpoint",
-            "require_pushed_authorization_requests",
-            "device_authorization_endpoint",
-            "end_session_endpoint",
-            "backchannel_authentication_endpoint",
-        ] {
-            metadata.remove(field);
-        }
-        Ok(metadata)
+        self.issuer.as_str()
     }
 
     /// A registered client: one the operator configured, or one from `/oauth/register`.
-    async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    async fn client(&self, client_id: &ClientId) -> Result<Option<Client>, StoreError> {
         if let Some((id, uris)) = self.clients.iter().find(|(id, _)| id == client_id) {
             return Ok(Some(Client {
                 client_id: id.clone(),
@@ -158,15 +149,69 @@ impl Proxy {
                 dynamic: false,
             }));
         }
-        let found = self.store.get(RecordKind::Client, client_id).await?;
+        self.get_record(RecordKind::Client, client_id.as_str()).await
+    }
+
+    /// Keeps `record` in the store.
+    async fn put_record(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        record: &impl Serialize,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let value = serde_json::to_value(record).unwrap_or_default();
+        self.store.put(kind, key, value, ttl).await
+    }
+
+    /// A record from the store (none if it does not read as a `T`).
+    async fn get_record<T: DeserializeOwned>(&self, kind: RecordKind, key: &str) -> Result<Option<T>, StoreError> {
+        let found = self.store.get(kind, key).await?;
         Ok(found.and_then(|v| serde_json::from_value(v).ok()))
     }
+
+    /// A record taken from the store: it is never found again.
+    async fn take_record<T: DeserializeOwned>(&self, kind: RecordKind, key: &str) -> Result<Option<T>, StoreError> {
+        let found = self.store.take(kind, key).await?;
+        Ok(found.and_then(|v| serde_json::from_value(v).ok()))
+    }
+}
+
+/// The proxy's routes, each ready for the user's router whatever its state type.
+/// `/authorize`, `/token` and `/register` are the 2025-03-26 fallbacks for clients that find no
+/// metadata.
+pub(crate) fn routes<S>(proxy: &Arc<Proxy>, metadata_path: &str) -> Vec<(String, MethodRouter<S>)>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut routes: Vec<(String, MethodRouter<S>)> = metadata::paths(&proxy.issuer, metadata_path)
+        .into_iter()
+        .map(|path| (path, get(metadata::metadata).with_state(proxy.clone())))
+        .collect();
+    for path in ["/oauth/authorize", "/authorize"] {
+        routes.push((path.into(), get(authorize::authorize).with_state(proxy.clone())));
+    }
+    routes.push((
+        "/oauth/consent".into(),
+        post(consent::consent).with_state(proxy.clone()),
+    ));
+    routes.push((
+        "/oauth/callback".into(),
+        get(callback::callback).with_state(proxy.clone()),
+    ));
+    for path in ["/oauth/token", "/token"] {
+        routes.push((path.into(), post(token::token).with_state(proxy.clone())));
+    }
+    for path in ["/oauth/register", "/register"] {
+        routes.push((path.into(), post(register::register).with_state(proxy.clone())));
+    }
+    routes
 }
 
 /// A client of this proxy.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Client {
-    client_id: String,
+    client_id: ClientId,
     client_name: Option<String>,
     redirect_uris: Vec<String>,
     /// Registered at `/oauth/register` (so the person must consent).
@@ -176,12 +221,12 @@ struct Client {
 /// An authorization request, as the client sent it (checked).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct AuthRequest {
-    client_id: String,
+    client_id: ClientId,
     client_name: String,
     redirect_uri: String,
     state: Option<String>,
     code_challenge: String,
-    scopes: Vec<String>,
+    scopes: Scopes,
     resources: Vec<String>,
     /// The consent form's CSRF token (for a request waiting for consent).
     csrf: String,
@@ -197,42 +242,10 @@ struct Pending {
 /// An apimcp code and what it is exchanged for.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct IssuedCode {
-    client_id: String,
+    client_id: ClientId,
     redirect_uri: String,
     code_challenge: String,
     tokens: Map<String, Value>,
-}
-
-/// A token bucket: `per_minute` registrations, refilled continuously.
-struct Bucket {
-    per_minute: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn new(per_minute: u32) -> Self {
-        let per_minute = f64::from(per_minute.max(1));
-        Self {
-            per_minute,
-            tokens: per_minute,
-            at: Instant::now(),
-        }
-    }
-
-    /// Whether one more is allowed now; else how long until it is.
-    fn take(&mut self) -> Result<(), Duration> {
-        let now = Instant::now();
-        let refill = now.duration_since(self.at).as_secs_f64() * self.per_minute / 60.0;
-        self.tokens = (self.tokens + refill).min(self.per_minute);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) * 60.0 / self.per_minute))
-        }
-    }
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {
@@ -256,7 +269,10 @@ fn s256(verifier: &str) -> String {
     key_of(verifier)
 }
 
-pub(crate) use endpoints::routes;
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
+}
 
 #[cfg(test)]
 mod tests {
@@ -267,18 +283,6 @@ mod tests {
         assert_eq!(
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-    }
-
-    #[test]
-    fn registrations_are_rate_limited() {
-        let mut bucket = Bucket::new(2);
-        assert!(bucket.take().is_ok());
-        assert!(bucket.take().is_ok());
-        let wait = bucket.take().expect_err("the third in the same instant waits");
-        assert!(
-            wait > Duration::from_secs(20) && wait <= Duration::from_secs(30),
-            "{wait:?}"
         );
     }
 }

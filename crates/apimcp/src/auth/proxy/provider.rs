@@ -7,32 +7,35 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::auth::types::{ClientId, ClientSecret};
+
 /// How long the provider's metadata is used before it is fetched again.
-pub const METADATA_TTL: Duration = Duration::from_secs(600);
+const METADATA_TTL: Duration = Duration::from_secs(600);
 /// The longest wait between two fetches after failures (the first is one second, then doubling).
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A provider that does not answer within this is treated as down.
-pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The provider could not be used.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub(crate) enum ProviderError {
     /// Down, timing out, or answering what is not metadata.
-    Unavailable(String),
+    #[error("the authorization server is unavailable: {reason}")]
+    Unavailable { reason: String },
     /// It answered the token request with an OAuth error.
+    #[error("the authorization server refused: {error}{}", in_parentheses(.description.as_deref()))]
     Refused { error: String, description: Option<String> },
 }
 
-impl std::fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unavailable(why) => write!(f, "the authorization server is unavailable: {why}"),
-            Self::Refused { error, description } => {
-                write!(f, "the authorization server refused: {error}")?;
-                description.iter().try_for_each(|d| write!(f, " ({d})"))
-            }
-        }
+impl ProviderError {
+    fn unavailable(reason: impl Into<String>) -> Self {
+        Self::Unavailable { reason: reason.into() }
     }
+}
+
+fn in_parentheses(text: Option<&str>) -> String {
+    text.map(|t| format!(" ({t})")).unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -42,12 +45,21 @@ struct Cache {
     next_try: Option<Instant>,
 }
 
+/// What the cache answers before anything is fetched.
+enum Cached {
+    /// Fresh metadata, or the stale copy (or the error) while backing off.
+    Answer(Result<Arc<Map<String, Value>>, ProviderError>),
+    /// Fetch again; the stale copy stands in if that fails.
+    Fetch(Option<Arc<Map<String, Value>>>),
+}
+
+/// The upstream authorization server, with apimcp's client credentials there.
 pub(crate) struct Provider {
     issuer: Option<String>,
     metadata_url: Option<String>,
     authorize_url: Option<String>,
-    client_id: String,
-    client_secret: String,
+    client_id: ClientId,
+    client_secret: ClientSecret,
     client: reqwest::Client,
     cache: Mutex<Cache>,
 }
@@ -60,18 +72,18 @@ pub(crate) struct Endpoints {
 }
 
 impl Provider {
+    /// Fails only when no HTTP client can be built (no TLS backend).
     pub(crate) fn new(
         issuer: Option<String>,
         metadata_url: Option<String>,
         authorize_url: Option<String>,
-        client_id: String,
-        client_secret: String,
-    ) -> Result<Self, String> {
+        client_id: ClientId,
+        client_secret: ClientSecret,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(PROVIDER_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         Ok(Self {
             issuer,
             metadata_url,
@@ -83,7 +95,7 @@ impl Provider {
         })
     }
 
-    pub(crate) fn client_id(&self) -> &str {
+    pub(crate) fn client_id(&self) -> &ClientId {
         &self.client_id
     }
 
@@ -91,43 +103,53 @@ impl Provider {
     /// is used, and the next fetch waits (1 s, doubling up to a minute) so a provider that is
     /// down is not hammered and callers get an answer at once.
     pub(crate) async fn metadata(&self) -> Result<Arc<Map<String, Value>>, ProviderError> {
-        let now = Instant::now();
-        let stale = {
-            let cache = self.lock();
-            if let Some((metadata, fetched)) = &cache.metadata
-                && now.duration_since(*fetched) < METADATA_TTL
-            {
-                return Ok(metadata.clone());
-            }
-            if cache.next_try.is_some_and(|at| now < at) {
-                return cache.metadata.as_ref().map(|(m, _)| m.clone()).ok_or_else(|| {
-                    ProviderError::Unavailable(format!(
-                        "its metadata could not be fetched ({} failures in a row; retrying later)",
-                        cache.failures
-                    ))
-                });
-            }
-            cache.metadata.as_ref().map(|(m, _)| m.clone())
+        let stale = match self.cached(Instant::now()) {
+            Cached::Answer(answer) => return answer,
+            Cached::Fetch(stale) => stale,
         };
         match self.fetch_metadata().await {
-            Ok(metadata) => {
-                let metadata = Arc::new(metadata);
-                let mut cache = self.lock();
-                *cache = Cache {
-                    metadata: Some((metadata.clone(), Instant::now())),
-                    ..Cache::default()
-                };
-                Ok(metadata)
-            }
+            Ok(metadata) => Ok(self.keep(metadata)),
             Err(error) => {
-                let mut cache = self.lock();
-                cache.failures = cache.failures.saturating_add(1);
-                let backoff = Duration::from_secs(1u64 << cache.failures.min(6).saturating_sub(1)).min(MAX_BACKOFF);
-                cache.next_try = Some(Instant::now() + backoff);
-                tracing::warn!(%error, retry_in = ?backoff, "cannot fetch the authorization server's metadata");
+                self.back_off(&error);
                 stale.ok_or(error)
             }
         }
+    }
+
+    fn cached(&self, now: Instant) -> Cached {
+        let cache = self.lock();
+        let stale = cache.metadata.as_ref().map(|(m, _)| m.clone());
+        if let Some((metadata, fetched)) = &cache.metadata
+            && now.duration_since(*fetched) < METADATA_TTL
+        {
+            return Cached::Answer(Ok(metadata.clone()));
+        }
+        if cache.next_try.is_some_and(|at| now < at) {
+            return Cached::Answer(stale.ok_or_else(|| {
+                ProviderError::unavailable(format!(
+                    "its metadata could not be fetched ({} failures in a row; retrying later)",
+                    cache.failures
+                ))
+            }));
+        }
+        Cached::Fetch(stale)
+    }
+
+    fn keep(&self, metadata: Map<String, Value>) -> Arc<Map<String, Value>> {
+        let metadata = Arc::new(metadata);
+        *self.lock() = Cache {
+            metadata: Some((metadata.clone(), Instant::now())),
+            ..Cache::default()
+        };
+        metadata
+    }
+
+    fn back_off(&self, error: &ProviderError) {
+        let mut cache = self.lock();
+        cache.failures = cache.failures.saturating_add(1);
+        let backoff = Duration::from_secs(1u64 << cache.failures.min(6).saturating_sub(1)).min(MAX_BACKOFF);
+        cache.next_try = Some(Instant::now() + backoff);
+        tracing::warn!(%error, retry_in = ?backoff, "cannot fetch the authorization server's metadata");
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -138,9 +160,9 @@ impl Provider {
         let urls = match (&self.metadata_url, &self.issuer) {
             (Some(url), _) => vec![url.clone()],
             (None, Some(issuer)) => crate::auth::jwt::discovery_urls(issuer),
-            (None, None) => return Err(ProviderError::Unavailable("no issuer or oauth_metadata_url".into())),
+            (None, None) => return Err(ProviderError::unavailable("no issuer or oauth_metadata_url")),
         };
-        let mut last = ProviderError::Unavailable("no metadata URL".into());
+        let mut last = ProviderError::unavailable("no metadata URL");
         for url in urls {
             match self.get_object(&url).await {
                 Ok(metadata) => return Ok(metadata),
@@ -151,7 +173,7 @@ impl Provider {
     }
 
     async fn get_object(&self, url: &str) -> Result<Map<String, Value>, ProviderError> {
-        let unavailable = |why: String| ProviderError::Unavailable(format!("{url}: {why}"));
+        let unavailable = |why: String| ProviderError::unavailable(format!("{url}: {why}"));
         let response = self
             .client
             .get(url)
@@ -193,6 +215,23 @@ impl Provider {
     /// credentials: HTTP Basic unless the provider only takes them in the form.
     pub(crate) async fn token(&self, params: &[(&str, &str)]) -> Result<Map<String, Value>, ProviderError> {
         let endpoints = self.endpoints().await?;
+        let response = self
+            .token_request(&endpoints, params)
+            .send()
+            .await
+            .map_err(|e| ProviderError::unavailable(format!("{}: {e}", endpoints.token)))?;
+        let status = response.status();
+        let body: Map<String, Value> = response.json().await.map_err(|e| {
+            ProviderError::unavailable(format!(
+                "{}: HTTP {} without a JSON body ({e})",
+                endpoints.token,
+                status.as_u16()
+            ))
+        })?;
+        token_answer(&endpoints.token, status, body)
+    }
+
+    fn token_request(&self, endpoints: &Endpoints, params: &[(&str, &str)]) -> reqwest::RequestBuilder {
         let methods = endpoints.metadata.get("token_endpoint_auth_methods_supported");
         let basic = methods
             .and_then(Value::as_array)
@@ -200,40 +239,36 @@ impl Provider {
         let mut form: Vec<(&str, &str)> = params.to_vec();
         let mut request = self.client.post(&endpoints.token).header("accept", "application/json");
         if basic {
-            request = request.basic_auth(form_encode(&self.client_id), Some(form_encode(&self.client_secret)));
+            let (id, secret) = (self.client_id.as_str(), self.client_secret.secret());
+            request = request.basic_auth(form_encode(id), Some(form_encode(secret)));
         } else {
-            form.push(("client_id", &self.client_id));
-            form.push(("client_secret", &self.client_secret));
+            form.push(("client_id", self.client_id.as_str()));
+            form.push(("client_secret", self.client_secret.secret()));
         }
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| ProviderError::Unavailable(format!("{}: {e}", endpoints.token)))?;
-        let status = response.status();
-        let body: Map<String, Value> = response.json().await.map_err(|e| {
-            ProviderError::Unavailable(format!(
-                "{}: HTTP {} without a JSON body ({e})",
-                endpoints.token,
-                status.as_u16()
-            ))
-        })?;
-        if status.is_success() && body.get("access_token").and_then(Value::as_str).is_some() {
-            return Ok(body);
-        }
-        if status.is_server_error() {
-            return Err(ProviderError::Unavailable(format!(
-                "{}: HTTP {}",
-                endpoints.token,
-                status.as_u16()
-            )));
-        }
-        let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
-        Err(ProviderError::Refused {
-            error: text("error").unwrap_or_else(|| "invalid_grant".into()),
-            description: text("error_description"),
-        })
+        request.form(&form)
     }
+}
+
+/// The tokens of a token response, or why there are none.
+fn token_answer(
+    endpoint: &str,
+    status: http::StatusCode,
+    body: Map<String, Value>,
+) -> Result<Map<String, Value>, ProviderError> {
+    if status.is_success() && body.get("access_token").and_then(Value::as_str).is_some() {
+        return Ok(body);
+    }
+    if status.is_server_error() {
+        return Err(ProviderError::unavailable(format!(
+            "{endpoint}: HTTP {}",
+            status.as_u16()
+        )));
+    }
+    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+    Err(ProviderError::Refused {
+        error: text("error").unwrap_or_else(|| "invalid_grant".into()),
+        description: text("error_description"),
+    })
 }
 
 /// RFC 6749 §2.3.1: client credentials in Basic are form-encoded first.
@@ -253,9 +288,10 @@ mod tests {
             listener.local_addr().expect("addr")
         );
         drop(listener);
-        let provider = Provider::new(None, Some(url), None, "c".into(), "s".into()).expect("client");
+        let provider =
+            Provider::new(None, Some(url), None, ClientId::new("c"), ClientSecret::new("s")).expect("client");
         let first = provider.metadata().await.expect_err("nothing listens");
-        assert!(matches!(first, ProviderError::Unavailable(_)), "{first}");
+        assert!(matches!(first, ProviderError::Unavailable { .. }), "{first}");
         let started = Instant::now();
         let second = provider.metadata().await.expect_err("still down");
         assert!(second.to_string().contains("retrying later"), "{second}");

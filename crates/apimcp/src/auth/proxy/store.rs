@@ -28,10 +28,28 @@ pub enum RecordKind {
     Consent,
 }
 
-/// The store could not be used.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the OAuth store failed: {0}")]
-pub struct StoreError(pub String);
+/// The store could not be used. It wraps the store's own error, so logs keep its chain.
+#[derive(Debug, thiserror::Error)]
+#[error("the OAuth store failed: {inner}")]
+pub struct StoreError {
+    #[source]
+    inner: BoxError,
+}
+
+/// Any error a store may fail with.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl StoreError {
+    /// Wraps what went wrong in a store: its own error type, or a message.
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { inner: error.into() }
+    }
+
+    /// The store's own error.
+    pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
+        self.inner
+    }
+}
 
 /// Keys that are secrets (codes, states, tokens) arrive hashed: a store never holds them.
 pub trait OAuthStore: Send + Sync {
@@ -53,7 +71,7 @@ pub struct MemoryStore {
 /// One kind's records: value and expiry, by key.
 type Records = HashMap<String, (Instant, Value)>;
 
-/// Records of each kind the default memory store keeps.
+/// Records of each kind [`MemoryStore::default`] keeps.
 pub const MEMORY_STORE_CAPACITY: usize = 10_000;
 
 impl Default for MemoryStore {
@@ -133,14 +151,18 @@ mod tests {
             .put(RecordKind::Code, "c", json!(1), Duration::from_secs(60))
             .await
             .expect("put");
-        assert_eq!(store.get(RecordKind::Pending, "c").await, Ok(None), "kinds are apart");
-        assert_eq!(store.take(RecordKind::Code, "c").await, Ok(Some(json!(1))));
-        assert_eq!(store.take(RecordKind::Code, "c").await, Ok(None));
+        assert_eq!(
+            store.get(RecordKind::Pending, "c").await.ok(),
+            Some(None),
+            "kinds are apart"
+        );
+        assert_eq!(store.take(RecordKind::Code, "c").await.ok(), Some(Some(json!(1))));
+        assert_eq!(store.take(RecordKind::Code, "c").await.ok(), Some(None));
         store
             .put(RecordKind::Code, "old", json!(2), Duration::ZERO)
             .await
             .expect("put");
-        assert_eq!(store.get(RecordKind::Code, "old").await, Ok(None));
+        assert_eq!(store.get(RecordKind::Code, "old").await.ok(), Some(None));
     }
 
     #[tokio::test]
@@ -150,13 +172,22 @@ mod tests {
         put("a", 10).await.expect("put");
         put("b", 100).await.expect("put");
         put("c", 50).await.expect("put");
-        assert_eq!(store.get(RecordKind::Client, "a").await, Ok(None));
-        assert_eq!(store.get(RecordKind::Client, "b").await, Ok(Some(json!("b"))));
-        assert_eq!(store.get(RecordKind::Client, "c").await, Ok(Some(json!("c"))));
+        assert_eq!(store.get(RecordKind::Client, "a").await.ok(), Some(None));
+        assert_eq!(store.get(RecordKind::Client, "b").await.ok(), Some(Some(json!("b"))));
+        assert_eq!(store.get(RecordKind::Client, "c").await.ok(), Some(Some(json!("c"))));
         store
             .put(RecordKind::Consent, "x", json!(1), Duration::from_secs(1))
             .await
             .expect("other kinds have their own room");
-        assert_eq!(store.get(RecordKind::Client, "b").await, Ok(Some(json!("b"))));
+        assert_eq!(store.get(RecordKind::Client, "b").await.ok(), Some(Some(json!("b"))));
+    }
+
+    #[test]
+    fn a_store_error_keeps_the_stores_own_error() {
+        let error = StoreError::new(std::io::Error::other("the database is down"));
+        assert_eq!(error.to_string(), "the OAuth store failed: the database is down");
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("the database is down"));
+        assert_eq!(StoreError::new("full").into_inner().to_string(), "full");
     }
 }

@@ -1,0 +1,264 @@
+//! `/oauth/authorize`: checks the client's request, asks the person for consent when the client
+//! registered itself, and sends them on to the provider with apimcp's own client id, callback,
+//! state and PKCE pair.
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use url::Url;
+
+use super::error::{Denied, Refusal};
+use super::page::{ConsentPage, redirect};
+use super::params::Params;
+use super::{AUTHORIZATION_TTL, AuthRequest, Client, Pending, Proxy, RecordKind, key_of, random_token, s256};
+use crate::auth::types::{ClientId, Scopes};
+
+/// The title of the page for a request that cannot go back to the client.
+const INVALID: &str = "Invalid authorization request";
+
+pub(super) async fn authorize(
+    State(proxy): State<Arc<Proxy>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Refusal> {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let (request, client) = proxy.check_request(&params).await?;
+    let consented = proxy.consented(&headers, &client.client_id).await?;
+    if !client.dynamic || consented {
+        return proxy.to_provider(request, StatusCode::FOUND).await;
+    }
+    proxy.ask_consent(request).await
+}
+
+impl Proxy {
+    /// The request, checked: a registered client, its exact redirect URI, PKCE S256.
+    async fn check_request(&self, params: &Params) -> Result<(AuthRequest, Client), Refusal> {
+        let client = self.requesting_client(params).await?;
+        let redirect_uri = registered_redirect_uri(&client, params)?;
+        let mut request = AuthRequest {
+            client_id: client.client_id.clone(),
+            client_name: client
+                .client_name
+                .clone()
+                .unwrap_or_else(|| client.client_id.to_string()),
+            redirect_uri,
+            state: None,
+            code_challenge: String::new(),
+            scopes: Scopes::default(),
+            resources: params.all("resource"),
+            csrf: random_token(),
+        };
+        match self.complete(&mut request, params) {
+            Ok(()) => Ok((request, client)),
+            Err(denied) => Err(self.back(&request, StatusCode::FOUND).refuse(denied)),
+        }
+    }
+
+    async fn requesting_client(&self, params: &Params) -> Result<Client, Refusal> {
+        let page = |detail: String| Refusal::page(StatusCode::BAD_REQUEST, INVALID, detail);
+        let client_id = params
+            .one("client_id")
+            .map_err(|e| page(e.to_string()))?
+            .ok_or_else(|| page("client_id is missing".into()))?;
+        let client_id = ClientId::new(client_id);
+        self.client(&client_id)
+            .await?
+            .ok_or_else(|| page(format!("the client {:?} is not registered here", client_id.as_str())))
+    }
+
+    /// The checks once the redirect URI is trusted, so that failures go back to the client;
+    /// `request` is filled in as they pass.
+    fn complete(&self, request: &mut AuthRequest, params: &Params) -> Result<(), Denied> {
+        request.state = params.one("state")?.map(str::to_owned);
+        check_response_type(params)?;
+        request.code_challenge = pkce_challenge(params)?.to_owned();
+        let scope = params.one("scope")?.unwrap_or_default();
+        self.check_target(&request.resources)?;
+        request.scopes = Scopes::parse(scope);
+        request.scopes.include(&self.default_scope);
+        if request.resources.is_empty()
+            && self.audience.is_none()
+            && let Some(resource) = self.resource.get()
+        {
+            // The token must be for this server; a client that names no resource gets this one.
+            request.resources.push(resource.as_str().to_owned());
+        }
+        Ok(())
+    }
+
+    /// Tokens got through apimcp's client are for this server only (RFC 8707 `invalid_target`):
+    /// the static client must not be lent out for other resources.
+    fn check_target(&self, resources: &[String]) -> Result<(), Denied> {
+        let Some(ours) = self.resource.get() else {
+            return Ok(());
+        };
+        match resources.iter().find(|r| r.trim_end_matches('/') != ours.as_str()) {
+            Some(other) => Err(Denied::new(
+                "invalid_target",
+                format!("this server issues tokens for {ours} only, not {other}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores the request and shows the consent page for it.
+    async fn ask_consent(&self, request: AuthRequest) -> Result<Response, Refusal> {
+        let id = random_token();
+        self.put_record(RecordKind::Request, &key_of(&id), &request, AUTHORIZATION_TTL)
+            .await?;
+        let page = ConsentPage {
+            client_name: &request.client_name,
+            client_id: request.client_id.as_str(),
+            redirect_host: &host_of(&request.redirect_uri),
+            scopes: &request.scopes,
+            request_id: &id,
+            csrf: &request.csrf,
+        };
+        Ok(page.render())
+    }
+
+    /// Sends the person on to the provider with apimcp's client id, callback, state and PKCE.
+    pub(super) async fn to_provider(&self, request: AuthRequest, status: StatusCode) -> Result<Response, Refusal> {
+        let back = self.back(&request, status);
+        let mut url = self
+            .authorization_endpoint()
+            .await
+            .map_err(|denied| back.refuse(denied))?;
+        let state = random_token();
+        let verifier = random_token();
+        self.provider_query(&mut url, &request, &state, &verifier);
+        let pending = Pending { request, verifier };
+        self.put_record(RecordKind::Pending, &key_of(&state), &pending, AUTHORIZATION_TTL)
+            .await?;
+        Ok(redirect(status, url.as_str()))
+    }
+
+    async fn authorization_endpoint(&self) -> Result<Url, Denied> {
+        let endpoints = self
+            .provider
+            .endpoints()
+            .await
+            .map_err(|error| Denied::new("temporarily_unavailable", error.to_string()))?;
+        Url::parse(&endpoints.authorization).map_err(|_| {
+            let why = format!(
+                "the provider's authorization endpoint {:?} is not a URL",
+                endpoints.authorization
+            );
+            Denied::new("server_error", why)
+        })
+    }
+
+    fn provider_query(&self, url: &mut Url, request: &AuthRequest, state: &str, verifier: &str) {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", self.provider.client_id().as_str())
+            .append_pair("redirect_uri", &self.callback)
+            .append_pair("scope", &request.scopes.to_string())
+            .append_pair("state", state)
+            .append_pair("code_challenge", &s256(verifier))
+            .append_pair("code_challenge_method", "S256");
+        if let Some(audience) = &self.audience {
+            query.append_pair("audience", audience);
+        }
+        for resource in &request.resources {
+            query.append_pair("resource", resource);
+        }
+    }
+}
+
+/// The redirect URI the request names, which must be one the client registered; a client
+/// with only one may leave it out.
+fn registered_redirect_uri(client: &Client, params: &Params) -> Result<String, Refusal> {
+    let page = |detail: String| Refusal::page(StatusCode::BAD_REQUEST, INVALID, detail);
+    match params.one("redirect_uri").map_err(|e| page(e.to_string()))? {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(uri.to_owned()),
+        Some(uri) => Err(page(format!(
+            "{uri:?} is not a redirect URI registered for this client"
+        ))),
+        None if client.redirect_uris.len() == 1 => Ok(client.redirect_uris[0].clone()),
+        None => Err(page("redirect_uri is missing".into())),
+    }
+}
+
+fn check_response_type(params: &Params) -> Result<(), Denied> {
+    match params.one("response_type")? {
+        Some("code") => Ok(()),
+        other => Err(Denied::new(
+            "unsupported_response_type",
+            format!("response_type must be code, not {other:?}"),
+        )),
+    }
+}
+
+/// The client's PKCE challenge: required, and S256 (RFC 7636 §4.2: 43 base64url characters).
+fn pkce_challenge(params: &Params) -> Result<&str, Denied> {
+    let invalid = |why: &str| Denied::new("invalid_request", why);
+    let challenge = params
+        .one("code_challenge")?
+        .ok_or_else(|| invalid("PKCE is required: code_challenge is missing"))?;
+    if params.one("code_challenge_method")? != Some("S256") {
+        return Err(invalid("PKCE must use code_challenge_method=S256"));
+    }
+    let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    if challenge.len() != 43 || !challenge.bytes().all(base64url) {
+        return Err(invalid("code_challenge is not an S256 challenge"));
+    }
+    Ok(challenge)
+}
+
+/// `host[:port]` of a redirect URI, shown on the consent page.
+fn host_of(uri: &str) -> String {
+    let Ok(url) = Url::parse(uri) else {
+        return String::new();
+    };
+    let host = url.host_str().unwrap_or_default();
+    url.port()
+        .map_or_else(|| host.to_owned(), |port| format!("{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(query: &str) -> Params {
+        Params::parse(query.as_bytes())
+    }
+
+    #[test]
+    fn only_s256_challenges_pass() {
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let good = params(&format!("code_challenge={challenge}&code_challenge_method=S256"));
+        assert_eq!(pkce_challenge(&good).ok(), Some(challenge));
+        let error = |query: &str| {
+            pkce_challenge(&params(query))
+                .map(str::to_owned)
+                .map_err(|d| (d.error, d.description))
+        };
+        assert_eq!(
+            error(&format!("code_challenge={challenge}&code_challenge_method=plain")),
+            Err(("invalid_request", "PKCE must use code_challenge_method=S256".to_owned()))
+        );
+        assert_eq!(
+            error("code_challenge_method=S256"),
+            Err((
+                "invalid_request",
+                "PKCE is required: code_challenge is missing".to_owned()
+            ))
+        );
+        assert!(error("code_challenge=short&code_challenge_method=S256").is_err());
+        assert_eq!(
+            error(&format!("code_challenge={challenge}&code_challenge={challenge}")),
+            Err(("invalid_request", "code_challenge is given more than once".to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_consent_page_names_the_redirect_host() {
+        assert_eq!(host_of("http://127.0.0.1:8799/cb"), "127.0.0.1:8799");
+        assert_eq!(host_of("https://app.test/cb"), "app.test");
+        assert_eq!(host_of("not a url"), "");
+    }
+}

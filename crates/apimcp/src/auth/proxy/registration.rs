@@ -1,0 +1,327 @@
+//! RFC 7591 dynamic client registration documents: the request as a client sends it, and the
+//! response apimcp gives, as serde structs.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::error::TokenError;
+use super::params::MAX_FORM;
+use crate::auth::types::ClientId;
+
+/// The grant types a client may register, and what it gets when it names none.
+const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
+/// The response types a client may register, and what it gets when it names none.
+const RESPONSE_TYPES: [&str; 1] = ["code"];
+
+/// A member of the request, kept whatever its JSON type, so that a mistyped member is named in
+/// the error rather than failing the whole document.
+#[derive(Debug, Default)]
+pub(super) enum Member<T> {
+    /// Not in the request.
+    #[default]
+    Absent,
+    /// Given, with the expected type.
+    Given(T),
+    /// Given with another type (`null` included).
+    Mistyped,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Member<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(serde_json::from_value(value).map_or(Self::Mistyped, Self::Given))
+    }
+}
+
+impl<T> Member<T> {
+    fn given(&self) -> Option<&T> {
+        match self {
+            Self::Given(value) => Some(value),
+            Self::Absent | Self::Mistyped => None,
+        }
+    }
+}
+
+/// The client metadata of a registration request (RFC 7591 §2) that apimcp reads.
+#[derive(Debug, Deserialize)]
+pub(super) struct RegistrationRequest {
+    #[serde(default)]
+    redirect_uris: Member<Vec<Value>>,
+    #[serde(default)]
+    grant_types: Member<Vec<String>>,
+    #[serde(default)]
+    response_types: Member<Vec<String>>,
+    #[serde(default)]
+    client_name: Member<String>,
+    #[serde(default)]
+    scope: Member<String>,
+    #[serde(default)]
+    client_uri: Member<String>,
+    #[serde(default)]
+    logo_uri: Member<String>,
+    #[serde(default)]
+    software_id: Member<String>,
+    #[serde(default)]
+    software_version: Member<String>,
+    /// The members apimcp does not read (`token_endpoint_auth_method`, `contacts`, ...).
+    #[serde(flatten)]
+    pub(super) extra: Map<String, Value>,
+}
+
+/// The registration response (RFC 7591 §3.2.1): a public client, so no secret.
+#[derive(Debug, Serialize)]
+pub(super) struct RegistrationResponse {
+    pub(super) client_id: ClientId,
+    pub(super) client_id_issued_at: u64,
+    pub(super) redirect_uris: Vec<String>,
+    pub(super) grant_types: Vec<String>,
+    pub(super) response_types: Vec<String>,
+    pub(super) token_endpoint_auth_method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) client_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) client_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) software_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) software_version: Option<String>,
+}
+
+/// Why a registration is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(super) enum RegistrationError {
+    #[error("the registration request is too large")]
+    TooLarge,
+    #[error("the body must be a JSON object")]
+    NotAnObject,
+    #[error("redirect_uris must be a non-empty array")]
+    NoRedirectUris,
+    #[error("redirect_uris must be strings")]
+    RedirectUriNotAString,
+    #[error("{uri:?} is not a URL: {source}")]
+    RedirectUriNotAUrl { uri: String, source: url::ParseError },
+    #[error("{uri:?} has a fragment")]
+    RedirectUriFragment { uri: String },
+    #[error("{uri:?}: http redirect URIs must be on a loopback host (127.0.0.1, [::1], localhost)")]
+    HttpNotOnLoopback { uri: String },
+    #[error("{uri:?}: the scheme {scheme:?} is not allowed (https, or http on loopback)")]
+    RedirectUriScheme { uri: String, scheme: String },
+    #[error("{member} must be an array of strings")]
+    NotStrings { member: &'static str },
+    #[error("{member}: {value:?} is not supported ({})", .allowed.join(", "))]
+    Unsupported {
+        member: &'static str,
+        value: String,
+        allowed: &'static [&'static str],
+    },
+}
+
+/// Redirect URI problems are `invalid_redirect_uri`, the rest `invalid_client_metadata`.
+impl From<RegistrationError> for TokenError {
+    fn from(error: RegistrationError) -> Self {
+        let description = error.to_string();
+        match error {
+            RegistrationError::NoRedirectUris
+            | RegistrationError::RedirectUriNotAString
+            | RegistrationError::RedirectUriNotAUrl { .. }
+            | RegistrationError::RedirectUriFragment { .. }
+            | RegistrationError::HttpNotOnLoopback { .. }
+            | RegistrationError::RedirectUriScheme { .. } => Self::InvalidRedirectUri { description },
+            _ => Self::InvalidClientMetadata { description },
+        }
+    }
+}
+
+impl RegistrationRequest {
+    /// Reads a request body: a JSON object of at most [`MAX_FORM`] bytes.
+    pub(super) fn parse(body: &[u8]) -> Result<Self, RegistrationError> {
+        if body.len() > MAX_FORM {
+            return Err(RegistrationError::TooLarge);
+        }
+        let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
+            return Err(RegistrationError::NotAnObject);
+        };
+        serde_json::from_value(Value::Object(members)).map_err(|_| RegistrationError::NotAnObject)
+    }
+
+    /// Redirect URIs a client may register: https, or http on a loopback host (RFC 8252 §7.3);
+    /// never with a fragment.
+    fn redirect_uris(&self) -> Result<Vec<String>, RegistrationError> {
+        let uris = self
+            .redirect_uris
+            .given()
+            .filter(|uris| !uris.is_empty())
+            .ok_or(RegistrationError::NoRedirectUris)?;
+        uris.iter()
+            .map(|uri| check_redirect_uri(uri.as_str().ok_or(RegistrationError::RedirectUriNotAString)?))
+            .collect()
+    }
+
+    /// The grant types asked for: the default when none are named.
+    fn grant_types(&self) -> Result<Vec<String>, RegistrationError> {
+        listed("grant_types", &self.grant_types, &GRANT_TYPES)
+    }
+
+    /// The response types asked for: the default when none are named.
+    fn response_types(&self) -> Result<Vec<String>, RegistrationError> {
+        listed("response_types", &self.response_types, &RESPONSE_TYPES)
+    }
+
+    /// The client's name, without control characters and at most 100 characters long: the
+    /// consent page shows it.
+    fn client_name(&self) -> Option<String> {
+        let name = self.client_name.given()?;
+        Some(name.chars().filter(|c| !c.is_control()).take(100).collect())
+    }
+
+    /// The response for the client to be registered as `client_id`, once the request is
+    /// checked (in this order: redirect URIs, grant types, response types).
+    pub(super) fn response(
+        &self,
+        client_id: ClientId,
+        issued_at: u64,
+    ) -> Result<RegistrationResponse, RegistrationError> {
+        let text = |member: &Member<String>| member.given().cloned();
+        Ok(RegistrationResponse {
+            client_id,
+            client_id_issued_at: issued_at,
+            redirect_uris: self.redirect_uris()?,
+            grant_types: self.grant_types()?,
+            response_types: self.response_types()?,
+            token_endpoint_auth_method: "none",
+            client_name: self.client_name(),
+            scope: text(&self.scope),
+            client_uri: text(&self.client_uri),
+            logo_uri: text(&self.logo_uri),
+            software_id: text(&self.software_id),
+            software_version: text(&self.software_version),
+        })
+    }
+}
+
+fn check_redirect_uri(uri: &str) -> Result<String, RegistrationError> {
+    let url = Url::parse(uri).map_err(|source| RegistrationError::RedirectUriNotAUrl {
+        uri: uri.to_owned(),
+        source,
+    })?;
+    if url.fragment().is_some() {
+        return Err(RegistrationError::RedirectUriFragment { uri: uri.to_owned() });
+    }
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    match url.scheme() {
+        "https" => Ok(uri.to_owned()),
+        "http" if loopback => Ok(uri.to_owned()),
+        "http" => Err(RegistrationError::HttpNotOnLoopback { uri: uri.to_owned() }),
+        other => Err(RegistrationError::RedirectUriScheme {
+            uri: uri.to_owned(),
+            scheme: other.to_owned(),
+        }),
+    }
+}
+
+/// A list member whose items must all be `allowed`; `allowed` when it is absent.
+fn listed(
+    name: &'static str,
+    member: &Member<Vec<String>>,
+    allowed: &'static [&'static str],
+) -> Result<Vec<String>, RegistrationError> {
+    let items = match member {
+        Member::Absent => return Ok(allowed.iter().map(|s| (*s).to_owned()).collect()),
+        Member::Given(items) => items,
+        Member::Mistyped => return Err(RegistrationError::NotStrings { member: name }),
+    };
+    match items.iter().find(|i| !allowed.contains(&i.as_str())) {
+        Some(other) => Err(RegistrationError::Unsupported {
+            member: name,
+            value: other.clone(),
+            allowed,
+        }),
+        None => Ok(items.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn request(members: Value) -> RegistrationRequest {
+        RegistrationRequest::parse(members.to_string().as_bytes()).expect("an object")
+    }
+
+    #[test]
+    fn only_https_and_loopback_redirects_register() {
+        let check = |uris: Value| request(json!({"redirect_uris": uris})).redirect_uris();
+        assert!(check(json!(["http://127.0.0.1:8080/oauth/callback", "https://app.test/cb"])).is_ok());
+        assert!(check(json!(["http://localhost:3000/cb", "http://[::1]:9/cb"])).is_ok());
+        let error = check(json!(["http://evil.test/cb"])).expect_err("plain http elsewhere");
+        assert!(error.to_string().contains("loopback"), "{error}");
+        assert!(check(json!(["https://app.test/cb#x"])).is_err());
+        assert!(check(json!(["javascript:alert(1)"])).is_err());
+        assert!(check(json!([])).is_err());
+        assert!(check(json!("https://app.test/cb")).is_err());
+        assert!(matches!(
+            check(json!(["https://app.test/cb", 5])),
+            Err(RegistrationError::RedirectUriNotAString)
+        ));
+    }
+
+    #[test]
+    fn the_response_is_the_registered_metadata_and_no_secret() {
+        let asked = request(json!({
+            "redirect_uris": ["http://127.0.0.1:8799/cb"],
+            "client_name": "App\u{7}",
+            "scope": "mcp:read",
+            "logo_uri": 5,
+            "token_endpoint_auth_method": "client_secret_post",
+            "contacts": ["a@b.test"],
+        }));
+        assert_eq!(asked.extra.len(), 2, "the members apimcp does not read are kept");
+        let response = asked.response(ClientId::new("c1"), 7).expect("valid");
+        assert_eq!(
+            serde_json::to_string(&response).expect("json"),
+            json!({
+                "client_id": "c1",
+                "client_id_issued_at": 7,
+                "redirect_uris": ["http://127.0.0.1:8799/cb"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+                "client_name": "App",
+                "scope": "mcp:read",
+            })
+            .to_string(),
+            "the same members in the same order"
+        );
+    }
+
+    #[test]
+    fn lists_hold_supported_strings_only() {
+        let error = |members: Value| request(members).grant_types().map_err(|e| e.to_string());
+        assert_eq!(
+            error(json!({"grant_types": ["implicit"]})),
+            Err("grant_types: \"implicit\" is not supported (authorization_code, refresh_token)".to_owned())
+        );
+        assert_eq!(
+            error(json!({"grant_types": null})),
+            Err("grant_types must be an array of strings".to_owned())
+        );
+        assert_eq!(
+            error(json!({"grant_types": ["refresh_token"]})),
+            Ok(vec!["refresh_token".to_owned()])
+        );
+        assert!(request(json!({"response_types": ["token"]})).response_types().is_err());
+        assert!(matches!(
+            RegistrationRequest::parse(b"[1]"),
+            Err(RegistrationError::NotAnObject)
+        ));
+    }
+}
