@@ -100,16 +100,7 @@ impl AuthSettings {
         if let Some(audience) = &section.audience {
             config = config.audience(audience);
         }
-        if let Some(id) = &section.client_id {
-            config = config.client_id(id);
-        }
-        if let Some(secret) = &section.client_secret {
-            config = config.client_secret(secret.expose());
-        }
-        if let Some(key) = &section.consent_signing_key {
-            config = config.consent_signing_key(key.expose().as_bytes().to_vec());
-        }
-        config = provider_options(config, section);
+        config = provider_options(credentials(config, section), section);
         if let Some(metadata) = &self.custom_metadata {
             config = config.custom_oauth_metadata(metadata.clone());
         }
@@ -196,6 +187,20 @@ fn verifier(config: AuthConfig, section: &AuthSection, audience: String) -> Auth
     } else {
         config
     }
+}
+
+/// The proxy's client at the provider, and the key its consent cookie is signed with.
+fn credentials(mut config: AuthConfig, section: &AuthSection) -> AuthConfig {
+    if let Some(id) = &section.client_id {
+        config = config.client_id(id);
+    }
+    if let Some(secret) = &section.client_secret {
+        config = config.client_secret(secret.expose());
+    }
+    if let Some(key) = &section.consent_signing_key {
+        config = config.consent_signing_key(key.expose().as_bytes().to_vec());
+    }
+    config
 }
 
 /// The provider's plain options: scope, metadata path, registration rate.

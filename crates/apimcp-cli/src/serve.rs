@@ -39,6 +39,7 @@ async fn remote_server(
     bound: SocketAddr,
 ) -> anyhow::Result<McpServer> {
     let mut builder = McpServer::builder();
+    // Before the fetch, which may be slow: a bad resource URL fails at once.
     if let Some(auth) = &settings.auth {
         builder = auth.guard(builder, server, bound)?;
     }
