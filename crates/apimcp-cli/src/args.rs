@@ -153,22 +153,24 @@ pub(crate) struct ConvertArgs {
     #[arg(long, value_name = "BYTES", default_value_t = apimcp::openapi::DEFAULT_MAX_SCHEMA_DEFS_BYTES, env = "APIMCP_MAX_SCHEMA_DEFS_BYTES")]
     pub(crate) max_schema_defs_bytes: usize,
     /// Seconds to wait for a document given as a URL.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    #[arg(long, default_value_t = DEFAULT_FETCH_TIMEOUT_SECS, value_name = "SECS")]
     pub(crate) fetch_timeout_secs: u64,
 }
 
-/// `apimcp serve` with no flags, to read the environment the same way.
+/// How long a document given as a URL may take, unless `--fetch-timeout-secs` says otherwise.
+pub(crate) const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 30;
+
+/// `apimcp serve` with no flags: how `check` reads the `APIMCP_*` variables, with the parser
+/// that reads them for `serve`.
 #[derive(Parser)]
-struct ServeOnly {
+struct EnvironmentOnly {
     #[command(flatten)]
     args: ServeArgs,
 }
 
 impl ServeArgs {
-    /// The arguments `apimcp check --config FILE` stands for: the file, and the environment.
-    pub(crate) fn from_config(config: &str) -> Self {
-        let mut args = ServeOnly::parse_from(["apimcp"]).args;
-        args.server.config = Some(config.to_owned());
-        args
+    /// What the environment says, as `apimcp serve` would read it with no flags given.
+    pub(crate) fn from_environment() -> Self {
+        EnvironmentOnly::parse_from(["apimcp"]).args
     }
 }

@@ -4,15 +4,20 @@ mod args;
 mod auth;
 mod config;
 mod serve;
+mod settings;
 mod tools;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::settings::{Mode, Settings};
+
 fn main() -> ExitCode {
     match run(args::Cli::parse()) {
         Ok(code) => code,
+        // A reader that stops early (`apimcp tools --json | head`) is not a failure.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("apimcp: {error:#}");
             ExitCode::FAILURE
@@ -29,13 +34,23 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,rmcp=warn".into()),
         )
         .init();
+    let settings = Settings::new(cli)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        match cli.command {
-            args::Command::Tools(args) => tools::run(args).await,
-            args::Command::Serve(args) => serve::serve(args).await,
-            args::Command::Demo(args) => serve::demo(args).await,
-            args::Command::Check(args) => serve::check(args).await,
+        match &settings.mode {
+            Mode::Tools { document, json } => tools::run(&settings, document, *json).await,
+            Mode::Serve { api } => serve::serve(&settings, api).await,
+            Mode::Stdio { api } => serve::stdio(&settings, api).await,
+            Mode::Demo => serve::demo(&settings).await,
+            Mode::Check { config, api } => serve::check(&settings, config, api).await,
         }
     })
+}
+
+/// Whether `error` comes from writing to a pipe whose reader is gone.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

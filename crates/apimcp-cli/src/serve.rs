@@ -1,61 +1,57 @@
 //! `apimcp serve`, `apimcp demo` and `apimcp check`.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use apimcp::server::HostGuard;
 use apimcp::{McpServer, McpServerBuilder};
 
-use crate::args::{CheckArgs, DemoArgs, ServeArgs};
-use crate::config::{ApiSettings, ConfigFile, ServerSettings, api_settings, server_settings};
+use crate::settings::{ApiSettings, ServerSettings, Settings};
 
-pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let file = ConfigFile::load(args.server.config.as_deref())?;
-    let mut server = server_settings(&args.server, &file)?;
-    let api = api_settings(&args, &file)?;
-    if args.stdio {
-        let mcp = remote_server(&server, &api, None).await?;
-        tracing::info!(tools = mcp.tool_count(), "serving MCP on stdio");
-        mcp.serve_stdio().await?;
-        return Ok(ExitCode::SUCCESS);
-    }
+/// `apimcp serve`: the API's MCP server over Streamable HTTP and legacy SSE.
+pub(crate) async fn serve(settings: &Settings, api: &ApiSettings) -> anyhow::Result<ExitCode> {
     // Bound first: without public_url, the resource URL tokens must name comes from the
     // actual address.
-    let listener = bind(&server).await?;
-    if file.auth.setup_proxies == Some(true) && server.public_url.is_none() {
-        // The proxy's issuer and callback URL need a base; without public_url it is the bound
-        // address, which is what a local client reaches.
-        server.public_url = Some(format!("http://{}", listener.local_addr()?).parse()?);
-    }
-    let auth = crate::auth::auth_config(&file.auth, &server, listener.local_addr()?)?;
-    let trust = file.auth.trust_forwarded_headers.unwrap_or(false);
-    let mcp = remote_server(&server, &api, auth.map(|a| (a, trust))).await?;
+    let listener = bind(&settings.server).await?;
+    let bound = listener.local_addr()?;
+    let proxies = settings.auth.as_ref().is_some_and(|a| a.sets_up_proxies());
+    let server = settings.server.bound(bound, proxies)?;
+    let mcp = remote_server(settings, &server, api, bound).await?;
     let app = mount(&mcp, axum::Router::new(), &server);
     run(listener, app, &server, &mcp).await
 }
 
+/// `apimcp serve --stdio`: the API's MCP server on stdin and stdout.
+pub(crate) async fn stdio(settings: &Settings, api: &ApiSettings) -> anyhow::Result<ExitCode> {
+    let mcp = remote_server(settings, &settings.server, api, settings.server.listen).await?;
+    tracing::info!(tools = mcp.tool_count(), "serving MCP on stdio");
+    mcp.serve_stdio().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The MCP server for `api`: its document fetched and converted, its calls sent upstream,
+/// guarded by `[auth]` (for a server reached at `bound`) when that is set.
 async fn remote_server(
+    settings: &Settings,
     server: &ServerSettings,
     api: &ApiSettings,
-    auth: Option<(apimcp::auth::AuthConfig, bool)>,
+    bound: SocketAddr,
 ) -> anyhow::Result<McpServer> {
-    let document = api
-        .spec
-        .load(api.timeout.max(std::time::Duration::from_secs(30)))
-        .await?;
-    let mcp = configure(McpServer::builder().openapi(document), server)
+    let mut builder = McpServer::builder();
+    // Before the fetch, which may be slow: a bad resource URL fails at once.
+    if let Some(auth) = &settings.auth {
+        builder = auth.guard(builder, server, bound)?;
+    }
+    let document = api.document.spec.load(settings.fetch_timeout).await?;
+    builder = configure(builder.openapi(document), server)
         .remote(api.upstream.clone())
         .timeout(api.timeout)
-        .convert_options(api.convert.clone());
-    let mcp = match &api.forward_headers {
-        Some(names) => mcp.forward_headers(names)?,
-        None => mcp,
-    };
-    let mcp = match auth {
-        Some((auth, trust)) => mcp.auth(auth).trust_forwarded_headers(trust),
-        None => mcp,
+        .convert_options(api.document.convert.clone());
+    if let Some(names) = &api.forward_headers {
+        builder = builder.forward_headers(names)?;
     }
-    .build()?;
+    let mcp = builder.build()?;
     report(&mcp);
     Ok(mcp)
 }
@@ -128,11 +124,11 @@ async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let file = ConfigFile::load(args.server.config.as_deref())?;
-    let server = server_settings(&args.server, &file)?;
+/// `apimcp demo`: the bundled items API, its REST endpoints and MCP on one listener.
+pub(crate) async fn demo(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let server = &settings.server;
     let (api, document) = apimcp::demo::app();
-    let mcp = configure(McpServer::builder().utoipa(&document), &server)
+    let mcp = configure(McpServer::builder().utoipa(&document), server)
         .in_process(api.clone())
         .build()?;
     report(&mcp);
@@ -140,10 +136,10 @@ pub(crate) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "/openapi.json",
         axum::routing::get(move || async move { axum::Json(document) }),
     );
-    let app = mount(&mcp, app, &server);
-    let listener = bind(&server).await?;
-    print_client_configs(&server, listener.local_addr()?);
-    run(listener, app, &server, &mcp).await
+    let app = mount(&mcp, app, server);
+    let listener = bind(server).await?;
+    print_client_configs(server, listener.local_addr()?);
+    run(listener, app, server, &mcp).await
 }
 
 fn print_client_configs(server: &ServerSettings, addr: std::net::SocketAddr) {
@@ -165,17 +161,15 @@ fn print_client_configs(server: &ServerSettings, addr: std::net::SocketAddr) {
     );
 }
 
-pub(crate) async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let file = ConfigFile::load(Some(&args.config))?;
-    let serve_args = ServeArgs::from_config(&args.config);
-    let server = server_settings(&serve_args.server, &file)?;
-    let api = api_settings(&serve_args, &file)?;
-    let auth = crate::auth::auth_config(&file.auth, &server, server.listen)?;
-    let mcp = remote_server(&server, &api, auth.map(|a| (a, false))).await?;
+/// `apimcp check`: builds what `apimcp serve --config FILE` would, without listening, and
+/// says what it found.
+pub(crate) async fn check(settings: &Settings, config: &str, api: &ApiSettings) -> anyhow::Result<ExitCode> {
+    let server = &settings.server;
+    let mcp = remote_server(settings, server, api, server.listen).await?;
     let report = mcp.report();
     println!(
         "{}: OK: {} tools from {} operations ({} filtered out, {} skipped), MCP at http://{}{}",
-        args.config,
+        config,
         mcp.tool_count(),
         report.operations,
         report.filtered_out,

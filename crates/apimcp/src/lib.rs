@@ -36,6 +36,9 @@ mod mcp;
 pub mod openapi;
 pub mod server;
 pub mod source;
+#[cfg(feature = "__private")]
+#[doc(hidden)]
+pub mod test_helpers;
 pub mod tool;
 mod transport;
 

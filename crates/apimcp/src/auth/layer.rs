@@ -2,7 +2,7 @@
 //! it runs the user's checks and the token verifier, then either puts the [`Principal`] into
 //! the request extensions or answers with a ready-made 401/403 carrying `WWW-Authenticate`.
 //! It knows nothing of MCP, so it protects a plain REST router as well as an MCP endpoint;
-//! per-call scopes are the MCP endpoint's own check ([`AuthState::check_call`]).
+//! per-call scopes are the MCP endpoint's own check ([`AuthState::refuse_call`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -314,18 +314,16 @@ impl AuthState {
         })
     }
 
-    /// 403 when the principal lacks a scope the call of `tool` (or any request, for `None`)
-    /// needs; 401 when there is no principal at all (optional auth).
-    pub(crate) fn check_call(
+    /// The refusal of a call of `tool` (or of any request, for `None`): 403 when the principal
+    /// lacks a scope it needs, 401 when there is no principal at all (optional auth).
+    pub(crate) fn refuse_call(
         &self,
         tool: Option<&str>,
         extensions: &http::Extensions,
         headers: &HeaderMap,
-    ) -> Result<(), Response> {
-        match self.scope_rejection(tool, extensions.get::<Principal>()) {
-            Some(rejection) => Err(self.reject(rejection, headers)),
-            None => Ok(()),
-        }
+    ) -> Option<Response> {
+        let rejection = self.scope_rejection(tool, extensions.get::<Principal>())?;
+        Some(self.reject(rejection, headers))
     }
 
     fn scope_rejection(&self, tool: Option<&str>, principal: Option<&Principal>) -> Option<AuthRejection> {

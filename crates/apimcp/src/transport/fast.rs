@@ -71,9 +71,9 @@ impl FastPath {
     async fn handle(&self, request: Request) -> Response {
         if !self.reads_body(&request) {
             if let Some(auth) = &self.auth
-                && let Err(rejection) = auth.check_call(None, request.extensions(), request.headers())
+                && let Some(refusal) = auth.refuse_call(None, request.extensions(), request.headers())
             {
-                return rejection;
+                return refusal;
             }
             return self.rmcp(request).await;
         }
@@ -82,14 +82,11 @@ impl FastPath {
             return (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response();
         };
         let envelope = Envelope::parse(&bytes);
+        let tool = envelope.as_ref().and_then(Envelope::tool);
         if let Some(auth) = &self.auth
-            && let Err(rejection) = auth.check_call(
-                envelope.as_ref().and_then(Envelope::tool),
-                &parts.extensions,
-                &parts.headers,
-            )
+            && let Some(refusal) = auth.refuse_call(tool, &parts.extensions, &parts.headers)
         {
-            return rejection;
+            return refusal;
         }
         if let Some(envelope) = envelope.filter(|_| self.plain_post(&parts.headers))
             && let Some(response) = self.answer(&parts, envelope).await

@@ -75,9 +75,9 @@ fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::
 
 async fn open_stream(State(state): State<SseState>, request: Request) -> Response {
     if let Some(auth) = &state.auth
-        && let Err(rejection) = auth.check_call(None, request.extensions(), request.headers())
+        && let Some(refusal) = auth.refuse_call(None, request.extensions(), request.headers())
     {
-        return rejection;
+        return refusal;
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let session = channel_session(state.server.clone(), state.server.shutdown_token());
@@ -119,13 +119,12 @@ async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Res
         .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large\n").into_response())?;
     if let Some(auth) = &state.auth {
         let envelope = Envelope::parse(&body);
-        auth.check_call(
-            envelope.as_ref().and_then(Envelope::tool),
-            &parts.extensions,
-            &parts.headers,
-        )?;
+        let tool = envelope.as_ref().and_then(Envelope::tool);
+        if let Some(refusal) = auth.refuse_call(tool, &parts.extensions, &parts.headers) {
+            return Err(refusal);
+        }
     }
-    let mut inbox = state.inbox(query)?;
+    let mut inbox = state.inbox(query).map_err(IntoResponse::into_response)?;
     let message = parse_client_message(&body, parts).map_err(|parse_error| {
         let json = [(http::header::CONTENT_TYPE, "application/json")];
         (StatusCode::BAD_REQUEST, json, parse_error).into_response()
@@ -138,11 +137,11 @@ async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Res
 
 impl SseState {
     /// The inbox of the session the query names.
-    fn inbox(&self, query: SessionQuery) -> Result<mpsc::Sender<ClientMessage>, Response> {
+    fn inbox(&self, query: SessionQuery) -> Result<mpsc::Sender<ClientMessage>, (StatusCode, &'static str)> {
         let Some(id) = query.session_id.or(query.session_id_camel) else {
-            return Err((StatusCode::BAD_REQUEST, "Bad Request: session_id is required\n").into_response());
+            return Err((StatusCode::BAD_REQUEST, "Bad Request: session_id is required\n"));
         };
         let inbox = lock(&self.sessions).get(&id).cloned();
-        inbox.ok_or_else(|| (StatusCode::NOT_FOUND, "Not Found: unknown or closed session\n").into_response())
+        inbox.ok_or((StatusCode::NOT_FOUND, "Not Found: unknown or closed session\n"))
     }
 }

@@ -1,11 +1,12 @@
 //! A small MCP client that talks to an axum `Router` in-process (`oneshot`: no socket).
 #![allow(dead_code, unreachable_pub)]
 
+use apimcp::test_helpers::{self as rpc, Reply};
 use axum::Router;
 use axum::body::Body;
 use http::Request;
 use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower::ServiceExt;
 
 pub struct Client {
@@ -13,27 +14,6 @@ pub struct Client {
     path: String,
     session: Option<String>,
     headers: Vec<(String, String)>,
-}
-
-pub struct Reply {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: String,
-}
-
-impl Reply {
-    /// The JSON-RPC message of a JSON or SSE body.
-    pub fn json(&self) -> Value {
-        if let Ok(v) = serde_json::from_str(&self.body) {
-            return v;
-        }
-        self.body
-            .lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .find_map(|d| serde_json::from_str(d.trim()).ok())
-            .unwrap_or_else(|| panic!("no JSON-RPC message in {:?}", self.body))
-    }
 }
 
 impl Client {
@@ -77,18 +57,13 @@ impl Client {
 
     /// initialize + initialized.
     pub async fn initialize(&mut self) -> Value {
-        let reply = self
-            .post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}))
-            .await;
+        let reply = self.post(rpc::initialize()).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         self.session = reply
             .headers
             .get("mcp-session-id")
             .map(|v| v.to_str().expect("ascii").to_owned());
-        let ack = self
-            .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
+        let ack = self.post(rpc::initialized()).await;
         assert_eq!(ack.status, 202, "{}", ack.body);
         reply.json()["result"].clone()
     }
@@ -98,9 +73,7 @@ impl Client {
     }
 
     pub async fn tool_names(&self) -> Vec<String> {
-        let reply = self
-            .post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
-            .await;
+        let reply = self.post(rpc::tools_list(2)).await;
         reply.json()["result"]["tools"]
             .as_array()
             .expect("tools")
@@ -110,17 +83,13 @@ impl Client {
     }
 
     pub async fn tools(&self) -> Vec<Value> {
-        let reply = self
-            .post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
-            .await;
+        let reply = self.post(rpc::tools_list(2)).await;
         reply.json()["result"]["tools"].as_array().cloned().unwrap_or_default()
     }
 
     /// The `result` of a tools/call.
     pub async fn call(&self, tool: &str, arguments: Value) -> Value {
-        let reply = self
-            .post(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}))
-            .await;
+        let reply = self.post(rpc::tools_call(3, tool, arguments)).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         let message = reply.json();
         assert!(message.get("error").is_none(), "{message}");

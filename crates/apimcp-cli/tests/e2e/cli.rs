@@ -1,10 +1,12 @@
 //! The command line itself: `tools`, `check`, configuration files and their errors.
 
-mod common;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use std::process::Command;
+use serde_json::{Value, json};
 
-use serde_json::Value;
+use crate::util::{run_bounded, spawned};
 
 fn apimcp(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_apimcp"))
@@ -40,6 +42,66 @@ fn tools_json_prints_the_tool_list_and_a_summary() {
         summary.contains("POST /b (broken): request body: unresolved reference #/components/schemas/Missing"),
         "{summary}"
     );
+}
+
+#[test]
+fn tools_json_ends_quietly_when_its_reader_stops_early() {
+    // `apimcp tools --json | head -1`: far more than a pipe holds, so the writes after the
+    // reader is gone fail with a broken pipe, which is no error.
+    let paths: serde_json::Map<String, Value> = (0..3000)
+        .map(|i| {
+            let operation = json!({"get": {"operationId": format!("op_{i}"), "summary": "An operation",
+                "responses": {"200": {"description": "ok"}}}});
+            (format!("/items{i}"), operation)
+        })
+        .collect();
+    let document = json!({"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "paths": paths});
+    let spec = write("many.json", &document.to_string());
+    let mut child = spawned(
+        Command::new(env!("CARGO_BIN_EXE_apimcp"))
+            .args(["tools", "--spec", &spec, "--json"])
+            .stdin(Stdio::null()),
+    );
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("the first line");
+    assert_eq!(first.trim(), "[");
+    drop(stdout);
+    let out = run_bounded(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert!(!stderr.contains("apimcp:"), "no error message: {stderr}");
+}
+
+#[test]
+fn serve_honours_the_fetch_timeout() {
+    // A document URL that never answers: the connection is accepted (by the kernel), the
+    // request sent, and nothing comes back.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/openapi.json", silent.local_addr().expect("addr"));
+    let started = Instant::now();
+    let child = spawned(Command::new(env!("CARGO_BIN_EXE_apimcp")).args([
+        "serve",
+        "--spec",
+        &url,
+        "--upstream",
+        "http://127.0.0.1:9",
+        "--listen",
+        "127.0.0.1:0",
+        "--fetch-timeout-secs",
+        "1",
+    ]));
+    // Well under the 30 s default, which the command used to wait whatever the flag said.
+    let out = run_bounded(child, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("apimcp: cannot fetch {url}")), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    drop(silent);
 }
 
 #[test]
@@ -158,7 +220,7 @@ fn the_oauth_configurations_of_the_examples_check_and_bad_ones_say_why() {
             .output()
             .expect("runs")
     };
-    let dir = common::workspace().join("examples/config");
+    let dir = crate::util::workspace().join("examples/config");
     for file in ["oauth-proxy.toml", "auth0.toml", "custom-oauth-metadata.toml"] {
         let text = std::fs::read_to_string(dir.join(file)).expect("example configuration");
         let out = check(&with_spec(file, &text));

@@ -1,29 +1,27 @@
 //! The official MCP conformance suite against the `conformance` example (a real apimcp
 //! server: OpenAPI-derived tools plus custom tools, resources and prompts).
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Apimcp, peers, run_bounded};
+use crate::util::{Apimcp, peers, run_bounded, spawned};
 
 fn suite(version_var: &str, url: &str, args: &[&str]) -> (bool, String) {
     let mut cmd = peers().node(version_var);
     cmd.args(["server", "--url", url]).args(args);
-    let out = run_bounded(cmd, Duration::from_secs(600));
+    let out = run_bounded(spawned(&mut cmd), Duration::from_secs(600));
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let summary = text.split("=== SUMMARY ===").last().unwrap_or(&text).to_owned();
     (out.status.success(), summary)
 }
 
 fn server() -> Apimcp {
-    Apimcp::start_program(&common::example("conformance"), &[])
+    Apimcp::example("conformance").start()
 }
 
 #[test]
 fn all_active_scenarios_of_0_1_16_pass_through_rmcp_alone() {
-    let server = Apimcp::start_program(&common::example("conformance"), &["--no-fast-path"]);
+    let server = Apimcp::example("conformance").arg("--no-fast-path").start();
     let (ok, summary) = suite("CONFORMANCE_016", &server.url("/mcp"), &[]);
     assert!(ok, "{summary}");
     assert!(summary.contains(" 0 failed"), "{summary}");

@@ -2,8 +2,6 @@
 //! safety, header forwarding, query styles, form and multipart bodies, timeouts, upstream
 //! down, stateless mode, unknown sessions, foreign Origin, legacy SSE errors.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -11,8 +9,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::Request;
 use axum::routing::{any, get};
-use common::{Apimcp, Http};
 use serde_json::{Value, json};
+
+use crate::util::{Apimcp, Http, eventually};
 
 /// The upstream: echoes what reached it; counts requests to /admin, which no tool exposes.
 struct Upstream {
@@ -107,7 +106,7 @@ fn serve(upstream: &str, mode: &[&str], extra: &[&str]) -> Apimcp {
     let mut args = vec!["serve", "--spec", spec.as_str(), "--upstream", upstream];
     args.extend_from_slice(mode);
     args.extend_from_slice(extra);
-    Apimcp::start(&args)
+    Apimcp::cmd(&args).start()
 }
 
 fn echoed(result: &Value) -> Value {
@@ -307,7 +306,7 @@ fn sessions_hosts_and_versions(mode: &[&str]) {
     );
     assert_eq!(foreign.status, 403);
     assert!(
-        common::eventually(Duration::from_secs(5), || server.log().contains("public_url")),
+        eventually(Duration::from_secs(5), || server.log().contains("public_url")),
         "the refusal is logged with what to set: {}",
         server.log()
     );

@@ -9,14 +9,14 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::peers;
+use super::{free_port, peers};
 
 /// The redirect URI of the issuer's public test client.
-pub const REDIRECT: &str = "http://127.0.0.1:8765/callback";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 
 /// oidc-provider on a fixed port, restartable (same or new signing key).
-pub struct Issuer {
-    pub port: u16,
+pub(crate) struct Issuer {
+    pub(crate) port: u16,
     key_file: std::path::PathBuf,
     format: &'static str,
     env: Vec<(&'static str, String)>,
@@ -24,12 +24,12 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_with("jwt")
     }
 
     /// `format`: `jwt`, or `opaque` for tokens only introspection can check.
-    pub fn start_with(format: &'static str) -> Self {
+    pub(crate) fn start_with(format: &'static str) -> Self {
         let mut issuer = Self::reserve(format);
         issuer.restart(false);
         issuer
@@ -37,11 +37,8 @@ impl Issuer {
 
     /// A port and a key for an issuer not started yet (its URL can go into a configuration
     /// first); `env` and `restart` start it.
-    pub fn reserve(format: &'static str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("port");
+    pub(crate) fn reserve(format: &'static str) -> Self {
+        let port = free_port();
         let key_file = std::env::temp_dir().join(format!("apimcp-oidc-key-{port}.json"));
         let _ = std::fs::remove_file(&key_file);
         Self {
@@ -54,16 +51,16 @@ impl Issuer {
     }
 
     /// An environment variable for the script (`OIDC_MODE`, `OIDC_PROXY_REDIRECT`, ...).
-    pub fn env(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn env(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.env.push((name, value.into()));
         self
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -71,7 +68,7 @@ impl Issuer {
     }
 
     /// Starts again; `new_key` makes it sign with a fresh key (a rotation).
-    pub fn restart(&mut self, new_key: bool) {
+    pub(crate) fn restart(&mut self, new_key: bool) {
         self.stop();
         if new_key {
             let _ = std::fs::remove_file(&self.key_file);
@@ -107,7 +104,7 @@ impl Issuer {
     }
 
     /// The authorization-code flow with PKCE, as a browser and a person would run it.
-    pub fn token(&self, resource: &str, scope: &str) -> String {
+    pub(crate) fn token(&self, resource: &str, scope: &str) -> String {
         let client = reqwest::blocking::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -165,7 +162,7 @@ impl Issuer {
     }
 
     /// A token with these claims, signed by the issuer's own key.
-    pub fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         reqwest::blocking::Client::new()
             .post(format!("{}/test/sign", self.url()))
             .body(claims.to_string())

@@ -4,17 +4,17 @@
 //! Driven by mcp-remote (headless), the TypeScript SDK's strict OAuth client, headless Chromium
 //! on the consent page, and a scripted person for every way the flow must fail.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::issuer::Issuer;
-use common::{Apimcp, Http, peers};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::util::issuer::Issuer;
+use crate::util::peers::mcp_remote_converse;
+use crate::util::{Apimcp, Http, Reply, free_port, peers, workspace};
 
 /// The redirect URI of the clients this test registers (nothing listens there: the person
 /// stops at it).
@@ -37,7 +37,7 @@ struct Setup {
 
 fn setup(mode: Mode, extra_toml: &str) -> Setup {
     let issuer = Issuer::reserve("jwt");
-    let demo = Apimcp::start(&["demo"]);
+    let demo = Apimcp::cmd(["demo"]).start();
     let provider = match mode {
         Mode::Standard => format!("issuer = \"{}\"\n", issuer.url()),
         Mode::Auth0 => format!(
@@ -52,10 +52,9 @@ fn setup(mode: Mode, extra_toml: &str) -> Setup {
     );
     let config = std::env::temp_dir().join(format!("apimcp-proxy-{}.toml", issuer.port));
     std::fs::write(&config, toml).expect("config");
-    let server = Apimcp::start_with_env(
-        &["serve", "--config", &config.display().to_string()],
-        &[("TEST_PROXY_SECRET", "proxy-secret")],
-    );
+    let server = Apimcp::cmd(["serve", "--config", &config.display().to_string()])
+        .env("TEST_PROXY_SECRET", "proxy-secret")
+        .start();
     let mode_name = if mode == Mode::Auth0 { "auth0" } else { "standard" };
     let mut issuer = issuer
         .env("OIDC_MODE", mode_name)
@@ -215,7 +214,7 @@ fn exchange(server: &Apimcp, client_id: &str, code: &str, verifier: &str) -> (u1
     (status, response.json().unwrap_or(Value::Null))
 }
 
-fn call_get_item(server: &Apimcp, token: &str, id: u64) -> common::Reply {
+fn call_get_item(server: &Apimcp, token: &str, id: u64) -> Reply {
     let bearer = format!("Bearer {token}");
     Http::new().post(
         &server.url("/mcp"),
@@ -454,10 +453,7 @@ fn code_flow_and_its_failures(setup: &Setup) {
 
 /// mcp-remote, headless: it registers, prints the URL, the person approves, it calls a tool.
 fn mcp_remote_completes_the_flow(server: &Apimcp) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
+    let port = free_port();
     let config = std::env::temp_dir().join(format!("apimcp-proxy-remote-{port}"));
     let mut cmd = peers().node("MCP_REMOTE");
     cmd.args([
@@ -489,7 +485,7 @@ fn mcp_remote_completes_the_flow(server: &Apimcp) {
     };
     let reached = person.client.get(at).send().expect("mcp-remote's callback answers");
     assert!(reached.status().is_success(), "{}", reached.status());
-    let answer = common::mcp_remote_converse(bridge, "get_item", json!({"item_id": 3}));
+    let answer = mcp_remote_converse(bridge, "get_item", json!({"item_id": 3})).1;
     assert_eq!(answer["result"]["structuredContent"]["name"], "Wrench", "{answer}");
 }
 
@@ -543,7 +539,7 @@ fn chromium_approves_the_consent_page(server: &Apimcp, mode: &str) {
     let client_id = registered_client(server);
     let (verifier, challenge) = pkce();
     let url = authorize_url(server, &client_id, CLIENT_REDIRECT, &challenge, "chromium");
-    let shot = common::workspace().join(format!("target/consent-{mode}.png"));
+    let shot = workspace().join(format!("target/consent-{mode}.png"));
     let out = peers().script(
         "PLAYWRIGHT_DIR",
         "consent-chromium.mjs",
@@ -641,7 +637,10 @@ fn example_with_issuer(name: &str, mode: &str, env: &[(&str, &str)]) -> (Issuer,
             *value = &url;
         }
     }
-    let example = Apimcp::start_program_env(&common::example(name), &[], &env);
+    let example = env
+        .iter()
+        .fold(Apimcp::example(name), |example, (k, v)| example.env(k, v))
+        .start();
     let mut issuer = issuer
         .env("OIDC_MODE", mode)
         .env("OIDC_PROXY_REDIRECT", example.url("/oauth/callback"));
@@ -659,7 +658,7 @@ fn the_auth0_example_reads_its_env_file_and_serves_the_strict_sdk_client() {
         issuer.url()
     );
     std::fs::write(dir.join(".env"), dotenv).expect(".env");
-    let example = Apimcp::start_program_in(&common::example("11_auth_example_auth0"), &dir, &[], &[]);
+    let example = Apimcp::example("11_auth_example_auth0").dir(&dir).start();
     let mut issuer = issuer
         .env("OIDC_MODE", "auth0")
         .env("OIDC_PROXY_REDIRECT", example.url("/oauth/callback"));

@@ -2,18 +2,18 @@
 //! authorization server (scripted login and consent, RFC 8707 resource indicators, RS256 JWT
 //! access tokens with `aud` = the requested resource).
 
-mod common;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use common::issuer::Issuer;
-use common::{Apimcp, Http, peers};
 use serde_json::{Value, json};
+
+use crate::util::issuer::Issuer;
+use crate::util::peers::mcp_remote_call;
+use crate::util::{Apimcp, Http, Reply, peers};
 
 /// The demo as the API, and `apimcp serve` in front of it with `[auth]` for `issuer`.
 fn protected(issuer: &Issuer, extra_toml: &str) -> (Apimcp, Apimcp) {
-    let demo = Apimcp::start(&["demo"]);
+    let demo = Apimcp::cmd(["demo"]).start();
     let config = std::env::temp_dir().join(format!(
         "apimcp-oauth-{}-{}.toml",
         issuer.port,
@@ -26,11 +26,11 @@ fn protected(issuer: &Issuer, extra_toml: &str) -> (Apimcp, Apimcp) {
         issuer.url()
     );
     std::fs::write(&config, toml).expect("config");
-    let server = Apimcp::start(&["serve", "--config", &config.display().to_string()]);
+    let server = Apimcp::cmd(["serve", "--config", &config.display().to_string()]).start();
     (demo, server)
 }
 
-fn with_token(http: &Http, url: &str, token: &str, body: Value) -> common::Reply {
+fn with_token(http: &Http, url: &str, token: &str, body: Value) -> Reply {
     let bearer = format!("Bearer {token}");
     http.post(
         url,
@@ -107,7 +107,7 @@ fn a_token_from_the_code_flow_calls_tools_and_mcp_remote_works_with_it() {
         &format!("Authorization:Bearer {token}"),
     ])
     .env("MCP_REMOTE_CONFIG_DIR", &config);
-    let answer = common::mcp_remote_call(cmd, "get_item", json!({"item_id": 2}));
+    let answer = mcp_remote_call(cmd, "get_item", json!({"item_id": 2}));
     assert_eq!(answer["result"]["structuredContent"]["name"], "Screwdriver", "{answer}");
 }
 
@@ -272,7 +272,7 @@ fn opaque_tokens_are_checked_by_introspection() {
         issuer.url()
     );
     let (_demo, server) = {
-        let demo = Apimcp::start(&["demo"]);
+        let demo = Apimcp::cmd(["demo"]).start();
         let config = std::env::temp_dir().join(format!("apimcp-introspect-{}.toml", issuer.port));
         let toml = format!(
             "[server]\nstateless = true\n[api]\nspec = \"{}\"\nupstream = \"{}\"\n[auth]\nissuer = \"{}\"\n{auth}",
@@ -281,10 +281,9 @@ fn opaque_tokens_are_checked_by_introspection() {
             issuer.url()
         );
         std::fs::write(&config, toml).expect("config");
-        let server = Apimcp::start_with_env(
-            &["serve", "--config", &config.display().to_string()],
-            &[("APIMCP_TEST_RS_SECRET", "rs-secret")],
-        );
+        let server = Apimcp::cmd(["serve", "--config", &config.display().to_string()])
+            .env("APIMCP_TEST_RS_SECRET", "rs-secret")
+            .start();
         (demo, server)
     };
     let resource = server.url("/mcp");

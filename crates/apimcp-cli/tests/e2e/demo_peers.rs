@@ -1,14 +1,14 @@
 //! Real MCP clients against `apimcp demo`: the inspector CLI, mcp-remote, the TypeScript SDK
 //! over legacy SSE and over stdio (`apimcp serve --stdio`).
 
-mod common;
-
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Apimcp, peers};
 use serde_json::{Value, json};
+
+use crate::util::peers::{mcp_remote_call, mcp_remote_converse};
+use crate::util::{Apimcp, peers, run_bounded};
 
 const DEMO_TOOLS: [&str; 6] = [
     "list_items",
@@ -21,7 +21,7 @@ const DEMO_TOOLS: [&str; 6] = [
 
 #[test]
 fn inspector_lists_and_calls_demo_tools() {
-    let demo = Apimcp::start(&["demo"]);
+    let demo = Apimcp::cmd(["demo"]).start();
     let out = peers().inspector(&demo.url("/mcp"), &["--method", "tools/list"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -72,9 +72,9 @@ fn inspector_lists_and_calls_demo_tools() {
 
 #[test]
 fn mcp_remote_calls_get_item_through_the_demo() {
-    let demo = Apimcp::start(&["demo"]);
+    let demo = Apimcp::cmd(["demo"]).start();
     let config = std::env::temp_dir().join(format!("apimcp-mcp-remote-{}", std::process::id()));
-    let mut bridge = peers()
+    let bridge = peers()
         .node("MCP_REMOTE")
         .args([
             demo.url("/mcp").as_str(),
@@ -89,51 +89,15 @@ fn mcp_remote_calls_get_item_through_the_demo() {
         .stderr(Stdio::null())
         .spawn()
         .expect("mcp-remote starts");
-    let mut stdin = bridge.stdin.take().expect("stdin");
-    let stdout = bridge.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                let _ = tx.send(v);
-            }
-        }
-    });
-    let send = |stdin: &mut std::process::ChildStdin, v: Value| writeln!(stdin, "{v}").expect("write");
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
-    );
-    let init = wait_for(&rx, 1);
+    let (init, call) = mcp_remote_converse(bridge, "get_item", json!({"item_id": 1}));
     assert_eq!(init["result"]["serverInfo"]["name"], "Item API");
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    );
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_item", "arguments": {"item_id": 1}}}),
-    );
-    let call = wait_for(&rx, 2);
     assert_eq!(call["result"]["structuredContent"]["name"], "Hammer", "{call}");
-    drop(stdin);
-    let _ = bridge.kill();
-    let _ = bridge.wait();
     let _ = std::fs::remove_dir_all(config);
-}
-
-fn wait_for(rx: &std::sync::mpsc::Receiver<Value>, id: i64) -> Value {
-    loop {
-        let message = rx.recv_timeout(Duration::from_secs(30)).expect("an answer within 30 s");
-        if message["id"] == id {
-            return message;
-        }
-    }
 }
 
 #[test]
 fn sdk_client_drives_legacy_sse() {
-    let demo = Apimcp::start(&["demo"]);
+    let demo = Apimcp::cmd(["demo"]).start();
     let out = peers().sdk_script(
         "sse-client.mjs",
         &[&demo.url("/sse"), "search_items", r#"{"q":"drill"}"#],
@@ -149,7 +113,7 @@ fn sdk_client_drives_legacy_sse() {
 
 #[test]
 fn sdk_client_drives_stdio() {
-    let demo = Apimcp::start(&["demo"]);
+    let demo = Apimcp::cmd(["demo"]).start();
     let spec = demo.url("/openapi.json");
     let out = peers().sdk_script(
         "stdio-client.mjs",
@@ -173,7 +137,7 @@ fn sdk_client_drives_stdio() {
 
 #[test]
 fn stdio_writes_nothing_but_protocol_to_stdout() {
-    let demo = Apimcp::start(&["demo"]);
+    let demo = Apimcp::cmd(["demo"]).start();
     let mut child = Command::new(env!("CARGO_BIN_EXE_apimcp"))
         .args([
             "serve",
@@ -191,7 +155,7 @@ fn stdio_writes_nothing_but_protocol_to_stdout() {
     let mut stdin = child.stdin.take().expect("stdin");
     writeln!(stdin, "{}", json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})).expect("write");
     drop(stdin);
-    let out = common::run_bounded_child(child, Duration::from_secs(30));
+    let out = run_bounded(child, Duration::from_secs(30));
     let text = String::from_utf8_lossy(&out.stdout);
     for line in text.lines() {
         let message: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON-RPC on stdout: {line}"));
@@ -204,7 +168,7 @@ fn stdio_writes_nothing_but_protocol_to_stdout() {
 fn token_passthrough_through_mcp_remote_with_the_seed_header() {
     // FastAPI-MCP's "Basic Token Passthrough": the API checks the token; mcp-remote sends it
     // with `--header Authorization:${AUTH_HEADER}`; apimcp passes it on.
-    let example = Apimcp::start_program(&common::example("08_auth_example_token_passthrough"), &[]);
+    let example = Apimcp::example("08_auth_example_token_passthrough").start();
     let config = std::env::temp_dir().join(format!("apimcp-mcp-remote-passthrough-{}", std::process::id()));
     let mut cmd = peers().node("MCP_REMOTE");
     cmd.args([
@@ -218,7 +182,7 @@ fn token_passthrough_through_mcp_remote_with_the_seed_header() {
     ])
     .env("AUTH_HEADER", "Bearer secret-token")
     .env("MCP_REMOTE_CONFIG_DIR", &config);
-    let answer = common::mcp_remote_call(cmd, "get_item", json!({"item_id": 5}));
+    let answer = mcp_remote_call(cmd, "get_item", json!({"item_id": 5}));
     assert_eq!(answer["result"]["structuredContent"]["name"], "Drill", "{answer}");
 
     let mut cmd = peers().node("MCP_REMOTE");
@@ -230,7 +194,7 @@ fn token_passthrough_through_mcp_remote_with_the_seed_header() {
         "127.0.0.1",
     ])
     .env("MCP_REMOTE_CONFIG_DIR", &config);
-    let refused = common::mcp_remote_call(cmd, "get_item", json!({"item_id": 5}));
+    let refused = mcp_remote_call(cmd, "get_item", json!({"item_id": 5}));
     assert_eq!(
         refused["result"]["isError"], true,
         "without the header the API refuses: {refused}"

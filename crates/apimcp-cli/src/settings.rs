@@ -1,0 +1,323 @@
+//! What the program runs with, built once per run from what the user typed (`args.rs`), the
+//! configuration file (`config.rs`) and the environment: flags and `APIMCP_*` variables override
+//! the file, the file overrides the defaults. Everything here is checked; the commands only read.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use apimcp::openapi::{ConvertOptions, OperationFilter};
+use apimcp::source::SpecSource;
+
+use crate::args::{
+    CheckArgs, Cli, Command, ConvertArgs, DEFAULT_FETCH_TIMEOUT_SECS, DemoArgs, ServeArgs, ServerArgs, ToolsArgs,
+};
+use crate::auth::AuthSettings;
+use crate::config::{ApiSection, ConfigFile, ServerSection};
+
+/// One run's validated settings.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// What to do, with what only that command needs.
+    pub(crate) mode: Mode,
+    /// How the MCP endpoint is served (`tools` serves nothing and keeps the defaults).
+    pub(crate) server: ServerSettings,
+    /// `[auth]`, when it configures a way to check tokens and the MCP endpoint is served over
+    /// HTTP (stdio has no bearer tokens).
+    pub(crate) auth: Option<AuthSettings>,
+    /// How long a document given as a URL may take to arrive.
+    pub(crate) fetch_timeout: Duration,
+}
+
+/// The command, with the settings only it has.
+#[derive(Debug)]
+pub(crate) enum Mode {
+    /// `apimcp tools`: print what `document` converts to, as JSON or as a table.
+    Tools { document: DocumentSettings, json: bool },
+    /// `apimcp serve` over HTTP.
+    Serve { api: ApiSettings },
+    /// `apimcp serve --stdio`.
+    Stdio { api: ApiSettings },
+    /// `apimcp demo`: the bundled items API.
+    Demo,
+    /// `apimcp check`: build what `apimcp serve --config FILE` would, then report.
+    Check { config: String, api: ApiSettings },
+}
+
+/// How the MCP endpoint is served.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerSettings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) path: String,
+    pub(crate) sse_path: String,
+    pub(crate) stateless: bool,
+    pub(crate) public_url: Option<reqwest::Url>,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) instructions: Option<String>,
+    pub(crate) session_idle: Duration,
+    pub(crate) fast_path: bool,
+}
+
+/// Which OpenAPI document is read and how its operations become tools.
+#[derive(Debug)]
+pub(crate) struct DocumentSettings {
+    pub(crate) spec: SpecSource,
+    pub(crate) convert: ConvertOptions,
+}
+
+/// The API that is served: its document, and where and how tool calls go.
+#[derive(Debug)]
+pub(crate) struct ApiSettings {
+    pub(crate) document: DocumentSettings,
+    pub(crate) upstream: reqwest::Url,
+    pub(crate) timeout: Duration,
+    /// `None`: the library's default (authorization, unless auth is on and the API remote).
+    pub(crate) forward_headers: Option<Vec<String>>,
+}
+
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
+const DEFAULT_PATH: &str = "/mcp";
+const DEFAULT_SSE_PATH: &str = "/sse";
+
+impl Settings {
+    /// The settings for the command line `cli`, with its file and the environment.
+    pub(crate) fn new(cli: Cli) -> anyhow::Result<Self> {
+        match cli.command {
+            Command::Tools(args) => Self::tools(&args),
+            Command::Serve(args) => Self::serve(&args),
+            Command::Demo(args) => Self::demo(&args),
+            Command::Check(args) => Self::check(&args),
+        }
+    }
+
+    fn tools(args: &ToolsArgs) -> anyhow::Result<Self> {
+        let spec = SpecSource::parse(&args.spec)?;
+        let document = DocumentSettings {
+            spec,
+            convert: convert_options(&args.convert)?,
+        };
+        Ok(Self {
+            mode: Mode::Tools {
+                document,
+                json: args.json,
+            },
+            server: ServerSettings::default(),
+            auth: None,
+            fetch_timeout: Duration::from_secs(args.convert.fetch_timeout_secs),
+        })
+    }
+
+    fn serve(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file = ConfigFile::load(args.server.config.as_deref())?;
+        let server = ServerSettings::new(&args.server, &file.server)?;
+        let api = ApiSettings::new(args, &file.api)?;
+        let (mode, auth) = if args.stdio {
+            (Mode::Stdio { api }, None)
+        } else {
+            (Mode::Serve { api }, AuthSettings::new(&file.auth)?)
+        };
+        Ok(Self {
+            mode,
+            server,
+            auth,
+            fetch_timeout: Duration::from_secs(args.convert.fetch_timeout_secs),
+        })
+    }
+
+    fn demo(args: &DemoArgs) -> anyhow::Result<Self> {
+        let file = ConfigFile::load(args.server.config.as_deref())?;
+        Ok(Self {
+            mode: Mode::Demo,
+            server: ServerSettings::new(&args.server, &file.server)?,
+            auth: None,
+            fetch_timeout: Duration::from_secs(DEFAULT_FETCH_TIMEOUT_SECS),
+        })
+    }
+
+    /// The file named, and the environment as `serve` reads it (check takes no other flags).
+    fn check(args: &CheckArgs) -> anyhow::Result<Self> {
+        let file = ConfigFile::load(Some(&args.config))?;
+        let environment = ServeArgs::from_environment();
+        let server = ServerSettings::new(&environment.server, &file.server)?;
+        let api = ApiSettings::new(&environment, &file.api)?;
+        Ok(Self {
+            mode: Mode::Check {
+                config: args.config.clone(),
+                api,
+            },
+            server,
+            auth: AuthSettings::new(&file.auth)?,
+            fetch_timeout: Duration::from_secs(environment.convert.fetch_timeout_secs),
+        })
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN,
+            path: DEFAULT_PATH.to_owned(),
+            sse_path: DEFAULT_SSE_PATH.to_owned(),
+            stateless: false,
+            public_url: None,
+            allowed_hosts: Vec::new(),
+            name: None,
+            instructions: None,
+            session_idle: apimcp::server::DEFAULT_SESSION_IDLE,
+            fast_path: true,
+        }
+    }
+}
+
+impl ServerSettings {
+    fn new(args: &ServerArgs, s: &ServerSection) -> anyhow::Result<Self> {
+        let listen = match pick(&args.listen, &s.listen) {
+            Some(listen) => listen
+                .parse()
+                .with_context(|| format!("listen: {listen:?} is not an address like 127.0.0.1:8000"))?,
+            None => DEFAULT_LISTEN,
+        };
+        let public_url = match pick(&args.public_url, &s.public_url) {
+            Some(url) => Some(reqwest::Url::parse(&url).with_context(|| format!("public_url: {url:?} is not a URL"))?),
+            None => None,
+        };
+        let path = pick(&args.path, &s.path).unwrap_or_else(|| DEFAULT_PATH.into());
+        let sse_path = pick(&args.sse_path, &s.sse_path).unwrap_or_else(|| DEFAULT_SSE_PATH.into());
+        let idle_secs = pick(&args.session_idle_secs, &s.session_idle_secs);
+        Ok(Self {
+            listen,
+            path: endpoint_path("path", path)?,
+            sse_path: endpoint_path("sse_path", sse_path)?,
+            stateless: args.stateless || s.stateless.unwrap_or(false),
+            public_url,
+            allowed_hosts: pick(&args.allowed_hosts, &s.allowed_hosts).unwrap_or_default(),
+            name: pick(&args.name, &s.name),
+            instructions: pick(&args.instructions, &s.instructions),
+            fast_path: !args.no_fast_path,
+            session_idle: idle_secs.map_or(apimcp::server::DEFAULT_SESSION_IDLE, Duration::from_secs),
+        })
+    }
+
+    /// These settings once the server listens on `bound`: where `public_url` is not set and the
+    /// OAuth proxy needs a base for its issuer and callback URL, the bound address, which is
+    /// what a local client reaches.
+    pub(crate) fn bound(&self, bound: SocketAddr, proxies: bool) -> anyhow::Result<Self> {
+        let mut settings = self.clone();
+        if proxies && settings.public_url.is_none() {
+            settings.public_url = Some(format!("http://{bound}").parse()?);
+        }
+        Ok(settings)
+    }
+}
+
+impl ApiSettings {
+    fn new(args: &ServeArgs, a: &ApiSection) -> anyhow::Result<Self> {
+        let Some(spec) = pick(&args.spec, &a.spec) else {
+            bail!("no OpenAPI document: give --spec FILE|URL (or [api] spec in the configuration)");
+        };
+        let Some(upstream) = pick(&args.upstream, &a.upstream) else {
+            bail!("no API to call: give --upstream URL (or [api] upstream in the configuration)");
+        };
+        let upstream =
+            reqwest::Url::parse(&upstream).with_context(|| format!("upstream: {upstream:?} is not a URL"))?;
+        if !matches!(upstream.scheme(), "http" | "https") {
+            bail!("upstream: {upstream} is not an http(s) URL");
+        }
+        let mut convert = convert_options(&args.convert)?;
+        merge_convert(&mut convert, &args.convert, a)?;
+        let timeout_secs = pick(&args.timeout_secs, &a.timeout_secs);
+        Ok(Self {
+            document: DocumentSettings {
+                spec: SpecSource::parse(&spec)?,
+                convert,
+            },
+            upstream,
+            timeout: timeout_secs.map_or(apimcp::server::DEFAULT_TIMEOUT, Duration::from_secs),
+            forward_headers: pick(&args.forward_headers, &a.forward_headers),
+        })
+    }
+}
+
+/// Validated conversion settings from the flags.
+fn convert_options(args: &ConvertArgs) -> anyhow::Result<ConvertOptions> {
+    let filter = OperationFilter {
+        include_operations: args.include_operations.clone(),
+        exclude_operations: args.exclude_operations.clone(),
+        include_tags: args.include_tags.clone(),
+        exclude_tags: args.exclude_tags.clone(),
+    };
+    filter.validate()?;
+    let mut tool_names = std::collections::BTreeMap::new();
+    for entry in &args.tool_names {
+        let Some((operation, name)) = entry.rsplit_once('=') else {
+            bail!("--tool-name {entry:?}: expected OPERATION=NAME");
+        };
+        tool_names.insert(operation.trim().to_owned(), name.trim().to_owned());
+    }
+    let mut options = ConvertOptions::default()
+        .describe_all_responses(args.describe_all_responses)
+        .describe_full_response_schema(args.describe_full_response_schema)
+        .omit_responses(args.omit_responses)
+        .max_description_len(args.max_description_len)
+        .filter(filter)
+        .strict(args.strict)
+        .max_schema_defs_bytes(match args.max_schema_defs_bytes {
+            0 => None,
+            n => Some(n),
+        });
+    options.tool_names = tool_names;
+    Ok(options)
+}
+
+/// The file's conversion keys, where no flag gave one.
+fn merge_convert(options: &mut ConvertOptions, args: &ConvertArgs, a: &ApiSection) -> anyhow::Result<()> {
+    let filter = &mut options.filter;
+    filter.include_operations = pick(&args.include_operations, &a.include_operations);
+    filter.exclude_operations = pick(&args.exclude_operations, &a.exclude_operations);
+    filter.include_tags = pick(&args.include_tags, &a.include_tags);
+    filter.exclude_tags = pick(&args.exclude_tags, &a.exclude_tags);
+    filter.validate()?;
+    options.describe_all_responses |= a.describe_all_responses.unwrap_or(false);
+    options.describe_full_response_schema |= a.describe_full_response_schema.unwrap_or(false);
+    Ok(())
+}
+
+/// The flag (or variable) if given, else the file's value.
+fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
+    flag.clone().or_else(|| file.clone())
+}
+
+fn endpoint_path(key: &str, path: String) -> anyhow::Result<String> {
+    if !path.starts_with('/') || path.contains(['?', '#', ' ']) {
+        bail!("{key}: {path:?} must be a path starting with '/'");
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn serve_takes_its_fetch_timeout_and_tools_the_same_default() {
+        let serve = Cli::parse_from([
+            "apimcp",
+            "serve",
+            "--spec",
+            "spec.json",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--timeout-secs",
+            "90",
+            "--fetch-timeout-secs",
+            "2",
+        ]);
+        let settings = Settings::new(serve).expect("valid");
+        assert_eq!(settings.fetch_timeout, Duration::from_secs(2));
+        let tools = Settings::new(Cli::parse_from(["apimcp", "tools", "--spec", "spec.json"])).expect("valid");
+        assert_eq!(tools.fetch_timeout, Duration::from_secs(DEFAULT_FETCH_TIMEOUT_SECS));
+    }
+}

@@ -1,0 +1,11 @@
+//! The `apimcp` command end to end, as one test binary (as ripgrep's `tests/tests.rs`): the
+//! real binary and the library's examples as child processes, driven by real MCP clients and
+//! a real authorization server (`util/`).
+
+mod cli;
+mod conformance;
+mod demo_peers;
+mod oauth;
+mod oauth_proxy;
+mod serve_upstream;
+mod util;
