@@ -3,15 +3,45 @@
 //! Turns an HTTP API described by OpenAPI into a Model Context Protocol server, so AI agents
 //! can call its endpoints as tools.
 //!
+//! An axum app serves its own API as MCP in a few lines; tool calls run in-process through the
+//! app's `Router`, so its extractors, middleware and auth apply unchanged:
+//!
+//! ```no_run
+//! use apimcp::McpServer;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let (api, document) = apimcp::demo::app(); // any axum Router and its utoipa OpenApi
+//!     let mcp = McpServer::builder()
+//!         .utoipa(&document)
+//!         .in_process(api.clone())
+//!         .build()?;
+//!     let app = mcp.mount_http(api, "/mcp"); // Streamable HTTP; mount_sse for legacy SSE
+//!     apimcp::serve(tokio::net::TcpListener::bind("127.0.0.1:8000").await?, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Any other API is called over HTTP instead: `.remote("https://api.example.com/v1".parse()?)`.
+//! Requests can be authorized as an OAuth resource server, with apimcp as the authorization
+//! server MCP clients talk to if the provider cannot be ([`auth`]).
+//!
 //! | module | what it holds |
 //! |---|---|
 //! | `demo` (feature `demo`) | the bundled items API that `apimcp demo` serves |
 //! | [`openapi`] | OpenAPI 3.0 / 3.1 / 3.2 (and Swagger 2.0) documents → MCP tools; pure, no I/O |
-//! | [`auth`] | bearer checks, JWT/JWKS, introspection, RFC 9728 metadata, 401/403 challenges |
-//! | [`call`] | one tool call as pure steps: argument checks, the HTTP request, the MCP content |
-//! | [`server`] | the MCP server: in-process or remote dispatch, Streamable HTTP, stdio |
+//! | [`auth`] | bearer checks, JWT/JWKS, introspection, RFC 9728 metadata, 401/403 challenges, the OAuth proxy |
+//! | [`call`] | what a tool call returns: [`ToolOutput`](call::ToolOutput) and its content |
+//! | [`server`] | the MCP server: the builder, the tool set, the call pipeline, custom tools |
 //! | [`tool`] | the tool model: MCP `Tool` definitions and the bindings that turn calls into requests |
 //! | [`source`] | reading a document from a file or an http(s) URL |
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `utoipa` | yes | [`McpServerBuilder::utoipa`]: a server from a utoipa `OpenApi` document |
+//! | `demo` | yes | the bundled items API (`apimcp::demo::app()`) |
+//!
+//! Converting a document alone, with no server:
 //!
 //! ```
 //! use apimcp::openapi::{ConvertOptions, OpenApiDocument, convert};
@@ -46,3 +76,8 @@ pub use openapi::{Conversion, ConvertOptions, OpenApiDocument, convert};
 pub use server::{McpServer, McpServerBuilder, ServerOptions};
 pub use tool::{Binding, Tool, ToolName};
 pub use transport::serve;
+
+/// The README's examples, compiled with the doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

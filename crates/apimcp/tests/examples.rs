@@ -11,6 +11,9 @@ use serde_json::json;
 #[path = "../examples/01_basic_usage.rs"]
 #[allow(dead_code)]
 mod basic;
+#[path = "../examples/12_bearer_layer_on_rest.rs"]
+#[allow(dead_code)]
+mod bearer_rest;
 #[path = "../examples/06_custom_mcp_router.rs"]
 #[allow(dead_code)]
 mod custom_router;
@@ -246,4 +249,38 @@ async fn a_server_can_be_built_from_a_file() {
             .to_string()
             .contains("cannot read /nonexistent/openapi.json")
     );
+}
+
+/// The bearer layer protects a plain axum router: 401 with the challenge without a token or
+/// with a wrong one, the principal in the handler with a good one.
+#[tokio::test]
+async fn the_bearer_layer_protects_a_plain_rest_router() {
+    use tower::ServiceExt;
+    let get = |token: Option<&str>| {
+        let mut request = axum::http::Request::get("/whoami");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        bearer_rest::app().oneshot(request.body(axum::body::Body::empty()).expect("request"))
+    };
+    let missing = get(None).await.expect("infallible");
+    assert_eq!(missing.status(), 401);
+    let challenge = missing.headers()["www-authenticate"].to_str().expect("ascii");
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(r#"resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource""#),
+        "{challenge}"
+    );
+    assert!(challenge.contains(r#"scope="items:read""#), "{challenge}");
+    let wrong = get(Some("guess")).await.expect("infallible");
+    assert_eq!(wrong.status(), 401);
+    let wrong_challenge = wrong.headers()["www-authenticate"].to_str().expect("ascii");
+    assert!(
+        wrong_challenge.contains(r#"error="invalid_token""#),
+        "{wrong_challenge}"
+    );
+    let ok = get(Some(bearer_rest::READER)).await.expect("infallible");
+    assert_eq!(ok.status(), 200);
+    let body = axum::body::to_bytes(ok.into_body(), 1024).await.expect("body");
+    assert_eq!(&body[..], b"static-token-1");
 }

@@ -131,8 +131,8 @@ impl AuthConfig {
         Self::default()
     }
 
-    /// Tokens are checked by `verifier` (a [`JwtVerifier`], [`IntrospectionVerifier`],
-    /// [`StaticTokens`] or your own).
+    /// Tokens are checked by `verifier` (a [`JwtVerifier`](super::JwtVerifier), [`IntrospectionVerifier`](super::IntrospectionVerifier),
+    /// [`StaticTokens`](super::StaticTokens) or your own).
     pub fn verifier(mut self, verifier: impl TokenVerifier + 'static) -> Self {
         self.verifier = Some(Arc::new(verifier));
         self

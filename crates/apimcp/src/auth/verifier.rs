@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::challenge::AuthRejection;
 
 /// A bearer token. Its `Debug` never shows it, and it has no `PartialEq`: compare through
-/// [`StaticTokens`], in constant time.
+/// [`StaticTokens`](super::StaticTokens), in constant time.
 #[derive(Clone)]
 pub struct BearerToken(String);
 

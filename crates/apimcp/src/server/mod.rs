@@ -1,6 +1,6 @@
 //! The MCP server's core: the tool set being served, the call pipeline the fast path and
 //! rmcp's path share, the builder, and what users add by hand. No HTTP routing and no rmcp here:
-//! the transports ([`crate::transport`]) and the rmcp adapter sit above and call into this.
+//! the transports (`transport`) and the rmcp adapter sit above and call into this.
 
 mod builder;
 mod call;
