@@ -9,6 +9,10 @@ scripts/fetch-openapi-docs.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+# Each feature set of the library compiles on its own (what `cargo hack --each-feature` checks).
+for features in "" utoipa demo; do
+  cargo check -p apimcp --lib --no-default-features --features "$features" --locked
+done
 # The examples the end-to-end tests run, built up front with the same package selection the
 # tests' own `cargo build -p apimcp --example NAME` uses, so those are no-ops.
 cargo build --release --locked -p apimcp --examples

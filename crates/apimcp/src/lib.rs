@@ -39,7 +39,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `utoipa` | yes | [`McpServerBuilder::utoipa`]: a server from a utoipa `OpenApi` document |
-//! | `demo` | yes | the bundled items API (`apimcp::demo::app()`) |
+//! | `demo` | no | the bundled items API (`apimcp::demo::app()`), used by the examples below |
 //!
 //! Converting a document alone, with no server:
 //!

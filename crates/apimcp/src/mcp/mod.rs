@@ -25,7 +25,7 @@ use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
 use crate::call::ToolOutput;
-use crate::server::{CompletionRequest, Context, LogLevel, McpServer, PerToolSet};
+use crate::server::{CompletionRequest, Context, HandlerError, LogLevel, McpServer, PerToolSet};
 use peer::PeerChannel;
 
 pub(crate) use transport::{
@@ -125,6 +125,15 @@ fn from_json<T: serde::de::DeserializeOwned>(value: impl serde::Serialize) -> Re
 }
 
 /// The error for an unknown resource, naming it in `data` as SEP-2164 asks.
+/// A resource or prompt handler's refusal as the JSON-RPC error of its kind.
+fn handler_error(error: HandlerError) -> ErrorData {
+    match error {
+        HandlerError::NotFound { uri } => resource_not_found(&uri),
+        HandlerError::InvalidParams { message } => ErrorData::invalid_params(message, None),
+        other => ErrorData::internal_error(other.to_string(), None),
+    }
+}
+
 fn resource_not_found(uri: &str) -> ErrorData {
     ErrorData::resource_not_found(format!("Resource not found: {uri}"), Some(json!({ "uri": uri })))
 }
@@ -239,7 +248,7 @@ impl ServerHandler for Handler {
         };
         let contents = handler(request.uri.clone(), self.context(&context))
             .await
-            .map_err(|e| ErrorData::internal_error(e, None))?;
+            .map_err(handler_error)?;
         let result: ReadResourceResult = from_json(json!({ "contents": contents }))?;
         Ok(result.into())
     }
@@ -297,7 +306,7 @@ impl ServerHandler for Handler {
         }
         let result = handler(arguments, self.context(&context))
             .await
-            .map_err(|e| ErrorData::internal_error(e, None))?;
+            .map_err(handler_error)?;
         let result: GetPromptResult = from_json(result)?;
         Ok(result.into())
     }

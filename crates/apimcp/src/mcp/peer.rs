@@ -21,8 +21,17 @@ pub(super) struct PeerChannel {
     pub(super) level: Arc<Mutex<LogLevel>>,
 }
 
-fn client_error(e: impl std::fmt::Display) -> ClientError {
-    ClientError(e.to_string())
+/// The parameters of a `request` that do not make its MCP type.
+fn invalid(request: &'static str) -> impl FnOnce(serde_json::Error) -> ClientError {
+    move |source| ClientError::InvalidParams { request, source }
+}
+
+/// A `request` the client (or the connection to it) failed.
+fn failed<E: std::error::Error + Send + Sync + 'static>(request: &'static str) -> impl FnOnce(E) -> ClientError {
+    move |e| ClientError::Failed {
+        request,
+        source: Box::new(e),
+    }
 }
 
 impl ClientChannel for PeerChannel {
@@ -38,8 +47,8 @@ impl ClientChannel for PeerChannel {
             let params: ProgressNotificationParam = serde_json::from_value(
                 json!({"progressToken": token, "progress": progress, "total": total, "message": message}),
             )
-            .map_err(client_error)?;
-            peer.notify_progress(params).await.map_err(client_error)
+            .map_err(invalid("progress"))?;
+            peer.notify_progress(params).await.map_err(failed("progress"))
         })
     }
 
@@ -52,17 +61,17 @@ impl ClientChannel for PeerChannel {
             }
             let params: LoggingMessageNotificationParam =
                 serde_json::from_value(json!({"level": level, "logger": logger, "data": data}))
-                    .map_err(client_error)?;
-            peer.notify_logging_message(params).await.map_err(client_error)
+                    .map_err(invalid("logging"))?;
+            peer.notify_logging_message(params).await.map_err(failed("logging"))
         })
     }
 
     fn sample(&self, params: Value) -> BoxFuture<Result<Value, ClientError>> {
         let peer = self.peer.clone();
         Box::pin(async move {
-            let params: CreateMessageRequestParams = serde_json::from_value(params).map_err(client_error)?;
-            let result = peer.create_message(params).await.map_err(client_error)?;
-            serde_json::to_value(result).map_err(client_error)
+            let params: CreateMessageRequestParams = serde_json::from_value(params).map_err(invalid("sampling"))?;
+            let result = peer.create_message(params).await.map_err(failed("sampling"))?;
+            serde_json::to_value(result).map_err(failed("sampling"))
         })
     }
 
@@ -72,14 +81,14 @@ impl ClientChannel for PeerChannel {
             if let Value::Object(map) = &mut params {
                 map.entry("mode").or_insert_with(|| json!("form"));
             }
-            let params: ElicitRequestParams = serde_json::from_value(params).map_err(client_error)?;
+            let params: ElicitRequestParams = serde_json::from_value(params).map_err(invalid("elicitation"))?;
             match peer
                 .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)))
                 .await
             {
-                Ok(ClientResult::ElicitResult(result)) => serde_json::to_value(result).map_err(client_error),
-                Ok(other) => Err(ClientError(format!("unexpected answer to elicitation: {other:?}"))),
-                Err(e) => Err(client_error(e)),
+                Ok(ClientResult::ElicitResult(result)) => serde_json::to_value(result).map_err(failed("elicitation")),
+                Ok(_) => Err(ClientError::UnexpectedAnswer { request: "elicitation" }),
+                Err(e) => Err(failed("elicitation")(e)),
             }
         })
     }
@@ -97,7 +106,7 @@ impl ClientChannel for PeerChannel {
 
     fn tools_changed(&self) -> BoxFuture<Result<(), ClientError>> {
         let peer = self.peer.clone();
-        Box::pin(async move { peer.notify_tool_list_changed().await.map_err(client_error) })
+        Box::pin(async move { peer.notify_tool_list_changed().await.map_err(failed("tools/list_changed")) })
     }
 
     fn is_closed(&self) -> bool {

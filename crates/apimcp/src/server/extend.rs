@@ -18,9 +18,78 @@ use crate::tool::{JsonObject, Tool, ToolAnnotations, ToolName};
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Why the client could not do what a handler asked.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ClientError(pub String);
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The request has no client to talk back to (a call outside any session).
+    #[error("no client connection")]
+    NotConnected,
+    /// The client did not declare the capability the request needs.
+    #[error("the client does not support {capability}")]
+    Unsupported {
+        /// The MCP capability, such as `sampling` or `elicitation`.
+        capability: &'static str,
+    },
+    /// The parameters do not make a valid MCP request.
+    #[error("invalid {request} parameters: {source}")]
+    InvalidParams {
+        /// What was being sent (`sampling`, `elicitation`, ...).
+        request: &'static str,
+        /// Why the parameters were refused.
+        source: serde_json::Error,
+    },
+    /// The client answered with an error, or the connection failed.
+    #[error("the client could not answer the {request} request: {source}")]
+    Failed {
+        /// What was being sent.
+        request: &'static str,
+        /// What the protocol layer reported.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The client answered with a result of another kind than the request asks for.
+    #[error("the client answered the {request} request with another kind of result")]
+    UnexpectedAnswer {
+        /// What was being sent.
+        request: &'static str,
+    },
+}
+
+/// Why a resource or prompt handler could not answer. The message reaches the client as the
+/// JSON-RPC error's message, so it should say what the client can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandlerError {
+    /// No such resource (JSON-RPC `-32002`).
+    #[error("Resource not found: {uri}")]
+    NotFound {
+        /// The URI that was asked for.
+        uri: String,
+    },
+    /// The arguments or the URI are not acceptable (JSON-RPC `-32602`).
+    #[error("{message}")]
+    InvalidParams {
+        /// What is wrong with them.
+        message: String,
+    },
+    /// The handler failed (JSON-RPC `-32603`).
+    #[error("{message}")]
+    Failed {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl HandlerError {
+    /// A failure with this message.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::Failed { message: message.into() }
+    }
+
+    /// Refused arguments, with this message.
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::InvalidParams { message: message.into() }
+    }
+}
 
 /// The client side of one request, as the MCP adapter provides it.
 pub(crate) trait ClientChannel: Send + Sync {
@@ -119,21 +188,18 @@ impl Context {
         self.require("elicitation")?.elicit(params).await
     }
 
-    fn require(&self, capability: &str) -> Result<&Arc<dyn ClientChannel>, ClientError> {
-        let channel = self
-            .channel
-            .as_ref()
-            .ok_or_else(|| ClientError("no client connection".into()))?;
+    fn require(&self, capability: &'static str) -> Result<&Arc<dyn ClientChannel>, ClientError> {
+        let channel = self.channel.as_ref().ok_or(ClientError::NotConnected)?;
         if channel.client_capabilities().get(capability).is_none() {
-            return Err(ClientError(format!("the client does not support {capability}")));
+            return Err(ClientError::Unsupported { capability });
         }
         Ok(channel)
     }
 }
 
 type ToolHandler = Arc<dyn Fn(Map<String, Value>, Context) -> BoxFuture<ToolOutput> + Send + Sync>;
-type ResourceHandler = Arc<dyn Fn(String, Context) -> BoxFuture<Result<Vec<ResourceContents>, String>> + Send + Sync>;
-type PromptHandler = Arc<dyn Fn(Map<String, Value>, Context) -> BoxFuture<Result<PromptResult, String>> + Send + Sync>;
+type ResourceHandler = Arc<dyn Fn(String, Context) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>> + Send + Sync>;
+type PromptHandler = Arc<dyn Fn(Map<String, Value>, Context) -> BoxFuture<Result<PromptResult, HandlerError>> + Send + Sync>;
 type Completer = Arc<dyn Fn(CompletionRequest) -> BoxFuture<Vec<String>> + Send + Sync>;
 
 /// A tool written by hand, served next to the derived ones.
@@ -346,7 +412,7 @@ impl super::McpServerBuilder {
     pub fn resource<F, Fut>(mut self, resource: Resource, handler: F) -> Self
     where
         F: Fn(String, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Vec<ResourceContents>, String>> + Send + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + Send + 'static,
     {
         self.extensions
             .resources
@@ -358,7 +424,7 @@ impl super::McpServerBuilder {
     pub fn resource_template<F, Fut>(mut self, template: ResourceTemplate, handler: F) -> Self
     where
         F: Fn(String, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Vec<ResourceContents>, String>> + Send + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + Send + 'static,
     {
         self.extensions
             .templates
@@ -370,7 +436,7 @@ impl super::McpServerBuilder {
     pub fn prompt<F, Fut>(mut self, prompt: Prompt, handler: F) -> Self
     where
         F: Fn(Map<String, Value>, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<PromptResult, String>> + Send + 'static,
+        Fut: Future<Output = Result<PromptResult, HandlerError>> + Send + 'static,
     {
         self.extensions
             .prompts

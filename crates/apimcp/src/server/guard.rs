@@ -50,6 +50,24 @@ impl std::fmt::Display for Allowed {
 }
 
 const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+/// Why [`HostGuard::check`] refused a request: the header and the value it did not allow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refused {
+    /// The `Host` header names a host this server does not answer for.
+    #[error("Host {host:?}")]
+    Host {
+        /// The header's value (empty when it is not visible ASCII).
+        host: String,
+    },
+    /// The `Origin` header names another site (or `null`).
+    #[error("Origin {origin:?}")]
+    Origin {
+        /// The header's value (empty when it is not visible ASCII).
+        origin: String,
+    },
+}
+
 /// Distinct refused hosts logged, so a scan cannot flood the log.
 const MAX_LOGGED: usize = 32;
 
@@ -93,30 +111,33 @@ impl HostGuard {
 
     /// Whether the request's `Host` and `Origin` are allowed; the error names the refused
     /// value.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+    pub fn check(&self, headers: &HeaderMap) -> Result<(), Refused> {
         let Some(hosts) = &self.hosts else {
             return Ok(());
         };
         if let Some(host) = headers.get(header::HOST) {
             let host = host.to_str().unwrap_or("");
             if !allowed(hosts, host) {
-                return Err(format!("Host {host:?}"));
+                return Err(Refused::Host { host: host.to_owned() });
             }
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("");
             let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
             if authority.is_empty() || !allowed(hosts, authority) {
-                return Err(format!("Origin {origin:?}"));
+                return Err(Refused::Origin {
+                    origin: origin.to_owned(),
+                });
             }
         }
         Ok(())
     }
 
     /// The 403 for a refused request, logged once per refused value.
-    fn refuse(&self, refused: &str) -> Response {
+    fn refuse(&self, refused: &Refused) -> Response {
+        let refused = refused.to_string();
         let mut logged = self.logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if logged.len() < MAX_LOGGED && logged.insert(refused.to_owned()) {
+        if logged.len() < MAX_LOGGED && logged.insert(refused.clone()) {
             let hosts: Vec<String> = self
                 .hosts
                 .iter()

@@ -23,11 +23,11 @@ use call::check_names;
 pub(crate) use dispatch::Dispatcher;
 pub use dispatch::RESPONSE_LIMIT;
 pub use extend::{
-    BoxFuture, ClientError, CompletionRequest, Context, LogLevel, Prompt, PromptArgument, PromptMessage, PromptResult,
+    BoxFuture, ClientError, CompletionRequest, Context, HandlerError, LogLevel, Prompt, PromptArgument, PromptMessage, PromptResult,
     Resource, ResourceTemplate, Role,
 };
 pub(crate) use extend::{ClientChannel, Extensions};
-pub use guard::HostGuard;
+pub use guard::{HostGuard, Refused};
 pub(crate) use registry::{PerToolSet, ToolSet};
 
 /// An MCP server whose tools are an HTTP API's operations. Cheap to clone.
