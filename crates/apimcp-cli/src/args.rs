@@ -39,6 +39,14 @@ pub(crate) struct ServeArgs {
     /// Incoming headers passed on to the API (comma-separated; default: authorization).
     #[arg(long, value_delimiter = ',', env = "APIMCP_FORWARD_HEADERS")]
     pub(crate) forward_headers: Option<Vec<String>>,
+    /// A header sent to the API on every call: `NAME=VALUE`, the value `env:VAR` to read it
+    /// from the environment (repeatable; `User-Agent` replaces apimcp's own).
+    #[arg(long = "header", value_name = "NAME=VALUE")]
+    pub(crate) headers: Vec<String>,
+    /// The credential for one of the document's security schemes: `SCHEME=env:VAR` (an API
+    /// key, a bearer token, or `user:password` for basic; repeatable).
+    #[arg(long = "credential", value_name = "SCHEME=VALUE")]
+    pub(crate) credentials: Vec<String>,
     /// Serve MCP on stdin and stdout instead of HTTP.
     #[arg(long)]
     pub(crate) stdio: bool,

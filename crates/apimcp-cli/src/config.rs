@@ -113,6 +113,27 @@ pub(crate) struct ApiSection {
     pub(crate) exclude_tags: Option<Vec<String>>,
     pub(crate) describe_all_responses: Option<bool>,
     pub(crate) describe_full_response_schema: Option<bool>,
+    /// Headers sent to the API on every call; values may be `env:NAME`.
+    pub(crate) headers: Option<BTreeMap<String, Secret>>,
+    /// Credentials by the document's security scheme name.
+    pub(crate) credentials: Option<BTreeMap<String, CredentialSection>>,
+}
+
+/// `[api.credentials.<scheme>]`: which keys are set says which kind of credential it is.
+/// Every value may be `env:NAME`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CredentialSection {
+    /// An `apiKey` scheme's value.
+    pub(crate) value: Option<Secret>,
+    /// An HTTP bearer (or OAuth) token.
+    pub(crate) token: Option<Secret>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<Secret>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<Secret>,
+    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) token_url: Option<String>,
 }
 
 impl ConfigFile {
@@ -177,11 +198,27 @@ mod tests {
             include_tags = ["t"]
             describe_all_responses = true
             describe_full_response_schema = true
+            [api.headers]
+            X-Tenant = "acme"
+            [api.credentials.api_key]
+            value = "env:API_KEY"
+            [api.credentials.basicAuth]
+            username = "env:USER"
+            password = "env:PASS"
+            [api.credentials.oauth]
+            client_id = "env:CID"
+            client_secret = "env:CSECRET"
+            scopes = ["read"]
+            token_url = "https://as.example/token"
             "#,
         )
         .expect("parses");
         assert_eq!(file.server.session_idle_secs, Some(60));
         assert_eq!(file.api.forward_headers.as_ref().map(Vec::len), Some(2));
+        assert_eq!(file.api.headers.as_ref().map(|h| h["X-Tenant"].expose()), Some("acme"));
+        let credentials = file.api.credentials.as_ref().expect("credentials");
+        assert_eq!(credentials["oauth"].scopes.as_deref(), Some(&["read".to_owned()][..]));
+        assert!(credentials["basicAuth"].password.is_some());
         assert_eq!(
             file.auth.tool_scopes.as_ref().map(|t| t["delete_item"].clone()),
             Some(vec!["admin".to_owned()])
@@ -198,6 +235,13 @@ mod tests {
             introspection_client_secret = "s3cret-introspection"
             static_tokens = ["s3cret-token-1", "s3cret-token-2"]
             consent_signing_key = "s3cret-key"
+            [api.headers]
+            X-Api-Secret = "s3cret-header"
+            [api.credentials.bearer]
+            token = "s3cret-bearer"
+            [api.credentials.oauth]
+            client_id = "visible-id"
+            client_secret = "s3cret-oauth"
             "#,
         )
         .expect("parses");

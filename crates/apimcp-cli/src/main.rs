@@ -6,6 +6,7 @@ mod config;
 mod serve;
 mod settings;
 mod tools;
+mod upstream;
 
 use std::process::ExitCode;
 

@@ -47,6 +47,7 @@ async fn remote_server(
     builder = configure(builder.openapi(document), server)
         .remote(api.upstream.clone())
         .timeout(api.timeout)
+        .upstream(api.upstream_config.clone())
         .convert_options(api.document.convert.clone());
     if let Some(names) = &api.forward_headers {
         builder = builder.forward_headers(names)?;

@@ -74,6 +74,8 @@ pub(crate) struct ApiSettings {
     pub(crate) timeout: Duration,
     /// `None`: the library's default (authorization, unless auth is on and the API remote).
     pub(crate) forward_headers: Option<Vec<String>>,
+    /// Fixed headers and credentials for the API.
+    pub(crate) upstream_config: apimcp::upstream::UpstreamConfig,
 }
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
@@ -235,6 +237,7 @@ impl ApiSettings {
             upstream,
             timeout: timeout_secs.map_or(apimcp::server::DEFAULT_TIMEOUT, Duration::from_secs),
             forward_headers: pick(&args.forward_headers, &a.forward_headers),
+            upstream_config: crate::upstream::upstream_config(args, a)?,
         })
     }
 }

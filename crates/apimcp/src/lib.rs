@@ -35,6 +35,7 @@
 //! | [`server`] | the MCP server: the builder, the tool set, the call pipeline, custom tools |
 //! | [`tool`] | the tool model: MCP `Tool` definitions and the bindings that turn calls into requests |
 //! | [`source`] | reading a document from a file or an http(s) URL |
+//! | [`upstream`] | what apimcp sends the API: fixed headers, credentials per security scheme |
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
@@ -71,6 +72,7 @@ pub mod source;
 pub mod test_helpers;
 pub mod tool;
 mod transport;
+pub mod upstream;
 
 pub use openapi::{Conversion, ConvertOptions, OpenApiDocument, convert};
 pub use server::{McpServer, McpServerBuilder, ServerOptions};

@@ -8,4 +8,5 @@ mod demo_peers;
 mod oauth;
 mod oauth_proxy;
 mod serve_upstream;
+mod upstream_credentials;
 mod util;

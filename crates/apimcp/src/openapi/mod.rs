@@ -44,6 +44,9 @@ pub struct ConvertedTool {
     /// The OAuth scopes a call needs, from the operation's `security`: alternatives, any one
     /// of which suffices (empty: none needed).
     pub required_scopes: Vec<Vec<String>>,
+    /// The operation's security requirements (its own or the document's): alternatives, each
+    /// the names of the schemes it needs together; an empty one allows anonymous calls.
+    pub security: Vec<Vec<String>>,
 }
 
 /// The result of a conversion.
@@ -286,6 +289,7 @@ fn convert_operation<'d>(
         operation_id: op.operation_id().map(str::to_owned),
         tags: op.tags().into_iter().map(str::to_owned).collect(),
         required_scopes: operation::required_scopes(schemas.doc(), op.op),
+        security: operation::security_requirements(schemas.doc(), op.op),
     })
 }
 

@@ -238,3 +238,38 @@ fn scheme_type<'d>(doc: &'d Value, name: &str) -> Option<&'d str> {
     let scheme = doc.pointer("/components/securitySchemes")?.get(name)?;
     resolve(doc, scheme).ok()?.get("type")?.as_str()
 }
+
+/// The operation's security alternatives (its own `security`, or the document's), each the
+/// scheme names it needs together; an empty alternative means anonymous calls are allowed.
+pub(crate) fn security_requirements(doc: &Value, op: &Map<String, Value>) -> Vec<Vec<String>> {
+    let Some(Value::Array(requirements)) = op.get("security").or_else(|| doc.get("security")) else {
+        return Vec::new();
+    };
+    requirements
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|r| r.keys().cloned().collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_operation_overrides_the_document_requirements() {
+        let doc = json!({"security": [{"a": []}]});
+        let own = json!({"security": [{}, {"b": [], "c": ["x"]}]});
+        assert_eq!(
+            security_requirements(&doc, own.as_object().expect("object")),
+            vec![vec![], vec!["b".to_owned(), "c".to_owned()]]
+        );
+        let inherits = json!({});
+        assert_eq!(
+            security_requirements(&doc, inherits.as_object().expect("object")),
+            vec![vec!["a".to_owned()]]
+        );
+    }
+}

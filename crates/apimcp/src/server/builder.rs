@@ -14,6 +14,7 @@ use super::{HostGuard, McpServer, check_names};
 use crate::auth::AuthConfig;
 use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument, convert};
 use crate::tool::InvalidToolName;
+use crate::upstream::{Credential, Secret, Upstream, UpstreamConfig, UpstreamError};
 
 /// How long a tool call may take by default (FastAPI-MCP's is 10 s too).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,6 +52,9 @@ pub enum BuildError {
     /// A custom tool is malformed.
     #[error(transparent)]
     Extension(#[from] ExtensionError),
+    /// The upstream headers or credentials do not fit the document.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
     /// A custom tool has the name of a derived tool.
     #[error("the custom tool {name} has the same name as a tool from the OpenAPI document")]
     DuplicateTool {
@@ -146,6 +150,7 @@ pub struct McpServerBuilder {
     pub(super) extensions: Extensions,
     pub(super) errors: Vec<ExtensionError>,
     auth: Option<AuthConfig>,
+    upstream: UpstreamConfig,
 }
 
 impl McpServer {
@@ -162,6 +167,7 @@ impl McpServer {
             extensions: Extensions::default(),
             errors: Vec::new(),
             auth: None,
+            upstream: UpstreamConfig::default(),
         }
     }
 }
@@ -258,6 +264,40 @@ impl McpServerBuilder {
         Ok(self)
     }
 
+    /// What apimcp sends to the API on every call: fixed headers and credentials for the
+    /// document's security schemes (see [`crate::upstream`]). Replaces what
+    /// [`upstream_header`](Self::upstream_header) and [`credential`](Self::credential) set.
+    pub fn upstream(mut self, config: UpstreamConfig) -> Self {
+        self.upstream = config;
+        self
+    }
+
+    /// A header sent to the API on every call (`User-Agent` replaces apimcp's own).
+    pub fn upstream_header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
+        self.upstream = std::mem::take(&mut self.upstream).header(name, value);
+        self
+    }
+
+    /// The credential for the document's security scheme `scheme`; each call gets the
+    /// credentials its operation's `security` asks for.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use apimcp::McpServer;
+    /// use apimcp::upstream::{Credential, Secret};
+    ///
+    /// let mcp = McpServer::builder()
+    ///     .openapi_file("openapi.json")
+    ///     .remote("https://api.example.com/v1".parse()?)
+    ///     .credential("bearerAuth", Credential::Value(Secret::new(std::env::var("API_TOKEN")?)))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn credential(mut self, scheme: impl Into<String>, credential: Credential) -> Self {
+        self.upstream = std::mem::take(&mut self.upstream).credential(scheme, credential);
+        self
+    }
+
     /// Authorize MCP requests (see [`crate::auth`]).
     pub fn auth(mut self, auth: AuthConfig) -> Self {
         self.auth = Some(auth);
@@ -309,6 +349,10 @@ impl McpServerBuilder {
     /// Converts the document and builds the server.
     pub fn build(mut self) -> Result<McpServer, BuildError> {
         let document = self.document.take().ok_or(BuildError::NoDocument)??;
+        let base = match &self.target {
+            Some(Target::Remote(base)) => Some(base.clone()),
+            _ => None,
+        };
         let (dispatcher, remote) = self.dispatcher()?;
         let auth_on = self.auth.as_ref().is_some_and(AuthConfig::is_enabled);
         let options = self.resolve_options(&document, remote && auth_on);
@@ -319,16 +363,20 @@ impl McpServerBuilder {
             Some(auth) => Some(Arc::new(auth.build(options.public_url.as_deref())?)),
             None => None,
         };
+        let upstream = Upstream::new(document.value(), &self.upstream, base.as_ref(), options.timeout)?;
+        warn_overlaps(&upstream, &options.forward_headers);
         let set = ToolSet::new(convert(&document, &self.convert)?);
         check_names(&set, &self.extensions)?;
-        Ok(McpServer::new(
+        let parts = super::Parts {
             options,
-            self.convert,
-            set,
+            convert: self.convert,
+            tools: set,
             dispatcher,
-            self.extensions,
+            upstream,
+            extensions: self.extensions,
             auth,
-        ))
+        };
+        Ok(McpServer::new(parts))
     }
 
     /// The dispatcher, and whether the API is remote.
@@ -360,6 +408,15 @@ impl McpServerBuilder {
             options.host_guard = options.host_guard.with_host(host);
         }
         options
+    }
+}
+
+/// A forwarded header that configuration also sets is not forwarded: say so once.
+fn warn_overlaps(upstream: &Upstream, forwarded: &[HeaderName]) {
+    for name in upstream.overlaps(forwarded) {
+        tracing::warn!(
+            "the client's {name} header is forwarded, but a configured header or credential sets {name} too: calls that get the configured one do not carry the client's"
+        );
     }
 }
 

@@ -68,12 +68,23 @@ impl McpServer {
         incoming: Option<&HeaderMap>,
     ) -> Result<ToolOutput, ToolOutput> {
         let mut request = request_for(tool, arguments)?;
+        let failed = |e: &dyn Display| ToolOutput::error(format!("{} failed: {e}", tool.name()));
+        let security = &tool.converted.security;
+        let used = self
+            .inner
+            .upstream
+            .apply(security, &mut request)
+            .await
+            .map_err(|e| failed(&e))?;
         if let Some(incoming) = incoming {
             forward(&self.inner.options.forward_headers, incoming, request.headers_mut());
         }
         let timeout = self.inner.options.timeout;
         let reply = self.inner.dispatcher.load().send(request, timeout).await;
-        let reply = reply.map_err(|e| ToolOutput::error(format!("{} failed: {e}", tool.name())))?;
+        let reply = reply.map_err(|e| failed(&e))?;
+        if reply.status == http::StatusCode::UNAUTHORIZED {
+            used.rejected();
+        }
         Ok(tool.check_output(output_of(tool, &reply)))
     }
 }
@@ -118,7 +129,7 @@ pub(super) fn check_names(set: &ToolSet, extensions: &Extensions) -> Result<(), 
 }
 
 /// Copies the allow-listed headers of the MCP request onto the API request, unless a header
-/// parameter already set them.
+/// parameter, a configured header or a credential already set them.
 fn forward(names: &[HeaderName], incoming: &HeaderMap, outgoing: &mut HeaderMap) {
     for name in names {
         if outgoing.contains_key(name) {

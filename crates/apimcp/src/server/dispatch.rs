@@ -96,7 +96,9 @@ impl Dispatcher {
 /// `http://h/api/items/1?x=2`.
 pub(crate) fn remote_url(base: &reqwest::Url, path_and_query: &str) -> Result<reqwest::Url, DispatchError> {
     let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path_and_query);
-    reqwest::Url::parse(&joined).map_err(|e| DispatchError::Unreachable(format!("bad URL {joined}: {e}")))
+    // The query is left out of the message: it may carry an API key.
+    let shown = joined.split('?').next().unwrap_or_default().to_owned();
+    reqwest::Url::parse(&joined).map_err(|e| DispatchError::Unreachable(format!("bad URL {shown}: {e}")))
 }
 
 async fn send_remote(
@@ -113,7 +115,7 @@ async fn send_remote(
         .body(body)
         .send()
         .await
-        .map_err(|e| unreachable_error(&e))?;
+        .map_err(|e| unreachable_error(&e.without_url()))?;
     let status = response.status();
     let headers = response.headers().clone();
     if response.content_length().is_some_and(|n| n > RESPONSE_LIMIT as u64) {
@@ -125,7 +127,11 @@ async fn send_remote(
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Bytes, DispatchError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| unreachable_error(&e))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| unreachable_error(&e.without_url()))?
+    {
         if body.len() + chunk.len() > RESPONSE_LIMIT {
             return Err(DispatchError::TooLarge);
         }
@@ -134,7 +140,8 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Bytes, Dispatch
     Ok(Bytes::from(body))
 }
 
-/// The error with its causes, which is where reqwest says "connection refused".
+/// The error with its causes, which is where reqwest says "connection refused". Callers drop
+/// the URL first: its query may carry an API key.
 fn unreachable_error(error: &reqwest::Error) -> DispatchError {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Auth, Principal};
 use crate::openapi::{ConvertOptions, OpenApiDocument, Report, convert};
+use crate::upstream::Upstream;
 
 pub use builder::{BuildError, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT, ExtensionError, McpServerBuilder, ServerOptions};
 use call::check_names;
@@ -44,6 +45,7 @@ struct Inner {
     convert: ConvertOptions,
     tools: ArcSwap<ToolSet>,
     dispatcher: ArcSwap<Dispatcher>,
+    upstream: Upstream,
     extensions: Extensions,
     auth: Option<Arc<Auth>>,
     listed: PerToolSet<bytes::Bytes>,
@@ -60,22 +62,27 @@ impl std::fmt::Debug for McpServer {
     }
 }
 
+/// What a server is made of, as the builder hands it over.
+struct Parts {
+    options: ServerOptions,
+    convert: ConvertOptions,
+    tools: ToolSet,
+    dispatcher: Dispatcher,
+    upstream: Upstream,
+    extensions: Extensions,
+    auth: Option<Arc<Auth>>,
+}
+
 impl McpServer {
-    fn new(
-        options: ServerOptions,
-        convert: ConvertOptions,
-        tools: ToolSet,
-        dispatcher: Dispatcher,
-        extensions: Extensions,
-        auth: Option<Arc<Auth>>,
-    ) -> Self {
+    fn new(parts: Parts) -> Self {
         let inner = Inner {
-            options,
-            convert,
-            tools: ArcSwap::from_pointee(tools),
-            dispatcher: ArcSwap::from_pointee(dispatcher),
-            extensions,
-            auth,
+            options: parts.options,
+            convert: parts.convert,
+            tools: ArcSwap::from_pointee(parts.tools),
+            dispatcher: ArcSwap::from_pointee(parts.dispatcher),
+            upstream: parts.upstream,
+            extensions: parts.extensions,
+            auth: parts.auth,
             listed: PerToolSet::default(),
             peers: std::sync::Mutex::default(),
             shutdown: CancellationToken::new(),
@@ -105,7 +112,8 @@ impl McpServer {
 
     /// Re-converts from `document` and swaps the tool set atomically (FastAPI-MCP's
     /// `setup_server()`, after routes changed). Calls in flight finish on the old set.
-    /// Connected sessions are told with `notifications/tools/list_changed`.
+    /// Connected sessions are told with `notifications/tools/list_changed`. Upstream headers
+    /// and credentials stay as they were checked against the first document.
     pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, BuildError> {
         let conversion = convert(document, &self.inner.convert)?;
         let set = ToolSet::new(conversion);
