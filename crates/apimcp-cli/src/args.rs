@@ -108,6 +108,15 @@ pub(crate) struct ServerArgs {
     /// Seconds an idle session lives.
     #[arg(long, env = "APIMCP_SESSION_IDLE_SECS", value_name = "SECS")]
     pub(crate) session_idle_secs: Option<u64>,
+    /// Seconds a client has to send a request's headers (and a keep-alive connection may idle).
+    #[arg(long, env = "APIMCP_HEADER_TIMEOUT_SECS", value_name = "SECS")]
+    pub(crate) header_timeout_secs: Option<u64>,
+    /// Open connections at most.
+    #[arg(long, env = "APIMCP_MAX_CONNECTIONS", value_name = "N")]
+    pub(crate) max_connections: Option<usize>,
+    /// Open connections from one client address at most.
+    #[arg(long, env = "APIMCP_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
+    pub(crate) max_connections_per_address: Option<usize>,
 }
 
 /// Arguments of `apimcp tools`.

@@ -97,6 +97,9 @@ pub(crate) struct ServerSection {
     pub(crate) name: Option<String>,
     pub(crate) instructions: Option<String>,
     pub(crate) session_idle_secs: Option<u64>,
+    pub(crate) header_timeout_secs: Option<u64>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_address: Option<usize>,
 }
 
 /// `[api]`: which API is served and how its operations become tools.

@@ -120,7 +120,7 @@ async fn run(
         server.path,
         server.sse_path
     );
-    apimcp::serve(listener, app).await?;
+    apimcp::serve_with(listener, app, server.connections.clone()).await?;
     mcp.shutdown();
     Ok(ExitCode::SUCCESS)
 }

@@ -57,6 +57,7 @@ pub(crate) struct ServerSettings {
     pub(crate) instructions: Option<String>,
     pub(crate) session_idle: Duration,
     pub(crate) fast_path: bool,
+    pub(crate) connections: apimcp::ConnectionLimits,
 }
 
 /// Which OpenAPI document is read and how its operations become tools.
@@ -168,6 +169,7 @@ impl Default for ServerSettings {
             instructions: None,
             session_idle: apimcp::server::DEFAULT_SESSION_IDLE,
             fast_path: true,
+            connections: apimcp::ConnectionLimits::default(),
         }
     }
 }
@@ -198,6 +200,7 @@ impl ServerSettings {
             instructions: pick(&args.instructions, &s.instructions),
             fast_path: !args.no_fast_path,
             session_idle: idle_secs.map_or(apimcp::server::DEFAULT_SESSION_IDLE, Duration::from_secs),
+            connections: connection_limits(args, s)?,
         })
     }
 
@@ -211,6 +214,24 @@ impl ServerSettings {
         }
         Ok(settings)
     }
+}
+
+/// `header_timeout_secs`, `max_connections` and `max_connections_per_address`.
+fn connection_limits(args: &ServerArgs, s: &ServerSection) -> anyhow::Result<apimcp::ConnectionLimits> {
+    let mut limits = apimcp::ConnectionLimits::default();
+    if let Some(secs) = pick(&args.header_timeout_secs, &s.header_timeout_secs) {
+        if secs == 0 {
+            bail!("header_timeout_secs: must be at least 1");
+        }
+        limits = limits.header_timeout(Duration::from_secs(secs));
+    }
+    if let Some(max) = pick(&args.max_connections, &s.max_connections) {
+        limits = limits.max_connections(max);
+    }
+    if let Some(max) = pick(&args.max_connections_per_address, &s.max_connections_per_address) {
+        limits = limits.max_per_address(max);
+    }
+    Ok(limits)
 }
 
 impl ApiSettings {

@@ -77,7 +77,7 @@ pub mod upstream;
 pub use openapi::{Conversion, ConvertOptions, OpenApiDocument, convert};
 pub use server::{McpServer, McpServerBuilder, ServerOptions};
 pub use tool::{Binding, Tool, ToolName};
-pub use transport::serve;
+pub use transport::{ConnectionLimits, serve, serve_with};
 
 /// The README's examples, compiled with the doctests so that they stay true.
 #[cfg(doctest)]

@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use super::logline::shown;
 use super::verifier::{BearerToken, Principal, TokenVerifier, VerifyError};
 
 /// The least time between two JWKS fetches caused by unknown keys.
@@ -20,6 +21,8 @@ pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 const KEYS_TTL: Duration = Duration::from_secs(600);
 /// Clock skew allowed on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
+/// The least time between two JWKS fetches while no keys are held (the issuer was down).
+const FIRST_FETCH_RETRY: Duration = Duration::from_millis(500);
 /// The bound on one metadata or JWKS request.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -42,6 +45,10 @@ pub struct JwtVerifier {
     jwks_uri: Option<String>,
     client: reqwest::Client,
     keys: Mutex<Keys>,
+    /// Held by the one request that refreshes the keys.
+    fetching: Mutex<()>,
+    /// Whether only `typ: at+jwt` (RFC 9068) is accepted.
+    require_at_jwt: bool,
 }
 
 #[derive(Default)]
@@ -65,12 +72,22 @@ impl JwtVerifier {
                 .build()
                 .unwrap_or_default(),
             keys: Mutex::default(),
+            fetching: Mutex::default(),
+            require_at_jwt: false,
         }
     }
 
     /// Also accept this audience.
     pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
+        self
+    }
+
+    /// Accept only tokens whose header says `typ: at+jwt` (RFC 9068 access tokens). By default
+    /// `JWT`, `at+jwt` and no `typ` are accepted (Auth0 and others send `JWT`); any other type
+    /// (an ID token's or a DPoP proof's, `dpop+jwt`) is always refused.
+    pub fn require_at_jwt(mut self) -> Self {
+        self.require_at_jwt = true;
         self
     }
 
@@ -84,9 +101,13 @@ impl JwtVerifier {
         if let Some(alg) = declared_algorithm(token)
             && !ACCEPTED.iter().any(|a| format!("{a:?}") == alg)
         {
-            return Err(VerifyError::Invalid(format!("the algorithm {alg} is not accepted")));
+            return Err(VerifyError::Invalid(format!(
+                "the algorithm {} is not accepted",
+                shown(&alg)
+            )));
         }
         let header = decode_header(token).map_err(|_| VerifyError::Invalid("the token is not a JWT".into()))?;
+        self.check_type(header.typ.as_deref())?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(VerifyError::Invalid(format!(
                 "the algorithm {:?} is not accepted",
@@ -104,27 +125,86 @@ impl JwtVerifier {
         Ok(principal(data.claims))
     }
 
-    /// The key for `kid`; an unknown `kid` refetches the JWKS, at a bounded rate.
+    /// The key for `kid`. Fresh cached keys are read without waiting for anything; otherwise
+    /// one request at a time refreshes the set (the others wait for its result, a stale key
+    /// is used while a refresh is in flight), and the network call holds no lock on the keys.
     async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, VerifyError> {
-        let mut keys = self.keys.lock().await;
-        let stale = keys.fetched.is_none_or(|t| t.elapsed() > KEYS_TTL);
-        if stale || find(keys.set.as_ref(), kid, alg).is_none() {
-            let may_fetch = keys.attempted.is_none_or(|t| t.elapsed() >= REFETCH_INTERVAL) || keys.set.is_none();
-            if may_fetch {
-                keys.attempted = Some(Instant::now());
-                match self.fetch().await {
-                    Ok(set) => {
-                        keys.set = Some(set);
-                        keys.fetched = Some(Instant::now());
-                    }
-                    Err(e) if keys.set.is_none() => return Err(e),
-                    Err(e) => tracing::warn!(error = %e, "JWKS refresh failed; keeping the keys fetched before"),
-                }
+        let (cached, fresh) = self.lookup(kid, alg).await;
+        let _gate = match (cached, self.fetching.try_lock()) {
+            (Some(jwk), _) if fresh => return decoding_key(&jwk),
+            (Some(jwk), Err(_)) => return decoding_key(&jwk),
+            (_, Ok(gate)) => gate,
+            (None, Err(_)) => self.fetching.lock().await,
+        };
+        if let (Some(jwk), true) = self.lookup(kid, alg).await {
+            return decoding_key(&jwk); // fetched while this request waited
+        }
+        self.refresh().await?;
+        let (found, _) = self.lookup(kid, alg).await;
+        let jwk =
+            found.ok_or_else(|| VerifyError::Invalid("the token's signing key is not one of the issuer's".into()))?;
+        decoding_key(&jwk)
+    }
+
+    /// The cached key for `kid`, and whether the set is fresh.
+    async fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> (Option<jsonwebtoken::jwk::Jwk>, bool) {
+        let keys = self.keys.lock().await;
+        let fresh = keys.fetched.is_some_and(|t| t.elapsed() <= KEYS_TTL);
+        (find(keys.set.as_ref(), kid, alg), fresh)
+    }
+
+    /// Fetches the JWKS if the rate allows: once per [`REFETCH_INTERVAL`] once keys are held,
+    /// once per [`FIRST_FETCH_RETRY`] before, so a flood of tokens is never a flood of fetches.
+    async fn refresh(&self) -> Result<(), VerifyError> {
+        let has_keys = {
+            let mut keys = self.keys.lock().await;
+            let interval = if keys.set.is_some() {
+                REFETCH_INTERVAL
+            } else {
+                FIRST_FETCH_RETRY
+            };
+            if keys.attempted.is_some_and(|t| t.elapsed() < interval) {
+                return match keys.set {
+                    Some(_) => Ok(()),
+                    None => Err(VerifyError::Unavailable(
+                        "no keys yet: the last JWKS fetch failed".into(),
+                    )),
+                };
+            }
+            keys.attempted = Some(Instant::now());
+            keys.set.is_some()
+        };
+        match self.fetch().await {
+            Ok(set) => {
+                let mut keys = self.keys.lock().await;
+                keys.set = Some(set);
+                keys.fetched = Some(Instant::now());
+                Ok(())
+            }
+            Err(e) if !has_keys => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "JWKS refresh failed; keeping the keys fetched before");
+                Ok(())
             }
         }
-        let jwk = find(keys.set.as_ref(), kid, alg)
-            .ok_or_else(|| VerifyError::Invalid("the token's signing key is not one of the issuer's".into()))?;
-        DecodingKey::from_jwk(&jwk).map_err(|e| VerifyError::Invalid(format!("unusable signing key: {e}")))
+    }
+
+    /// RFC 9068: an access token says `at+jwt` (or, commonly, `JWT` or nothing); a token
+    /// that names another kind is not an access token.
+    fn check_type(&self, typ: Option<&str>) -> Result<(), VerifyError> {
+        let typ = typ.map(|t| t.strip_prefix("application/").unwrap_or(t));
+        let at_jwt = typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"));
+        let plain = typ.is_none_or(|t| t.eq_ignore_ascii_case("jwt"));
+        match (at_jwt, plain, self.require_at_jwt) {
+            (true, _, _) | (false, true, false) => Ok(()),
+            (false, true, true) => Err(VerifyError::Invalid(
+                "this server accepts only `typ: at+jwt` access tokens".into(),
+            )),
+            (false, false, _) => Err(VerifyError::Invalid(format!(
+                "a `{}` token is not an access token",
+                shown(typ.unwrap_or_default())
+            ))),
+        }
     }
 
     async fn fetch(&self) -> Result<JwkSet, VerifyError> {
@@ -200,6 +280,10 @@ pub(crate) fn discovery_urls(issuer: &str) -> Vec<String> {
         urls.push(format!("{issuer}/.well-known/openid-configuration"));
     }
     urls
+}
+
+fn decoding_key(jwk: &jsonwebtoken::jwk::Jwk) -> Result<DecodingKey, VerifyError> {
+    DecodingKey::from_jwk(jwk).map_err(|e| VerifyError::Invalid(format!("unusable signing key: {e}")))
 }
 
 /// The JWK for `kid` (or the only one usable for `alg` when the token names none).

@@ -217,12 +217,15 @@ async fn verify(verifier: &dyn TokenVerifier, token: &BearerToken) -> Result<Pri
     match verifier.verify(token).await {
         Ok(found) => Ok(found),
         Err(VerifyError::Invalid(why)) => {
-            tracing::info!(reason = %why, "refused a bearer token");
+            super::logline::refused_token(&why);
             Err(AuthRejection::invalid_token(why))
         }
+        // What went wrong upstream (a URL, a secret refused, a body) is for the log only.
         Err(VerifyError::Unavailable(why)) => {
-            tracing::warn!(reason = %why, "cannot check a bearer token");
-            Err(AuthRejection::unavailable(why))
+            tracing::warn!(reason = %super::logline::shown(&why), "cannot check a bearer token");
+            Err(AuthRejection::unavailable(
+                "the authorization server cannot be reached to check the token; retry later",
+            ))
         }
     }
 }

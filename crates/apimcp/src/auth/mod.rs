@@ -34,6 +34,7 @@ mod config;
 mod introspection;
 mod jwt;
 mod layer;
+mod logline;
 mod metadata;
 pub mod proxy;
 mod runtime;

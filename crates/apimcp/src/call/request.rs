@@ -145,7 +145,10 @@ fn expand_path(template: &str, params: &[ParamBinding], args: &Map<String, Value
         match param {
             Some(p) => {
                 let value = present(args, &p.arg, true)?.unwrap_or(&Value::Null);
-                out.push_str(&path_value(p, value)?);
+                let encoded = path_value(p, value)?;
+                let after = &rest[open + close + 1..];
+                refuse_dot_segment(p, &out, &encoded, after)?;
+                out.push_str(&encoded);
             }
             // A template variable with no parameter: leave it as written, so the API answers.
             None => out.push_str(&rest[open..=open + close]),
@@ -154,6 +157,17 @@ fn expand_path(template: &str, params: &[ParamBinding], args: &Map<String, Value
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Refuses a value that, with the template's text around it, makes its segment `.` or `..`,
+/// which a URL parser reads as navigation: whatever the style (a label-style `.` is `..`).
+fn refuse_dot_segment(p: &ParamBinding, before: &str, encoded: &str, after: &str) -> Result<(), ArgumentError> {
+    let head = before.rsplit('/').next().unwrap_or("");
+    let tail = after.split(['/', '{', '?', '#']).next().unwrap_or("");
+    match [head, encoded, tail].concat().as_str() {
+        "." | ".." => Err(invalid(&p.arg, "this value would make its path segment `.` or `..`")),
+        _ => Ok(()),
+    }
 }
 
 /// One path parameter, encoded so it can never leave its segment: every character outside

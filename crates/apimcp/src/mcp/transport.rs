@@ -7,7 +7,7 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use futures::stream::BoxStream;
 use rmcp::ServiceExt;
-use rmcp::model::{ClientJsonRpcMessage, ErrorData, GetExtensions, JsonRpcError, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -68,16 +68,10 @@ pub(crate) async fn serve_stdio(server: McpServer) -> std::io::Result<()> {
 pub(crate) struct ClientMessage(ClientJsonRpcMessage);
 
 /// Parses a JSON-RPC message from the client and attaches the HTTP request parts, as the
-/// Streamable HTTP transport does, so tool calls see the request's headers. The error is the
-/// JSON-RPC parse error to send back.
-pub(crate) fn parse_client_message(body: &[u8], parts: http::request::Parts) -> Result<ClientMessage, String> {
-    let mut message: ClientJsonRpcMessage = serde_json::from_slice(body).map_err(|e| {
-        let error = ServerJsonRpcMessage::Error(JsonRpcError::new(
-            None,
-            ErrorData::parse_error(format!("Parse error: {e}"), None),
-        ));
-        serde_json::to_string(&error).unwrap_or_default()
-    })?;
+/// Streamable HTTP transport does, so tool calls see the request's headers. `None` when rmcp's
+/// types cannot read it (the envelope was checked before).
+pub(crate) fn parse_client_message(body: &[u8], parts: http::request::Parts) -> Option<ClientMessage> {
+    let mut message: ClientJsonRpcMessage = serde_json::from_slice(body).ok()?;
     match &mut message {
         ClientJsonRpcMessage::Request(r) => {
             r.request.extensions_mut().insert(parts);
@@ -87,7 +81,7 @@ pub(crate) fn parse_client_message(body: &[u8], parts: http::request::Parts) -> 
         }
         _ => {}
     }
-    Ok(ClientMessage(message))
+    Some(ClientMessage(message))
 }
 
 /// A running session over a pair of channels: messages go in through `inbox`, serialised

@@ -17,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use tower::ServiceExt;
 
+use super::refusal::{Refusal, by_the_book, check_accept, check_content_type};
 use super::wire::{CallParams, Envelope, MAX_BODY};
 use crate::auth::AuthState;
 use crate::call::ToolOutput;
@@ -69,59 +70,61 @@ impl tower::Service<Request> for Endpoint {
 
 impl FastPath {
     async fn handle(&self, request: Request) -> Response {
-        if !self.reads_body(&request) {
-            if let Some(auth) = &self.auth
-                && let Some(refusal) = auth.refuse_call(None, request.extensions(), request.headers())
-            {
-                return refusal;
-            }
-            return self.rmcp(request).await;
+        if request.method() == Method::POST {
+            return self.post(request).await.unwrap_or_else(|refusal| refusal);
         }
-        let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-            return (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response();
-        };
-        let envelope = Envelope::parse(&bytes);
-        let tool = envelope.as_ref().and_then(Envelope::tool);
         if let Some(auth) = &self.auth
-            && let Some(refusal) = auth.refuse_call(tool, &parts.extensions, &parts.headers)
+            && let Some(refusal) = auth.refuse_call(None, request.extensions(), request.headers())
         {
             return refusal;
         }
-        if let Some(envelope) = envelope.filter(|_| self.plain_post(&parts.headers))
+        self.rmcp(request, false).await
+    }
+
+    /// A message: its headers and body checked here (so every refusal is a JSON-RPC error),
+    /// then the scope check, then the fast path or rmcp.
+    async fn post(&self, request: Request) -> Result<Response, Response> {
+        let (parts, body) = request.into_parts();
+        check_accept(&parts.headers).map_err(IntoResponse::into_response)?;
+        check_content_type(&parts.headers).map_err(IntoResponse::into_response)?;
+        let bytes = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| Refusal::TooLarge { limit: MAX_BODY }.into_response())?;
+        let envelope = Envelope::read(&bytes).map_err(|e| Refusal::from(e).into_response())?;
+        if let Some(auth) = &self.auth
+            && let Some(refusal) = auth.refuse_call(envelope.tool(), &parts.extensions, &parts.headers)
+        {
+            return Err(refusal);
+        }
+        if self.plain_post(&parts.headers)
             && let Some(response) = self.answer(&parts, envelope).await
         {
-            return response;
+            return Ok(response);
         }
-        self.rmcp(Request::from_parts(parts, Body::from(bytes))).await
+        Ok(self.rmcp(Request::from_parts(parts, Body::from(bytes)), true).await)
     }
 
-    async fn rmcp(&self, request: Request) -> Response {
+    /// rmcp's answer, its refusals by the book.
+    async fn rmcp(&self, request: Request, content_type_checked: bool) -> Response {
         let Ok(response) = self.endpoint.service.clone().oneshot(request).await;
-        response.into_response()
+        by_the_book(response.into_response(), content_type_checked).await
     }
 
-    /// A POST whose body someone here reads: the scope check, or the fast path.
-    fn reads_body(&self, request: &Request) -> bool {
-        request.method() == Method::POST && (self.auth.is_some() || self.plain_post(request.headers()))
-    }
-
-    /// JSON in, JSON or SSE accepted (rmcp answers 406/415 otherwise), and a protocol version
-    /// rmcp knows, before 2026-07-28.
+    /// The fast path is on, and the protocol version is one rmcp knows, before 2026-07-28 (the
+    /// media types are checked already).
     fn plain_post(&self, headers: &HeaderMap) -> bool {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let json_body = text("content-type").starts_with("application/json");
-        let accept = text("accept");
-        let accepts = accept.contains("application/json") && accept.contains("text/event-stream");
-        let version = text("mcp-protocol-version");
+        let version = headers
+            .get("mcp-protocol-version")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let version_ok =
             version.is_empty() || (version < STATELESS_REVISION && self.versions.iter().any(|v| v == version));
-        self.server.options().fast_path && json_body && accepts && version_ok
+        self.server.options().fast_path && version_ok
     }
 
     async fn answer(&self, parts: &Parts, envelope: Envelope<'_>) -> Option<Response> {
         let id = envelope.request_id()?;
-        if !matches!(envelope.method.as_ref(), "tools/call" | "tools/list") || !self.in_session(parts).await {
+        if !matches!(envelope.method(), "tools/call" | "tools/list") || !self.in_session(parts).await {
             return None;
         }
         let mut body = Vec::with_capacity(1024);
@@ -136,7 +139,7 @@ impl FastPath {
                 Body::from(body)
             }
             // The cached list (megabytes for a large API) is sent as it is, not copied.
-            None if envelope.method == "tools/list" => {
+            None if envelope.method() == "tools/list" => {
                 Body::new(Pieces::new([body.into(), self.list()?, Bytes::from_static(b"}")]))
             }
             None => return None,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
-use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder};
 
 use super::fast::Endpoint;
@@ -89,20 +88,8 @@ where
     }
 }
 
-/// Serves `app` on `listener` until Ctrl-C (or SIGTERM), with TCP_NODELAY on every accepted
-/// socket: without it, replies written in several pieces (SSE) wait about 40 ms for delayed
-/// ACKs.
-pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-}
-
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub(super) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -8,8 +8,10 @@
 
 mod fast;
 mod http;
+mod listen;
+mod refusal;
 mod sse;
 mod stdio;
 mod wire;
 
-pub use http::serve;
+pub use listen::{ConnectionLimits, serve, serve_with};

@@ -17,7 +17,8 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use super::http::nest;
-use super::wire::{Envelope, MAX_BODY};
+use super::refusal::Refusal;
+use super::wire::{Envelope, MAX_BODY, Malformed};
 use crate::auth::AuthState;
 use crate::mcp::{ClientMessage, channel_session, parse_client_message};
 use crate::server::McpServer;
@@ -116,32 +117,34 @@ async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Res
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
-        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large\n").into_response())?;
-    if let Some(auth) = &state.auth {
-        let envelope = Envelope::parse(&body);
-        let tool = envelope.as_ref().and_then(Envelope::tool);
-        if let Some(refusal) = auth.refuse_call(tool, &parts.extensions, &parts.headers) {
-            return Err(refusal);
-        }
+        .map_err(|_| Refusal::TooLarge { limit: MAX_BODY }.into_response())?;
+    let envelope = Envelope::read(&body).map_err(|e| Refusal::from(e).into_response())?;
+    if let Some(auth) = &state.auth
+        && let Some(refusal) = auth.refuse_call(envelope.tool(), &parts.extensions, &parts.headers)
+    {
+        return Err(refusal);
     }
     let mut inbox = state.inbox(query).map_err(IntoResponse::into_response)?;
-    let message = parse_client_message(&body, parts).map_err(|parse_error| {
-        let json = [(http::header::CONTENT_TYPE, "application/json")];
-        (StatusCode::BAD_REQUEST, json, parse_error).into_response()
+    let message = parse_client_message(&body, parts).ok_or_else(|| {
+        let problem = "the message is not an MCP message this server reads (check `method`, `id` and `params`)";
+        Refusal::from(Malformed::Invalid { problem }).into_response()
     })?;
     inbox
         .send(message)
         .await
-        .map_err(|_| (StatusCode::NOT_FOUND, "Not Found: the session has ended\n").into_response())
+        .map_err(|_| Refusal::UnknownSession.into_response())
 }
 
 impl SseState {
     /// The inbox of the session the query names.
-    fn inbox(&self, query: SessionQuery) -> Result<mpsc::Sender<ClientMessage>, (StatusCode, &'static str)> {
+    fn inbox(&self, query: SessionQuery) -> Result<mpsc::Sender<ClientMessage>, Refusal> {
         let Some(id) = query.session_id.or(query.session_id_camel) else {
-            return Err((StatusCode::BAD_REQUEST, "Bad Request: session_id is required\n"));
+            return Err(Refusal::Transport {
+                status: StatusCode::BAD_REQUEST,
+                message: "Bad Request: session_id is required (the endpoint event gives the URL)".to_owned(),
+            });
         };
         let inbox = lock(&self.sessions).get(&id).cloned();
-        inbox.ok_or((StatusCode::NOT_FOUND, "Not Found: unknown or closed session\n"))
+        inbox.ok_or(Refusal::UnknownSession)
     }
 }

@@ -178,3 +178,57 @@ fn discovery_covers_rfc_8414_and_openid_forms() {
     );
     assert_eq!(discovery_urls("https://as.example/").len(), 2);
 }
+
+fn sign_typed(typ: Option<&str>, iss: &str) -> String {
+    let key = EncodingKey::from_rsa_pem(RSA.as_bytes()).expect("test key");
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("k-rsa".into());
+    header.typ = typ.map(str::to_owned);
+    encode(&header, &claims(iss), &key).expect("signs")
+}
+
+#[tokio::test]
+async fn token_types_that_name_another_kind_are_refused() {
+    let (iss, _, _) = issuer(JWKS).await;
+    let verifier = JwtVerifier::new(&iss, AUD);
+    for typ in [None, Some("JWT"), Some("at+jwt"), Some("application/at+JWT")] {
+        verify(&verifier, &sign_typed(typ, &iss))
+            .await
+            .unwrap_or_else(|e| panic!("{typ:?}: {e}"));
+    }
+    for typ in ["dpop+jwt", "id_token+jwt", "logout+jwt\n"] {
+        match verify(&verifier, &sign_typed(Some(typ), &iss)).await {
+            Err(VerifyError::Invalid(why)) => {
+                assert!(why.contains("not an access token") && !why.contains('\n'), "{why}");
+            }
+            other => panic!("{typ}: {other:?}"),
+        }
+    }
+    let strict = JwtVerifier::new(&iss, AUD).require_at_jwt();
+    verify(&strict, &sign_typed(Some("at+jwt"), &iss))
+        .await
+        .expect("at+jwt");
+    for typ in [None, Some("JWT")] {
+        assert!(verify(&strict, &sign_typed(typ, &iss)).await.is_err(), "{typ:?}");
+    }
+}
+
+#[tokio::test]
+async fn fetches_are_bounded_from_the_first_request_on() {
+    // A JWKS that does not parse: every fetch fails, and a burst makes one.
+    let (iss, _, fetches) = issuer("not a key set").await;
+    let verifier = JwtVerifier::new(&iss, AUD);
+    let token = sign(Algorithm::RS256, "k-rsa", RSA, &claims(&iss));
+    let burst = (0..50).map(|_| verify(&verifier, &token));
+    for result in futures::future::join_all(burst).await {
+        assert!(matches!(result, Err(VerifyError::Unavailable(_))), "{result:?}");
+    }
+    assert_eq!(*fetches.lock().expect("lock"), 1);
+    // A burst of valid tokens on a fresh verifier: one fetch, every token accepted.
+    let (iss, _, fetches) = issuer(JWKS).await;
+    let verifier = JwtVerifier::new(&iss, AUD);
+    let token = sign(Algorithm::RS256, "k-rsa", RSA, &claims(&iss));
+    let burst = (0..50).map(|_| verify(&verifier, &token));
+    assert!(futures::future::join_all(burst).await.iter().all(Result::is_ok));
+    assert_eq!(*fetches.lock().expect("lock"), 1);
+}

@@ -74,6 +74,41 @@ fn path_styles() {
 }
 
 #[test]
+fn no_style_makes_a_dot_segment() {
+    let styles = [Style::Simple, Style::Label, Style::Matrix];
+    let values = [json!("."), json!(".."), json!(""), json!([]), json!(["."]), json!([""])];
+    for (style, explode, value) in styles
+        .iter()
+        .flat_map(|s| [(s, false), (s, true)])
+        .flat_map(|(s, e)| values.iter().map(move |v| (*s, e, v)))
+    {
+        let b = binding("/api/v1/{id}", vec![param("id", Location::Path, style, explode)], None);
+        match build_request(&b, &args(json!({ "id": value }))) {
+            Ok(request) => {
+                let path = request.uri().path().to_owned();
+                let segment = path.trim_start_matches("/api/v1/");
+                assert!(path.starts_with("/api/v1/") && !segment.contains('/'), "{path}");
+                assert!(segment != "." && segment != "..", "{style:?} {explode} {value}: {path}");
+            }
+            Err(err) => assert!(err.to_string().contains("argument `id`"), "{err}"),
+        }
+    }
+    let label = binding(
+        "/api/v1/{id}",
+        vec![param("id", Location::Path, Style::Label, false)],
+        None,
+    );
+    let err = build_request(&label, &args(json!({"id": "."}))).expect_err("`..` on the wire");
+    assert!(err.to_string().contains("`.` or `..`"), "{err}");
+    let suffixed = binding(
+        "/f/{name}.json",
+        vec![param("name", Location::Path, Style::Simple, false)],
+        None,
+    );
+    assert_eq!(uri(&suffixed, json!({"name": "a"})), "/f/a.json");
+}
+
+#[test]
 fn query_styles() {
     let cases = [
         (Style::Form, true, json!(["a", "b"]), "/q?v=a&v=b"),

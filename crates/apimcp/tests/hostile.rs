@@ -1,0 +1,215 @@
+//! Hostile input on every MCP path (the fast path, rmcp's service, legacy SSE): each refusal
+//! has the right status and JSON-RPC error, and the server answers a normal call afterwards.
+
+mod common;
+
+use apimcp::McpServer;
+use apimcp::test_helpers as rpc;
+use axum::Router;
+use axum::body::Body;
+use common::mcp::Client;
+use http::Request;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The demo API with MCP at `/mcp` and legacy SSE at `/sse`.
+fn app(fast_path: bool) -> Router {
+    let (api, document) = apimcp::demo::app();
+    let mcp = McpServer::builder()
+        .utoipa(&document)
+        .in_process(api.clone())
+        .fast_path(fast_path)
+        .build()
+        .expect("server");
+    mcp.mount_sse(mcp.mount_http(api, "/mcp"), "/sse")
+}
+
+/// Sends `body` to `path` with `headers` (host, JSON content type and both Accept types unless
+/// overridden); the status and the JSON body.
+async fn send(router: &Router, path: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> (u16, Value) {
+    let mut request = Request::post(path).header("host", "localhost");
+    let defaults = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+    ];
+    for (name, value) in defaults {
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            request = request.header(name, value);
+        }
+    }
+    for (name, value) in headers.iter().filter(|(_, v)| !v.is_empty()) {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(body.into()).expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
+    (status, json)
+}
+
+/// A session's POSTs answer a normal call.
+async fn still_answers(router: &Router) {
+    let mut client = Client::new(router.clone(), "/mcp");
+    client.initialize().await;
+    let result = client.call("get_item", json!({"item_id": 1})).await;
+    assert_eq!(result["structuredContent"]["id"], 1, "{result}");
+}
+
+fn assert_error(got: &(u16, Value), status: u16, code: i64) {
+    let (s, body) = got;
+    assert_eq!((*s, body["error"]["code"].as_i64()), (status, Some(code)), "{body}");
+    assert_eq!(body["id"], Value::Null, "{body}");
+    assert_eq!(body["jsonrpc"], "2.0");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.len() > 20, "a message a person can act on: {body}");
+}
+
+#[tokio::test]
+async fn what_is_not_json_is_a_parse_error_on_both_paths() {
+    let deep = "[".repeat(200_000);
+    for fast in [true, false] {
+        let router = app(fast);
+        for body in [
+            &b"{not json"[..],
+            b"",
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"\xff\"}",
+            deep.as_bytes(),
+        ] {
+            let got = send(&router, "/mcp", &[], body.to_vec()).await;
+            assert_error(&got, 400, -32700);
+        }
+        still_answers(&router).await;
+    }
+}
+
+#[tokio::test]
+async fn envelopes_that_break_json_rpc_are_invalid_requests() {
+    let bodies = [
+        json!({"jsonrpc": "2.0", "id": {"a": 1}, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 1}),
+        json!({"id": 1, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": 5}),
+        json!([rpc::tools_list(1)]),
+    ];
+    for fast in [true, false] {
+        let router = app(fast);
+        let mut client = Client::new(router.clone(), "/mcp");
+        client.initialize().await;
+        let session = client.session().expect("a session").to_owned();
+        for body in &bodies {
+            let got = send(&router, "/mcp", &[("mcp-session-id", &session)], body.to_string()).await;
+            assert_error(&got, 400, -32600);
+        }
+        still_answers(&router).await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_media_types_and_unknown_sessions_are_json_rpc_errors() {
+    let router = app(true);
+    let body = rpc::tools_list(1).to_string();
+    let got = send(&router, "/mcp", &[("content-type", "text/plain")], body.clone()).await;
+    assert_error(&got, 415, -32600);
+    let got = send(&router, "/mcp", &[("accept", "application/json")], body.clone()).await;
+    assert_error(&got, 406, -32600);
+    let got = send(&router, "/mcp", &[("mcp-session-id", "no-such-session")], body).await;
+    assert_error(&got, 404, -32001);
+    still_answers(&router).await;
+}
+
+#[tokio::test]
+async fn legacy_sse_messages_are_refused_by_the_book() {
+    let router = app(true);
+    let got = send(
+        &router,
+        "/sse/messages/?session_id=nope",
+        &[],
+        rpc::tools_list(1).to_string(),
+    )
+    .await;
+    assert_error(&got, 404, -32001);
+    let got = send(&router, "/sse/messages/?session_id=nope", &[], "{nope").await;
+    assert_error(&got, 400, -32700);
+    let bad_id = json!({"jsonrpc": "2.0", "id": [1], "method": "tools/list"}).to_string();
+    let got = send(&router, "/sse/messages/?session_id=nope", &[], bad_id).await;
+    assert_error(&got, 400, -32600);
+    let got = send(&router, "/sse/messages/", &[], rpc::tools_list(1).to_string()).await;
+    assert_error(&got, 400, -32600);
+    still_answers(&router).await;
+}
+
+mod connections {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use apimcp::ConnectionLimits;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn start(limits: ConnectionLimits) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(apimcp::serve_with(listener, super::app(true), limits));
+        addr
+    }
+
+    /// A GET of the demo's item 1 on a new connection: the status line.
+    async fn get(addr: SocketAddr) -> String {
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        let request = "GET /items/1 HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut reply = String::new();
+        tcp.read_to_string(&mut reply).await.expect("read");
+        reply.lines().next().unwrap_or("").to_owned()
+    }
+
+    /// Reads until the server closes the connection; how long that took.
+    async fn closed_after(mut tcp: TcpStream) -> Duration {
+        let started = Instant::now();
+        let mut buffer = [0u8; 1024];
+        while tcp.read(&mut buffer).await.is_ok_and(|n| n > 0) {}
+        started.elapsed()
+    }
+
+    #[tokio::test]
+    async fn slow_headers_are_cut_at_the_timeout_and_normal_calls_go_on() {
+        let addr = start(ConnectionLimits::default().header_timeout(Duration::from_secs(1))).await;
+        let mut slow = Vec::new();
+        for _ in 0..50 {
+            let mut tcp = TcpStream::connect(addr).await.expect("connect");
+            tcp.write_all(b"GET /items/1 HTTP/1.1\r\nhost: local")
+                .await
+                .expect("write");
+            slow.push(tcp);
+        }
+        let started = Instant::now();
+        assert_eq!(get(addr).await, "HTTP/1.1 200 OK");
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        for tcp in slow {
+            let took = closed_after(tcp).await;
+            assert!(took < Duration::from_secs(3), "still open after {took:?}");
+        }
+        assert_eq!(get(addr).await, "HTTP/1.1 200 OK");
+    }
+
+    #[tokio::test]
+    async fn connections_over_a_limit_are_closed_on_accept() {
+        let addr = start(ConnectionLimits::default().max_per_address(3)).await;
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        let extra = TcpStream::connect(addr).await.expect("connect");
+        let took = closed_after(extra).await;
+        assert!(took < Duration::from_secs(1), "the fourth was kept {took:?}");
+        drop(held);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(get(addr).await, "HTTP/1.1 200 OK");
+    }
+}
