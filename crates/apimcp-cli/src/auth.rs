@@ -74,6 +74,9 @@ impl AuthSettings {
             config = config.authorization_server(issuer);
         }
         config = self.oauth_flow(config);
+        if self.sets_up_proxies() {
+            config = with_state_dir(config, server);
+        }
         let rules = ScopeRules {
             required: section.required_scopes.clone().unwrap_or_default(),
             tools: section.tool_scopes.clone().unwrap_or_default(),
@@ -151,6 +154,18 @@ fn checks_tokens(section: &AuthSection) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// The proxy keeps its keys and store in the state directory; without one (no `HOME`), in
+/// memory.
+fn with_state_dir(config: AuthConfig, server: &ServerSettings) -> AuthConfig {
+    match &server.state_dir {
+        Some(dir) => config.state_dir(dir),
+        None => {
+            tracing::warn!("no state directory (set [server] state_dir): OAuth state is lost on a restart");
+            config
+        }
+    }
+}
+
 /// Reads the `env:NAME` secrets the configuration uses, in the order it uses them: the
 /// verifier's, then the OAuth flow's (`client_id` is read the same way).
 fn read_secrets(section: &mut AuthSection) -> anyhow::Result<()> {
@@ -164,6 +179,9 @@ fn read_secrets(section: &mut AuthSection) -> anyhow::Result<()> {
     section.client_id = section.client_id.as_deref().map(env_value).transpose()?;
     for field in [&mut section.client_secret, &mut section.consent_signing_key] {
         *field = field.as_ref().map(Secret::resolve).transpose()?;
+    }
+    if let Some(keys) = &section.signing_keys {
+        section.signing_keys = Some(keys.iter().map(Secret::resolve).collect::<anyhow::Result<_>>()?);
     }
     Ok(())
 }
@@ -189,13 +207,17 @@ fn verifier(config: AuthConfig, section: &AuthSection, audience: String) -> Auth
     }
 }
 
-/// The proxy's client at the provider, and the key its consent cookie is signed with.
+/// The proxy's client at the provider, and the keys that seal client ids and sign consent
+/// cookies (`consent_signing_key` is one more, after `signing_keys`).
 fn credentials(mut config: AuthConfig, section: &AuthSection) -> AuthConfig {
     if let Some(id) = &section.client_id {
         config = config.client_id(id);
     }
     if let Some(secret) = &section.client_secret {
         config = config.client_secret(secret.expose());
+    }
+    if let Some(keys) = &section.signing_keys {
+        config = config.signing_keys(keys.iter().map(|k| k.expose().as_bytes().to_vec()));
     }
     if let Some(key) = &section.consent_signing_key {
         config = config.consent_signing_key(key.expose().as_bytes().to_vec());

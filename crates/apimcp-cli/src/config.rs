@@ -50,6 +50,8 @@ pub(crate) struct AuthSection {
     pub(crate) custom_oauth_metadata: Option<toml::Value>,
     pub(crate) metadata_path: Option<String>,
     pub(crate) consent_signing_key: Option<Secret>,
+    /// The keys that seal and sign: the first seals, all verify.
+    pub(crate) signing_keys: Option<Vec<Secret>>,
     pub(crate) registrations_per_minute: Option<u32>,
 }
 
@@ -100,6 +102,7 @@ pub(crate) struct ServerSection {
     pub(crate) header_timeout_secs: Option<u64>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_connections_per_address: Option<usize>,
+    pub(crate) state_dir: Option<String>,
 }
 
 /// `[api]`: which API is served and how its operations become tools.

@@ -165,7 +165,11 @@ fn print_client_configs(server: &ServerSettings, addr: std::net::SocketAddr) {
 /// `apimcp check`: builds what `apimcp serve --config FILE` would, without listening, and
 /// says what it found.
 pub(crate) async fn check(settings: &Settings, config: &str, api: &ApiSettings) -> anyhow::Result<ExitCode> {
-    let server = &settings.server;
+    // A running server holds its state directory: the check keeps its own state in memory.
+    let server = &ServerSettings {
+        state_dir: None,
+        ..settings.server.clone()
+    };
     let mcp = remote_server(settings, server, api, server.listen).await?;
     let report = mcp.report();
     println!(

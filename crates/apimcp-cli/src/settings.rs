@@ -3,6 +3,7 @@
 //! the file, the file overrides the defaults. Everything here is checked; the commands only read.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -58,6 +59,9 @@ pub(crate) struct ServerSettings {
     pub(crate) session_idle: Duration,
     pub(crate) fast_path: bool,
     pub(crate) connections: apimcp::ConnectionLimits,
+    /// Where the OAuth proxy keeps its keys and store: `state_dir`, else the XDG default
+    /// (none when neither `XDG_STATE_HOME` nor `HOME` is set).
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 /// Which OpenAPI document is read and how its operations become tools.
@@ -170,6 +174,7 @@ impl Default for ServerSettings {
             session_idle: apimcp::server::DEFAULT_SESSION_IDLE,
             fast_path: true,
             connections: apimcp::ConnectionLimits::default(),
+            state_dir: None,
         }
     }
 }
@@ -201,6 +206,7 @@ impl ServerSettings {
             fast_path: !args.no_fast_path,
             session_idle: idle_secs.map_or(apimcp::server::DEFAULT_SESSION_IDLE, Duration::from_secs),
             connections: connection_limits(args, s)?,
+            state_dir: s.state_dir.as_ref().map(PathBuf::from).or_else(default_state_dir),
         })
     }
 
@@ -305,6 +311,14 @@ fn merge_convert(options: &mut ConvertOptions, args: &ConvertArgs, a: &ApiSectio
     options.describe_all_responses |= a.describe_all_responses.unwrap_or(false);
     options.describe_full_response_schema |= a.describe_full_response_schema.unwrap_or(false);
     Ok(())
+}
+
+/// `$XDG_STATE_HOME/apimcp`, else `$HOME/.local/state/apimcp`.
+fn default_state_dir() -> Option<PathBuf> {
+    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    set("XDG_STATE_HOME")
+        .or_else(|| set("HOME").map(|home| home.join(".local/state")))
+        .map(|base| base.join("apimcp"))
 }
 
 /// The flag (or variable) if given, else the file's value.

@@ -5,6 +5,7 @@
 //! on the consent page, and a scripted person for every way the flow must fail.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::util::issuer::Issuer;
 use crate::util::peers::mcp_remote_converse;
-use crate::util::{Apimcp, Http, Reply, free_port, peers, workspace};
+use crate::util::{Apimcp, Http, Reply, Start, free_port, peers, workspace};
 
 /// The redirect URI of the clients this test registers (nothing listens there: the person
 /// stops at it).
@@ -33,6 +34,24 @@ struct Setup {
     issuer: Issuer,
     _demo: Apimcp,
     server: Apimcp,
+    /// apimcp's configuration file, to start it again.
+    config: PathBuf,
+}
+
+impl Setup {
+    /// `kill -9` apimcp, then starts it again on the same port with the same configuration.
+    fn restart_apimcp(&mut self) {
+        let port = reqwest::Url::parse(&self.server.base)
+            .ok()
+            .and_then(|u| u.port())
+            .expect("port");
+        self.server.kill();
+        self.server = proxy_server(&self.config).start_on(port);
+    }
+}
+
+fn proxy_server(config: &Path) -> Start {
+    Apimcp::cmd(["serve", "--config", &config.display().to_string()]).env("TEST_PROXY_SECRET", "proxy-secret")
 }
 
 fn setup(mode: Mode, extra_toml: &str) -> Setup {
@@ -45,16 +64,16 @@ fn setup(mode: Mode, extra_toml: &str) -> Setup {
             issuer.url()
         ),
     };
+    let state_dir = std::env::temp_dir().join(format!("apimcp-proxy-state-{}", uuid::Uuid::new_v4().simple()));
     let toml = format!(
-        "[server]\nstateless = true\n[api]\nspec = \"{}\"\nupstream = \"{}\"\n[auth]\n{provider}setup_proxies = true\nclient_id = \"proxy-client\"\nclient_secret = \"env:TEST_PROXY_SECRET\"\ndefault_scope = \"openid mcp:read\"\nscopes_supported = [\"mcp:read\", \"mcp:write\"]\n{extra_toml}",
+        "[server]\nstateless = true\nstate_dir = \"{}\"\n[api]\nspec = \"{}\"\nupstream = \"{}\"\n[auth]\n{provider}setup_proxies = true\nclient_id = \"proxy-client\"\nclient_secret = \"env:TEST_PROXY_SECRET\"\ndefault_scope = \"openid mcp:read\"\nscopes_supported = [\"mcp:read\", \"mcp:write\"]\n{extra_toml}",
+        state_dir.display(),
         demo.url("/openapi.json"),
         demo.base,
     );
     let config = std::env::temp_dir().join(format!("apimcp-proxy-{}.toml", issuer.port));
     std::fs::write(&config, toml).expect("config");
-    let server = Apimcp::cmd(["serve", "--config", &config.display().to_string()])
-        .env("TEST_PROXY_SECRET", "proxy-secret")
-        .start();
+    let server = proxy_server(&config).start();
     let mode_name = if mode == Mode::Auth0 { "auth0" } else { "standard" };
     let mut issuer = issuer
         .env("OIDC_MODE", mode_name)
@@ -64,6 +83,7 @@ fn setup(mode: Mode, extra_toml: &str) -> Setup {
         issuer,
         _demo: demo,
         server,
+        config,
     }
 }
 
@@ -585,6 +605,88 @@ fn an_auth0_like_provider_behind_the_proxy() {
     mcp_remote_completes_the_flow(&setup.server);
     strict_sdk_client_completes_the_flow(&setup.server, true);
     chromium_approves_the_consent_page(&setup.server, "auth0");
+}
+
+/// The code flow for `client_id` by a person who consented before: the tokens.
+fn authorized_again(server: &Apimcp, person: &Person, client_id: &str, state: &str) -> Value {
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(server, client_id, CLIENT_REDIRECT, &challenge, state);
+    let Stop::Arrived(back) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("a remembered consent goes straight to the provider and back");
+    };
+    let (status, tokens) = exchange(server, client_id, &query(&back, "code").expect("code"), &verifier);
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+fn refresh(server: &Apimcp, client_id: &str, refresh_token: &str) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .expect("refresh");
+    (
+        response.status().as_u16(),
+        response.json::<Value>().unwrap_or(Value::Null),
+    )
+}
+
+/// `kill -9` loses nothing: the client id, the consent, a refresh token, and an authorization
+/// that was at the provider when apimcp died.
+fn a_restart_loses_nothing(mode: Mode) {
+    let mut setup = setup(mode, "");
+    let client_id = registered_client(&setup.server);
+    let person = Person::new();
+    let (verifier, challenge) = pkce();
+    // offline_access with prompt=consent, which apimcp passes on: OpenID providers issue a
+    // refresh token only then.
+    let url = authorize_url(&setup.server, &client_id, CLIENT_REDIRECT, &challenge, "before")
+        .replace("scope=mcp%3Aread", "scope=mcp%3Aread+offline_access&prompt=consent");
+    let Stop::Page(200, page, _) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("consent page");
+    };
+    let Stop::Arrived(back) = person.answer(&setup.server.base, &page, "approve", CLIENT_REDIRECT) else {
+        panic!("approved: back at the client");
+    };
+    let code = query(&back, "code").expect("code");
+    let (status, tokens) = exchange(&setup.server, &client_id, &code, &verifier);
+    assert_eq!(status, 200, "{tokens}");
+    // An authorization left at the provider when apimcp dies.
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(&setup.server, &client_id, CLIENT_REDIRECT, &challenge, "across");
+    let Stop::Arrived(at_provider) = person.follow(&url, &format!("{}/", setup.issuer.url())) else {
+        panic!("a remembered consent goes to the provider");
+    };
+
+    setup.restart_apimcp();
+    let server = &setup.server;
+    let Stop::Arrived(back) = person.follow(at_provider.as_str(), CLIENT_REDIRECT) else {
+        panic!("the provider's answer reaches the restarted apimcp and goes back to the client");
+    };
+    assert_eq!(query(&back, "state").as_deref(), Some("across"));
+    let (status, resumed) = exchange(server, &client_id, &query(&back, "code").expect("code"), &verifier);
+    assert_eq!(status, 200, "the authorization in flight completes: {resumed}");
+    // The same client id, without registering again; the consent is remembered.
+    let again = authorized_again(server, &person, &client_id, "after");
+    let token = again["access_token"].as_str().expect("access token");
+    assert_eq!(call_get_item(server, token, 1).status, 200);
+    let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token");
+    let (status, fresh) = refresh(server, &client_id, refresh_token);
+    assert_eq!(status, 200, "a refresh token from before the restart: {fresh}");
+}
+
+#[test]
+fn a_restart_of_the_proxy_in_front_of_a_standard_provider_loses_nothing() {
+    a_restart_loses_nothing(Mode::Standard);
+}
+
+#[test]
+fn a_restart_of_the_proxy_in_front_of_an_auth0_like_provider_loses_nothing() {
+    a_restart_loses_nothing(Mode::Auth0);
 }
 
 #[test]

@@ -79,7 +79,8 @@ pub(crate) struct OAuthOptions {
     pub(crate) registrations_per_minute: u32,
     pub(crate) clients: Vec<(String, Vec<String>)>,
     pub(crate) store: Option<Arc<dyn proxy::OAuthStore>>,
-    pub(crate) signing_key: Option<Vec<u8>>,
+    pub(crate) signing_keys: Vec<Vec<u8>>,
+    pub(crate) state_dir: Option<std::path::PathBuf>,
 }
 
 /// The scopes the proxy asks the provider for when the client asks for fewer (FastAPI-MCP's).
@@ -106,7 +107,8 @@ impl Default for OAuthOptions {
             registrations_per_minute: DEFAULT_REGISTRATIONS_PER_MINUTE,
             clients: Vec::new(),
             store: None,
-            signing_key: None,
+            signing_keys: Vec::new(),
+            state_dir: None,
         }
     }
 }
@@ -286,16 +288,39 @@ impl AuthConfig {
         self
     }
 
-    /// Where the proxy keeps its state (default: a [`proxy::MemoryStore`]).
+    /// Where the proxy keeps what must be used once or revoked: pending authorizations,
+    /// codes, refresh bindings, consents (default: a [`proxy::DiskStore`] in the
+    /// [`state_dir`](Self::state_dir), else a [`proxy::MemoryStore`]).
     pub fn oauth_store(mut self, store: impl proxy::OAuthStore + 'static) -> Self {
         self.oauth.store = Some(Arc::new(store));
         self
     }
 
-    /// The key that signs consent cookies (default: random at start, so consents are asked
-    /// again after a restart). Share it between replicas.
+    /// The proxy's state directory, created owner-only if missing: the key generated on first
+    /// start (when no [`signing_keys`](Self::signing_keys) are given) and the on-disk store
+    /// live there, so a restart loses nothing. Without it (and without a store and keys),
+    /// everything is in memory and lost on a restart. One process per directory.
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.oauth.state_dir = Some(dir.into());
+        self
+    }
+
+    /// The keys that seal client ids and sign consent cookies: the first seals and signs, all
+    /// open and verify, so a key rotates without logging anyone out (default: the state
+    /// directory's generated key, else a random one). Share them between replicas.
+    pub fn signing_keys<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<Vec<u8>>,
+    {
+        self.oauth.signing_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// One more signing key, after those given (FastAPI-MCP-era name for
+    /// [`signing_keys`](Self::signing_keys)).
     pub fn consent_signing_key(mut self, key: impl Into<Vec<u8>>) -> Self {
-        self.oauth.signing_key = Some(key.into());
+        self.oauth.signing_keys.push(key.into());
         self
     }
 
@@ -375,11 +400,9 @@ impl AuthConfig {
             registration: o.setup_fake_dynamic_registration,
             registrations_per_minute: o.registrations_per_minute,
             clients: o.clients.clone(),
-            store: o
-                .store
-                .clone()
-                .unwrap_or_else(|| Arc::new(proxy::MemoryStore::default())),
-            signing_key: o.signing_key.clone(),
+            store: o.store.clone(),
+            signing_keys: o.signing_keys.clone(),
+            state_dir: o.state_dir.clone(),
         })?;
         Ok(Some(Arc::new(proxy)))
     }

@@ -109,6 +109,12 @@ impl Apimcp {
         format!("{}{path}", self.base)
     }
 
+    /// Kills the server at once (SIGKILL: nothing is flushed or closed) and waits for it.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// What the server has written to stderr so far.
     pub(crate) fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
@@ -146,10 +152,18 @@ impl Start {
     /// Starts the server on a free port (`--listen 127.0.0.1:PORT`, which every one of our
     /// programs takes) and waits until that port accepts connections.
     pub(crate) fn start(self) -> Apimcp {
-        let port = free_port();
+        self.start_on(free_port())
+    }
+
+    /// Starts the server on `port` (a restart on the port it had) and waits until the port
+    /// accepts connections. Unless the test sets `XDG_STATE_HOME`, the server's default state
+    /// directory is one of its own, so parallel tests never share one.
+    pub(crate) fn start_on(self, port: u16) -> Apimcp {
+        let state_home = std::env::temp_dir().join(format!("apimcp-e2e-state-{port}"));
         let here = std::env::current_dir().expect("the test's directory");
         let mut child = Command::new(&self.program)
             .current_dir(self.dir.as_deref().unwrap_or(&here))
+            .env("XDG_STATE_HOME", &state_home)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(&self.args)
             .args(["--listen", &format!("127.0.0.1:{port}")])

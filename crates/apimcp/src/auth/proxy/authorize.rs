@@ -12,11 +12,18 @@ use url::Url;
 use super::error::{Denied, Refusal};
 use super::page::{ConsentPage, redirect};
 use super::params::Params;
-use super::{AUTHORIZATION_TTL, AuthRequest, Client, Pending, Proxy, RecordKind, key_of, random_token, s256};
+use super::{AUTHORIZATION_TTL, AuthRequest, Client, Pending, Proxy, RecordKind, random_token, s256};
 use crate::auth::types::{ClientId, Scopes};
 
 /// The title of the page for a request that cannot go back to the client.
 const INVALID: &str = "Invalid authorization request";
+
+/// The standard authorization parameters passed on to the provider as the client sent them
+/// (OpenID Connect Core §3.1.2.1): without the client's `prompt=consent`, a provider such as
+/// oidc-provider grants no `offline_access` and issues no refresh token.
+const PASSED_ON: [&str; 4] = ["prompt", "max_age", "login_hint", "ui_locales"];
+/// The longest value of a parameter passed on.
+const MAX_PASSED: usize = 256;
 
 pub(super) async fn authorize(
     State(proxy): State<Arc<Proxy>>,
@@ -48,6 +55,7 @@ impl Proxy {
             code_challenge: String::new(),
             scopes: Scopes::default(),
             resources: params.all("resource"),
+            passed: Vec::new(),
             csrf: random_token(),
         };
         match self.complete(&mut request, params) {
@@ -76,6 +84,7 @@ impl Proxy {
         request.code_challenge = pkce_challenge(params)?.to_owned();
         let scope = params.one("scope")?.unwrap_or_default();
         self.check_target(&request.resources)?;
+        request.passed = passed_on(params)?;
         request.scopes = Scopes::parse(scope);
         request.scopes.include(&self.default_scope);
         if request.resources.is_empty()
@@ -106,7 +115,7 @@ impl Proxy {
     /// Stores the request and shows the consent page for it.
     async fn ask_consent(&self, request: AuthRequest) -> Result<Response, Refusal> {
         let id = random_token();
-        self.put_record(RecordKind::Request, &key_of(&id), &request, AUTHORIZATION_TTL)
+        self.put_locked(RecordKind::Request, &id, &request, AUTHORIZATION_TTL)
             .await?;
         let page = ConsentPage {
             client_name: &request.client_name,
@@ -130,7 +139,7 @@ impl Proxy {
         let verifier = random_token();
         self.provider_query(&mut url, &request, &state, &verifier);
         let pending = Pending { request, verifier };
-        self.put_record(RecordKind::Pending, &key_of(&state), &pending, AUTHORIZATION_TTL)
+        self.put_locked(RecordKind::Pending, &state, &pending, AUTHORIZATION_TTL)
             .await?;
         Ok(redirect(status, url.as_str()))
     }
@@ -166,6 +175,9 @@ impl Proxy {
         for resource in &request.resources {
             query.append_pair("resource", resource);
         }
+        for (name, value) in &request.passed {
+            query.append_pair(name, value);
+        }
     }
 }
 
@@ -181,6 +193,20 @@ fn registered_redirect_uri(client: &Client, params: &Params) -> Result<String, R
         None if client.redirect_uris.len() == 1 => Ok(client.redirect_uris[0].clone()),
         None => Err(page("redirect_uri is missing".into())),
     }
+}
+
+/// The parameters of [`PASSED_ON`] the client sent, each at most [`MAX_PASSED`] bytes.
+fn passed_on(params: &Params) -> Result<Vec<(String, String)>, Denied> {
+    let mut passed = Vec::new();
+    for name in PASSED_ON {
+        let Some(value) = params.one(name)? else { continue };
+        if value.len() > MAX_PASSED {
+            let why = format!("{name} is longer than {MAX_PASSED} bytes");
+            return Err(Denied::new("invalid_request", why));
+        }
+        passed.push((name.to_owned(), value.to_owned()));
+    }
+    Ok(passed)
 }
 
 fn check_response_type(params: &Params) -> Result<(), Denied> {
@@ -253,6 +279,17 @@ mod tests {
             error(&format!("code_challenge={challenge}&code_challenge={challenge}")),
             Err(("invalid_request", "code_challenge is given more than once".to_owned()))
         );
+    }
+
+    #[test]
+    fn standard_parameters_are_passed_on_within_bounds() {
+        let passed = passed_on(&params("prompt=consent&max_age=0&login_hint=a%40b.test&display=page"));
+        let expected = [("prompt", "consent"), ("max_age", "0"), ("login_hint", "a@b.test")];
+        let expected: Vec<(String, String)> = expected.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        assert_eq!(passed.ok(), Some(expected));
+        let long = format!("login_hint={}", "x".repeat(MAX_PASSED + 1));
+        assert!(passed_on(&params(&long)).is_err());
+        assert!(passed_on(&params("prompt=login&prompt=none")).is_err());
     }
 
     #[test]

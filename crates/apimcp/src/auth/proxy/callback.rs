@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::error::{Denied, Refusal};
 use super::params::Params;
 use super::provider::ProviderError;
-use super::{AuthRequest, CODE_TTL, IssuedCode, Pending, Proxy, RecordKind, key_of, random_token};
+use super::{AuthRequest, CODE_TTL, IssuedCode, Pending, Proxy, RecordKind, random_token};
 
 /// The provider's errors a client is told as they are; any other becomes `access_denied`.
 const PASSED_ON: [&str; 7] = [
@@ -43,7 +43,7 @@ impl Proxy {
         let Ok(Some(state)) = params.one("state") else {
             return Err(page("the provider's answer has no state"));
         };
-        self.take_record(RecordKind::Pending, &key_of(state))
+        self.take_locked(RecordKind::Pending, state)
             .await?
             .ok_or_else(|| page("this state is unknown, expired or already used; start again from the application"))
     }
@@ -88,8 +88,7 @@ impl Proxy {
             code_challenge: request.code_challenge.clone(),
             tokens,
         };
-        self.put_record(RecordKind::Code, &key_of(&code), &issued, CODE_TTL)
-            .await?;
+        self.put_locked(RecordKind::Code, &code, &issued, CODE_TTL).await?;
         Ok(code)
     }
 }

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use bytes::Bytes;
-use hmac::{KeyInit, Mac};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
 
 use super::error::{Denied, Refusal};
+use super::keys::Keys;
 use super::params::Params;
 use super::{AuthRequest, Proxy, RecordKind, StoreError, key_of, random_token, same_secret};
 use crate::auth::types::ClientId;
@@ -26,8 +25,6 @@ const CONSENT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The title of the pages for a consent that was not recorded.
 const NOT_RECORDED: &str = "Consent not recorded";
 
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
-
 pub(super) async fn consent(
     State(proxy): State<Arc<Proxy>>,
     headers: HeaderMap,
@@ -40,10 +37,10 @@ pub(super) async fn consent(
         let denied = Denied::new("access_denied", "the person did not approve the client");
         return Err(proxy.back(&request, StatusCode::SEE_OTHER).refuse(denied));
     }
-    let browser = proxy.signer.browser(&headers).unwrap_or_else(random_token);
+    let browser = browser(&proxy.keys, &headers).unwrap_or_else(random_token);
     proxy.remember_consent(&browser, &request.client_id).await?;
     let mut response = proxy.to_provider(request, StatusCode::SEE_OTHER).await.into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&proxy.signer.set_cookie(&browser)) {
+    if let Ok(cookie) = HeaderValue::from_str(&set_cookie(&proxy.keys, &browser)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)
@@ -91,7 +88,7 @@ impl Proxy {
     /// The request the form answers (taken: a form is answered once), if its CSRF token matches.
     async fn answered_request(&self, form: &ConsentForm) -> Result<AuthRequest, Refusal> {
         let request: AuthRequest = self
-            .take_record(RecordKind::Request, &key_of(&form.request))
+            .take_locked(RecordKind::Request, &form.request)
             .await?
             .ok_or_else(|| {
                 refused(
@@ -106,7 +103,7 @@ impl Proxy {
 
     /// Whether the browser in `headers` consented to `client_id` before.
     pub(super) async fn consented(&self, headers: &HeaderMap, client_id: &ClientId) -> Result<bool, StoreError> {
-        let Some(browser) = self.signer.browser(headers) else {
+        let Some(browser) = browser(&self.keys, headers) else {
             return Ok(false);
         };
         let found = self
@@ -128,45 +125,24 @@ fn consent_key(browser: &str, client_id: &ClientId) -> String {
     key_of(&format!("{browser} {client_id}"))
 }
 
-/// Signs browser ids for the consent cookie.
-pub(super) struct CookieSigner {
-    key: Vec<u8>,
+/// The `Set-Cookie` value naming `browser`, signed.
+fn set_cookie(keys: &Keys, browser: &str) -> String {
+    format!(
+        "{COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+        keys.sign(browser),
+        CONSENT_TTL.as_secs()
+    )
 }
 
-impl CookieSigner {
-    pub(super) fn new(key: Vec<u8>) -> Self {
-        Self { key }
-    }
-
-    fn signature(&self, value: &str) -> String {
-        let mut mac =
-            HmacSha256::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(value.as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    }
-
-    /// The `Set-Cookie` value naming `browser`.
-    fn set_cookie(&self, browser: &str) -> String {
-        format!(
-            "{COOKIE}={browser}.{}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
-            self.signature(browser),
-            CONSENT_TTL.as_secs()
-        )
-    }
-
-    /// The browser id of a validly signed consent cookie in `headers`.
-    fn browser(&self, headers: &HeaderMap) -> Option<String> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-            .find_map(|value| {
-                let (browser, signature) = value.split_once('.')?;
-                same_secret(&self.signature(browser), signature).then(|| browser.to_owned())
-            })
-    }
+/// The browser id of a validly signed consent cookie in `headers`.
+fn browser(keys: &Keys, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find_map(|value| keys.verify(value).map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -175,8 +151,8 @@ mod tests {
 
     #[test]
     fn only_cookies_signed_with_the_key_name_a_browser() {
-        let signer = CookieSigner::new(b"k1".to_vec());
-        let set = signer.set_cookie("b1");
+        let signer = Keys::new(&[b"k1".to_vec()]);
+        let set = set_cookie(&signer, "b1");
         assert!(set.starts_with("__Host-apimcp-consent=b1."));
         assert!(set.contains("Secure") && set.contains("HttpOnly") && set.contains("Path=/"));
         assert!(!set.contains("Domain"), "a __Host- cookie has no Domain");
@@ -186,11 +162,11 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_str(&format!("a=1; {value}")).expect("header"),
         );
-        assert_eq!(signer.browser(&headers).as_deref(), Some("b1"));
-        assert_eq!(CookieSigner::new(b"k2".to_vec()).browser(&headers), None);
+        assert_eq!(browser(&signer, &headers).as_deref(), Some("b1"));
+        assert_eq!(browser(&Keys::new(&[b"k2".to_vec()]), &headers), None);
         let forged = value.replace("b1.", "b2.");
         headers.insert(header::COOKIE, HeaderValue::from_str(&forged).expect("header"));
-        assert_eq!(signer.browser(&headers), None);
+        assert_eq!(browser(&signer, &headers), None);
     }
 
     #[test]

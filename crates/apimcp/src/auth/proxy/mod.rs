@@ -13,16 +13,20 @@
 mod authorize;
 mod callback;
 mod consent;
+mod disk_store;
 mod error;
+mod keys;
 mod metadata;
 mod page;
 mod params;
 mod provider;
 mod register;
 mod registration;
+mod state_dir;
 mod store;
 mod token;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -33,10 +37,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub use disk_store::DiskStore;
+pub use state_dir::StateDirError;
 pub use store::{MEMORY_STORE_CAPACITY, MemoryStore, OAuthStore, RecordKind, StoreError};
 
 use crate::auth::types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scopes};
-use consent::CookieSigner;
+use keys::Keys;
 use provider::Provider;
 use register::Bucket;
 
@@ -44,8 +50,8 @@ use register::Bucket;
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
 /// How long an apimcp authorization code can be exchanged.
 const CODE_TTL: Duration = Duration::from_secs(120);
-/// How long a dynamically registered client (and a refresh token's binding) is remembered.
-const CLIENT_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+/// How long a refresh token's binding is remembered.
+const REFRESH_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// What the proxy is configured with (from [`crate::auth::AuthConfig`]).
 pub(crate) struct ProxySettings {
@@ -61,8 +67,12 @@ pub(crate) struct ProxySettings {
     pub(crate) registration: bool,
     pub(crate) registrations_per_minute: u32,
     pub(crate) clients: Vec<(String, Vec<String>)>,
-    pub(crate) store: Arc<dyn OAuthStore>,
-    pub(crate) signing_key: Option<Vec<u8>>,
+    /// The store given, else the state directory's, else one in memory.
+    pub(crate) store: Option<Arc<dyn OAuthStore>>,
+    /// The first seals and signs, all open and verify; none: the state directory's, else a
+    /// random one.
+    pub(crate) signing_keys: Vec<Vec<u8>>,
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 /// Why the proxy cannot be built.
@@ -79,6 +89,9 @@ pub enum ProxyError {
         #[from]
         source: reqwest::Error,
     },
+    /// The state directory cannot be used.
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
 }
 
 /// The running proxy: settings, the provider, the store.
@@ -94,7 +107,7 @@ pub(crate) struct Proxy {
     clients: Vec<(ClientId, Vec<String>)>,
     provider: Provider,
     store: Arc<dyn OAuthStore>,
-    signer: CookieSigner,
+    keys: Keys,
     registrations: Mutex<Bucket>,
 }
 
@@ -108,6 +121,7 @@ impl Proxy {
             settings.client_id,
             settings.client_secret,
         )?;
+        let (store, keys) = durable_parts(settings.store, settings.signing_keys, settings.state_dir.as_deref())?;
         let clients = settings.clients.into_iter();
         Ok(Self {
             callback: format!("{issuer}/oauth/callback"),
@@ -118,8 +132,8 @@ impl Proxy {
             registration: settings.registration,
             clients: clients.map(|(id, uris)| (ClientId::new(id), uris)).collect(),
             provider,
-            store: settings.store,
-            signer: CookieSigner::new(settings.signing_key.unwrap_or_else(|| random_bytes(32))),
+            store,
+            keys: Keys::new(&keys),
             registrations: Mutex::new(Bucket::new(settings.registrations_per_minute)),
         })
     }
@@ -149,31 +163,28 @@ impl Proxy {
                 dynamic: false,
             }));
         }
-        self.get_record(RecordKind::Client, client_id.as_str()).await
+        Ok(self
+            .keys
+            .open::<Registration>(CLIENT, client_id.as_str())
+            .map(|registration| registration.client(client_id.clone())))
     }
 
-    /// Keeps `record` in the store.
-    async fn put_record(
+    /// `record`, locked under `secret`, kept under the secret's hash.
+    async fn put_locked(
         &self,
         kind: RecordKind,
-        key: &str,
+        secret: &str,
         record: &impl Serialize,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let value = serde_json::to_value(record).unwrap_or_default();
-        self.store.put(kind, key, value, ttl).await
+        let locked = Value::String(keys::lock(secret, record));
+        self.store.put(kind, &key_of(secret), locked, ttl).await
     }
 
-    /// A record from the store (none if it does not read as a `T`).
-    async fn get_record<T: DeserializeOwned>(&self, kind: RecordKind, key: &str) -> Result<Option<T>, StoreError> {
-        let found = self.store.get(kind, key).await?;
-        Ok(found.and_then(|v| serde_json::from_value(v).ok()))
-    }
-
-    /// A record taken from the store: it is never found again.
-    async fn take_record<T: DeserializeOwned>(&self, kind: RecordKind, key: &str) -> Result<Option<T>, StoreError> {
-        let found = self.store.take(kind, key).await?;
-        Ok(found.and_then(|v| serde_json::from_value(v).ok()))
+    /// The record kept under `secret`, taken: it is never found again.
+    async fn take_locked<T: DeserializeOwned>(&self, kind: RecordKind, secret: &str) -> Result<Option<T>, StoreError> {
+        let found = self.store.take(kind, &key_of(secret)).await?;
+        Ok(found.and_then(|v| keys::unlock(secret, v.as_str()?)))
     }
 }
 
@@ -218,6 +229,50 @@ struct Client {
     dynamic: bool,
 }
 
+/// What a sealed client id holds: the registration, so that no store keeps it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Registration {
+    #[serde(rename = "n", skip_serializing_if = "Option::is_none", default)]
+    client_name: Option<String>,
+    #[serde(rename = "r")]
+    redirect_uris: Vec<String>,
+}
+
+/// What client ids are sealed for.
+const CLIENT: &str = "client";
+
+impl Registration {
+    fn client(self, client_id: ClientId) -> Client {
+        Client {
+            client_id,
+            client_name: self.client_name,
+            redirect_uris: self.redirect_uris,
+            dynamic: true,
+        }
+    }
+}
+
+/// The store and keys: those given, else the state directory's (made on first start), else
+/// in memory and random (lost on a restart).
+fn durable_parts(
+    store: Option<Arc<dyn OAuthStore>>,
+    mut keys: Vec<Vec<u8>>,
+    state_dir: Option<&std::path::Path>,
+) -> Result<(Arc<dyn OAuthStore>, Vec<Vec<u8>>), StateDirError> {
+    let Some(dir) = state_dir else {
+        return Ok((store.unwrap_or_else(|| Arc::new(MemoryStore::default())), keys));
+    };
+    state_dir::prepare(dir)?;
+    if keys.is_empty() {
+        keys.push(state_dir::key(dir)?);
+    }
+    let store = match store {
+        Some(store) => store,
+        None => Arc::new(state_dir::store(dir)?),
+    };
+    Ok((store, keys))
+}
+
 /// An authorization request, as the client sent it (checked).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct AuthRequest {
@@ -228,6 +283,9 @@ struct AuthRequest {
     code_challenge: String,
     scopes: Scopes,
     resources: Vec<String>,
+    /// The standard parameters passed on to the provider (`prompt`, `max_age`, ...).
+    #[serde(default)]
+    passed: Vec<(String, String)>,
     /// The consent form's CSRF token (for a request waiting for consent).
     csrf: String,
 }

@@ -12,22 +12,20 @@ use http::StatusCode;
 
 use super::error::{NO_STORE, TokenError};
 use super::registration::{RegistrationRequest, RegistrationResponse};
-use super::{CLIENT_TTL, Client, Proxy, RecordKind, random_token};
+use super::{CLIENT, Proxy, Registration};
 use crate::auth::types::ClientId;
 
 pub(super) async fn register(State(proxy): State<Arc<Proxy>>, body: Bytes) -> Result<Response, TokenError> {
     proxy.check_registration_open()?;
     let request = RegistrationRequest::parse(&body)?;
-    let response = request.response(ClientId::new(random_token()), seconds_since_epoch())?;
-    let client = Client {
-        client_id: response.client_id.clone(),
+    let mut response = request.response(ClientId::new(""), seconds_since_epoch())?;
+    // The client id is the registration, sealed: no store holds it, so no flood of
+    // registrations can push it out, and it outlives restarts.
+    let registration = Registration {
         client_name: response.client_name.clone(),
         redirect_uris: response.redirect_uris.clone(),
-        dynamic: true,
     };
-    proxy
-        .put_record(RecordKind::Client, client.client_id.as_str(), &client, CLIENT_TTL)
-        .await?;
+    response.client_id = ClientId::new(proxy.keys.seal(CLIENT, &registration, None));
     log_registration(&response, &request);
     Ok((StatusCode::CREATED, NO_STORE, Json(response)).into_response())
 }

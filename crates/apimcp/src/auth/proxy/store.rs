@@ -1,7 +1,9 @@
-//! Where the proxy keeps what lives between requests: registered clients, authorization
-//! requests waiting for consent or for the provider, apimcp's codes, refresh-token bindings and
-//! consents. A trait, so several replicas can share one (Redis, a database); an in-memory
-//! default that is bounded and expires entries.
+//! Where the proxy keeps what lives between requests and must be used once or revoked:
+//! authorization requests waiting for consent or for the provider, apimcp's codes,
+//! refresh-token bindings and consents (registered clients need no store: their id holds the
+//! registration, sealed). A trait, so several replicas can share one (Redis, a database); an
+//! on-disk store in the state directory ([`DiskStore`](super::DiskStore)) and an in-memory one
+//! that is bounded and expires entries.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,8 +16,6 @@ use serde_json::Value;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RecordKind {
-    /// A dynamically registered client, by client id.
-    Client,
     /// An authorization request shown on the consent page, by its id.
     Request,
     /// An authorization sent on to the provider, by apimcp's `state`.
@@ -51,7 +51,8 @@ impl StoreError {
     }
 }
 
-/// Keys that are secrets (codes, states, tokens) arrive hashed: a store never holds them.
+/// Keys that are secrets (codes, states, tokens) arrive hashed, and records kept under a secret
+/// arrive encrypted under it: a store never holds a secret.
 pub trait OAuthStore: Send + Sync {
     /// Keeps `value` under `key` for `ttl`, replacing what was there.
     fn put(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>>;
@@ -168,18 +169,18 @@ mod tests {
     #[tokio::test]
     async fn a_full_kind_drops_the_record_closest_to_expiry() {
         let store = MemoryStore::with_capacity(2);
-        let put = |key: &'static str, secs| store.put(RecordKind::Client, key, json!(key), Duration::from_secs(secs));
+        let put = |key: &'static str, secs| store.put(RecordKind::Refresh, key, json!(key), Duration::from_secs(secs));
         put("a", 10).await.expect("put");
         put("b", 100).await.expect("put");
         put("c", 50).await.expect("put");
-        assert_eq!(store.get(RecordKind::Client, "a").await.ok(), Some(None));
-        assert_eq!(store.get(RecordKind::Client, "b").await.ok(), Some(Some(json!("b"))));
-        assert_eq!(store.get(RecordKind::Client, "c").await.ok(), Some(Some(json!("c"))));
+        assert_eq!(store.get(RecordKind::Refresh, "a").await.ok(), Some(None));
+        assert_eq!(store.get(RecordKind::Refresh, "b").await.ok(), Some(Some(json!("b"))));
+        assert_eq!(store.get(RecordKind::Refresh, "c").await.ok(), Some(Some(json!("c"))));
         store
             .put(RecordKind::Consent, "x", json!(1), Duration::from_secs(1))
             .await
             .expect("other kinds have their own room");
-        assert_eq!(store.get(RecordKind::Client, "b").await.ok(), Some(Some(json!("b"))));
+        assert_eq!(store.get(RecordKind::Refresh, "b").await.ok(), Some(Some(json!("b"))));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::error::{NO_STORE, TokenError};
 use super::params::{MAX_FORM, Params, RepeatedParam};
-use super::{CLIENT_TTL, IssuedCode, Proxy, RecordKind, key_of, s256, same_secret};
+use super::{IssuedCode, Proxy, REFRESH_TTL, RecordKind, key_of, s256, same_secret};
 use crate::auth::types::ClientId;
 
 /// Tokens as the provider issued them.
@@ -82,7 +82,7 @@ impl Proxy {
         let verifier = required(params, "code_verifier", "code_verifier is missing: PKCE is required")?;
         let redirect_uri = params.one("redirect_uri")?;
         let issued: IssuedCode = self
-            .take_record(RecordKind::Code, &key_of(code))
+            .take_locked(RecordKind::Code, code)
             .await?
             .ok_or_else(|| TokenError::invalid_grant("the code is unknown, expired or already used"))?;
         issued.check(client_id, redirect_uri, verifier)?;
@@ -116,7 +116,7 @@ impl Proxy {
         };
         let owner = Value::String(client_id.as_str().to_owned());
         self.store
-            .put(RecordKind::Refresh, &key_of(refresh), owner, CLIENT_TTL)
+            .put(RecordKind::Refresh, &key_of(refresh), owner, REFRESH_TTL)
             .await?;
         Ok(())
     }
