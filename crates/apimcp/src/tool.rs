@@ -261,6 +261,24 @@ pub struct BodyBinding {
     pub shape: BodyShape,
     /// Whether the document marks the body as required.
     pub required: bool,
+    /// The media type's `encoding` entries, for form and multipart bodies.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub encodings: Vec<FieldEncoding>,
+}
+
+/// How one field of a form or multipart body is written (an OpenAPI Encoding Object).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldEncoding {
+    /// The field name in the body object.
+    pub field: String,
+    /// The style of a form field (`None`: not given, so objects go as JSON text).
+    pub style: Option<Style>,
+    /// Whether arrays and objects are exploded.
+    pub explode: bool,
+    /// Whether reserved characters may stay unencoded.
+    pub allow_reserved: bool,
+    /// The part's `Content-Type` (multipart), or the field's when it is not a plain value.
+    pub content_type: Option<String>,
 }
 
 /// How a body is written on the wire.

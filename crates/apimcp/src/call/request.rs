@@ -12,7 +12,7 @@ use http::header::{CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 
-use crate::tool::{Binding, BodyBinding, BodyEncoding, BodyShape, Location, ParamBinding, Style};
+use crate::tool::{Binding, BodyBinding, BodyEncoding, BodyShape, FieldEncoding, Location, ParamBinding, Style};
 
 /// Everything but RFC 3986 unreserved characters: for path segments and query components.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -243,11 +243,10 @@ fn query_pairs(p: &ParamBinding, value: &Value, out: &mut Vec<String>) -> Result
     let keyed = matches!(value, Value::Object(_)) && !p.json;
     let list = matches!(value, Value::Array(_)) && !p.json;
     match (p.style, p.explode) {
-        (Style::DeepObject, _) if keyed => {
-            for (k, v) in &parts {
-                let key = k.as_deref().unwrap_or("");
-                out.push(format!("{name}%5B{}%5D={}", enc(key), enc(v)));
-            }
+        (Style::DeepObject, _) if !p.json => {
+            let mut pairs = Vec::new();
+            deep_pairs(p.name.clone(), value, &mut pairs);
+            out.extend(pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))));
         }
         (Style::Form, true) if keyed => {
             for (k, v) in &parts {
@@ -269,6 +268,33 @@ fn query_pairs(p: &ParamBinding, value: &Value, out: &mut Vec<String>) -> Result
         }
     }
     Ok(())
+}
+
+/// `deepObject`, the way the big APIs read it (Stripe, and Rails and PHP, whose conventions
+/// they follow): an object's keys in brackets, recursively (`address[city]=x`), an array of
+/// plain values as repeated `name[]` (`expand[]=a&expand[]=b`), and an array that holds
+/// objects or arrays by index (`items[0][price]=x`), since `[]` could not tell its items'
+/// keys apart. OpenAPI defines `deepObject` for flat objects only and leaves the rest open.
+/// `null` is sent as an empty value, which Stripe reads as "unset".
+fn deep_pairs(prefix: String, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                deep_pairs(format!("{prefix}[{k}]"), v, out);
+            }
+        }
+        Value::Array(items) if items.iter().any(|v| v.is_object() || v.is_array()) => {
+            for (i, v) in items.iter().enumerate() {
+                deep_pairs(format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                out.push((format!("{prefix}[]"), scalar_text(v)));
+            }
+        }
+        other => out.push((prefix, scalar_text(other))),
+    }
 }
 
 /// Keys and values, encoded, in one delimited list: `a,1,b,2`.
@@ -318,9 +344,9 @@ fn encode_body(body: &BodyBinding, args: &Map<String, Value>) -> Result<Encoded,
     let media = |m: &str| HeaderValue::from_str(m).map_err(|_| invalid("body", format!("bad media type {m}")));
     match &body.encoding {
         BodyEncoding::Json => Ok((Some(media(&body.media_type)?), Bytes::from(fields.to_string()))),
-        BodyEncoding::Form => Ok((Some(media(&body.media_type)?), form(&fields))),
+        BodyEncoding::Form => Ok((Some(media(&body.media_type)?), form(&fields, &body.encodings))),
         BodyEncoding::Multipart { files } => {
-            let (boundary, bytes) = multipart(&fields, files)?;
+            let (boundary, bytes) = multipart(&fields, files, &body.encodings)?;
             let content_type = format!("multipart/form-data; boundary={boundary}");
             Ok((Some(media(&content_type)?), bytes))
         }
@@ -360,22 +386,71 @@ fn body_fields(body: &BodyBinding, args: &Map<String, Value>) -> Result<Option<V
     }
 }
 
-fn form(fields: &Value) -> Bytes {
-    let mut form = form_urlencoded::Serializer::new(String::new());
+/// A form body: each field by its `encoding` entry, if it has one.
+fn form(fields: &Value, encodings: &[FieldEncoding]) -> Bytes {
+    let mut pairs: Vec<(String, String, bool)> = Vec::new();
     for (key, value) in fields.as_object().into_iter().flatten() {
-        match value {
-            Value::Null => {}
-            Value::Array(items) => {
-                for item in items {
-                    form.append_pair(key, &scalar_text(item));
-                }
-            }
-            other => {
-                form.append_pair(key, &scalar_text(other));
-            }
+        let encoding = encodings.iter().find(|e| e.field == *key);
+        let reserved = encoding.is_some_and(|e| e.allow_reserved);
+        for (k, v) in form_field(key, value, encoding) {
+            pairs.push((k, v, reserved));
         }
     }
-    Bytes::from(form.finish())
+    let text: Vec<String> = pairs
+        .iter()
+        .map(|(k, v, reserved)| format!("{}={}", form_encode(k, false), form_encode(v, *reserved)))
+        .collect();
+    Bytes::from(text.join("&"))
+}
+
+/// `application/x-www-form-urlencoded` text (space as `+`); with `allowReserved`, RFC 3986
+/// reserved characters but `&`, `=`, `+` and `#` stay as they are.
+fn form_encode(text: &str, allow_reserved: bool) -> String {
+    if allow_reserved {
+        return utf8_percent_encode(text, QUERY_RESERVED_OK).to_string();
+    }
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// One form field as name/value pairs. Without an `encoding` entry an array repeats its
+/// name and an object goes as JSON text (OpenAPI's default `contentType` for objects).
+fn form_field(key: &str, value: &Value, encoding: Option<&FieldEncoding>) -> Vec<(String, String)> {
+    let style = encoding.and_then(|e| e.style);
+    let explode = encoding.is_none_or(|e| e.explode);
+    let one = |v: String| vec![(key.to_owned(), v)];
+    match (value, style) {
+        (Value::Null, _) => Vec::new(),
+        (_, Some(Style::DeepObject)) => {
+            let mut pairs = Vec::new();
+            deep_pairs(key.to_owned(), value, &mut pairs);
+            pairs
+        }
+        (Value::Array(items), None | Some(Style::Form)) if explode => {
+            items.iter().map(|v| (key.to_owned(), scalar_text(v))).collect()
+        }
+        (Value::Object(map), Some(Style::Form)) if explode => {
+            map.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect()
+        }
+        (Value::Array(_) | Value::Object(_), Some(style)) => one(delimited(value, style)),
+        (Value::Object(_), None) => one(value.to_string()),
+        (other, _) => one(scalar_text(other)),
+    }
+}
+
+/// An array or object as one delimited value (`a,b`, `a b`, `a|b`; an object's keys and
+/// values alternate).
+fn delimited(value: &Value, style: Style) -> String {
+    let sep = match style {
+        Style::SpaceDelimited => " ",
+        Style::PipeDelimited => "|",
+        _ => ",",
+    };
+    let items: Vec<String> = match value {
+        Value::Array(items) => items.iter().map(scalar_text).collect(),
+        Value::Object(map) => map.iter().flat_map(|(k, v)| [k.clone(), scalar_text(v)]).collect(),
+        other => vec![scalar_text(other)],
+    };
+    items.join(sep)
 }
 
 fn decode_base64(arg: &str, text: &str) -> Result<Vec<u8>, ArgumentError> {
@@ -396,12 +471,12 @@ fn decode_base64(arg: &str, text: &str) -> Result<Vec<u8>, ArgumentError> {
 struct Part {
     name: String,
     file: bool,
-    content_type: &'static str,
+    content_type: String,
     bytes: Vec<u8>,
 }
 
-fn multipart(fields: &Value, files: &[String]) -> Result<(String, Bytes), ArgumentError> {
-    let parts = multipart_parts(fields, files)?;
+fn multipart(fields: &Value, files: &[String], encodings: &[FieldEncoding]) -> Result<(String, Bytes), ArgumentError> {
+    let parts = multipart_parts(fields, files, encodings)?;
     // A boundary that occurs in no part; deterministic, so requests are reproducible.
     let boundary = (0u32..)
         .map(|n| format!("apimcp-boundary-{n:08x}"))
@@ -416,8 +491,9 @@ fn multipart(fields: &Value, files: &[String]) -> Result<(String, Bytes), Argume
     Ok((boundary, Bytes::from(out)))
 }
 
-/// One part per field given, and one per file of a field that carries several.
-fn multipart_parts(fields: &Value, files: &[String]) -> Result<Vec<Part>, ArgumentError> {
+/// One part per field given, and one per file of a field that carries several; a field's
+/// `encoding.contentType` names its part's type.
+fn multipart_parts(fields: &Value, files: &[String], encodings: &[FieldEncoding]) -> Result<Vec<Part>, ArgumentError> {
     let mut parts = Vec::new();
     for (name, value) in fields.as_object().into_iter().flatten() {
         let is_file = files.contains(name);
@@ -426,8 +502,17 @@ fn multipart_parts(fields: &Value, files: &[String]) -> Result<Vec<Part>, Argume
             Value::Null => continue,
             other => vec![other],
         };
+        let declared = encodings
+            .iter()
+            .find(|e| e.field == *name)
+            .and_then(|e| e.content_type.as_deref());
         for item in items {
-            parts.push(multipart_part(name, item, is_file)?);
+            let mut part = multipart_part(name, item, is_file)?;
+            // A list (`image/png, image/jpeg`) or a wildcard names no one type to send.
+            if let Some(declared) = declared.filter(|t| !t.contains([',', '*', '\r', '\n'])) {
+                declared.trim().clone_into(&mut part.content_type);
+            }
+            parts.push(part);
         }
     }
     Ok(parts)
@@ -459,7 +544,7 @@ fn multipart_part(name: &str, value: &Value, file: bool) -> Result<Part, Argumen
     Ok(Part {
         name: name.to_owned(),
         file,
-        content_type,
+        content_type: content_type.to_owned(),
         bytes,
     })
 }

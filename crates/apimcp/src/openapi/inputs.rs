@@ -13,7 +13,9 @@ use serde_json::{Map, Value, json};
 use super::OperationError;
 use super::names::{Names, sanitize};
 use super::schema::{Direction, Reached, Schemas, resolve};
-use crate::tool::{BodyBinding, BodyEncoding, BodyShape, FieldBinding, JsonObject, Location, ParamBinding, Style};
+use crate::tool::{
+    BodyBinding, BodyEncoding, BodyShape, FieldBinding, FieldEncoding, JsonObject, Location, ParamBinding, Style,
+};
 
 /// The arguments of one operation.
 pub(crate) struct Inputs {
@@ -209,11 +211,16 @@ impl<'d> Builder<'_, 'd> {
         let required = request_body.get("required") == Some(&json!(true));
         let description = request_body.get("description").and_then(Value::as_str);
         let (shape, files) = self.body_shape(media.get("schema"), kind, description, required)?;
+        let encodings = match kind {
+            MediaKind::Form | MediaKind::Multipart => field_encodings(media.get("encoding")),
+            _ => Vec::new(),
+        };
         Ok(Some(BodyBinding {
             media_type: kind.wire_type(media_type),
             encoding: kind.encoding(files),
             shape,
             required,
+            encodings,
         }))
     }
 
@@ -359,6 +366,39 @@ fn style(spec: &Map<String, Value>, location: &Location) -> Style {
         Some("pipeDelimited") => Style::PipeDelimited,
         Some("deepObject") => Style::DeepObject,
         _ => default,
+    }
+}
+
+/// A form or multipart media type's `encoding` map, in document order.
+fn field_encodings(encoding: Option<&Value>) -> Vec<FieldEncoding> {
+    let entries = encoding.and_then(Value::as_object).into_iter().flatten();
+    entries
+        .filter_map(|(field, e)| Some((field, e.as_object()?)))
+        .map(|(field, e)| field_encoding(field, e))
+        .collect()
+}
+
+/// One Encoding Object. A `style` given alone explodes only `form`, as for parameters; an
+/// `explode` or `allowReserved` given alone implies the default style, `form`.
+fn field_encoding(field: &str, e: &Map<String, Value>) -> FieldEncoding {
+    let explicit = e.get("style").and_then(Value::as_str);
+    let implied = e.contains_key("explode") || e.contains_key("allowReserved");
+    let style = match explicit {
+        Some("deepObject") => Some(Style::DeepObject),
+        Some("spaceDelimited") => Some(Style::SpaceDelimited),
+        Some("pipeDelimited") => Some(Style::PipeDelimited),
+        Some(_) => Some(Style::Form),
+        None => implied.then_some(Style::Form),
+    };
+    FieldEncoding {
+        field: field.to_owned(),
+        style,
+        explode: e
+            .get("explode")
+            .and_then(Value::as_bool)
+            .unwrap_or(style == Some(Style::Form)),
+        allow_reserved: e.get("allowReserved") == Some(&json!(true)),
+        content_type: e.get("contentType").and_then(Value::as_str).map(str::to_owned),
     }
 }
 

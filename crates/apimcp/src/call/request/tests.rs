@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::tool::FieldBinding;
+use crate::tool::{FieldBinding, FieldEncoding};
 
 fn param(name: &str, location: Location, style: Style, explode: bool) -> ParamBinding {
     ParamBinding {
@@ -181,6 +181,7 @@ fn body(encoding: BodyEncoding, media: &str, shape: BodyShape, required: bool) -
         encoding,
         shape,
         required,
+        encodings: Vec::new(),
     })
 }
 
@@ -306,5 +307,136 @@ fn binary_and_text_bodies() {
     assert_eq!(
         (r.body().as_ref(), r.headers()["content-type"].to_str().ok()),
         (b"hello".as_ref(), Some("text/plain"))
+    );
+}
+
+#[test]
+fn deep_objects_nest_and_arrays_repeat_with_brackets() {
+    let cases = [
+        (json!(["a", "b"]), "/q?expand%5B%5D=a&expand%5B%5D=b"),
+        (
+            json!({"city": "Berlin", "geo": {"lat": 1}}),
+            "/q?expand%5Bcity%5D=Berlin&expand%5Bgeo%5D%5Blat%5D=1",
+        ),
+        (
+            json!([{"price": "p1"}, {"price": "p2"}]),
+            "/q?expand%5B0%5D%5Bprice%5D=p1&expand%5B1%5D%5Bprice%5D=p2",
+        ),
+        (
+            json!({"tags": ["x", "y"]}),
+            "/q?expand%5Btags%5D%5B%5D=x&expand%5Btags%5D%5B%5D=y",
+        ),
+        (json!(5), "/q?expand=5"),
+    ];
+    for (value, expected) in cases {
+        let b = binding(
+            "/q",
+            vec![param("expand", Location::Query, Style::DeepObject, true)],
+            None,
+        );
+        assert_eq!(uri(&b, json!({ "expand": value })), expected);
+    }
+}
+
+fn encoding(field: &str, style: Option<Style>, explode: bool) -> FieldEncoding {
+    FieldEncoding {
+        field: field.into(),
+        style,
+        explode,
+        allow_reserved: false,
+        content_type: None,
+    }
+}
+
+fn form_body(fields: &[&str], encodings: Vec<FieldEncoding>) -> Binding {
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|f| (*f, *f)).collect();
+    let mut b = body(
+        BodyEncoding::Form,
+        "application/x-www-form-urlencoded",
+        flat(&pairs),
+        true,
+    );
+    if let Some(b) = &mut b {
+        b.encodings = encodings;
+    }
+    binding("/f", vec![], b)
+}
+
+fn sent(b: &Binding, a: Value) -> String {
+    let r = build_request(b, &args(a)).expect("builds");
+    String::from_utf8_lossy(r.body()).into_owned()
+}
+
+#[test]
+fn form_fields_follow_their_encoding() {
+    // Stripe's PostCustomers: deepObject for objects and arrays.
+    let stripe = form_body(
+        &["email", "address", "metadata", "expand"],
+        vec![
+            encoding("address", Some(Style::DeepObject), true),
+            encoding("metadata", Some(Style::DeepObject), true),
+            encoding("expand", Some(Style::DeepObject), true),
+        ],
+    );
+    let args = json!({"email": "a@b.c", "address": {"city": "Berlin", "line1": "Main St 1"},
+        "metadata": {"order_id": "6735"}, "expand": ["tax", "invoice_settings"]});
+    assert_eq!(
+        sent(&stripe, args),
+        "email=a%40b.c&address%5Bcity%5D=Berlin&address%5Bline1%5D=Main+St+1&metadata%5Border_id%5D=6735\
+         &expand%5B%5D=tax&expand%5B%5D=invoice_settings"
+    );
+    let styles = form_body(
+        &["csv", "pipes", "spaced", "exploded", "object", "plain"],
+        vec![
+            encoding("csv", Some(Style::Form), false),
+            encoding("pipes", Some(Style::PipeDelimited), false),
+            encoding("spaced", Some(Style::SpaceDelimited), false),
+            encoding("exploded", Some(Style::Form), true),
+        ],
+    );
+    let args = json!({"csv": ["a", "b"], "pipes": [1, 2], "spaced": ["x", "y"], "exploded": {"k": "v"},
+        "object": {"k": "v"}, "plain": ["p", "q"]});
+    assert_eq!(
+        sent(&styles, args),
+        "csv=a%2Cb&pipes=1%7C2&spaced=x+y&k=v&object=%7B%22k%22%3A%22v%22%7D&plain=p&plain=q"
+    );
+}
+
+#[test]
+fn allow_reserved_keeps_reserved_characters_in_form_values() {
+    let mut reserved = encoding("url", None, false);
+    reserved.allow_reserved = true;
+    let b = form_body(&["url", "other"], vec![reserved]);
+    let args = json!({"url": "https://x.test/a?b=c&d", "other": "https://x.test/"});
+    assert_eq!(
+        sent(&b, args),
+        "url=https://x.test/a?b%3Dc%26d&other=https%3A%2F%2Fx.test%2F"
+    );
+}
+
+#[test]
+fn multipart_parts_take_their_declared_content_type() {
+    let mut png = encoding("file", None, false);
+    png.content_type = Some("image/png".into());
+    let mut listed = encoding("meta", None, false);
+    listed.content_type = Some("application/json, text/plain".into());
+    let files = vec!["file".to_owned()];
+    let mut b = body(
+        BodyEncoding::Multipart { files },
+        "multipart/form-data",
+        flat(&[("file", "file"), ("meta", "meta")]),
+        true,
+    );
+    if let Some(b) = &mut b {
+        b.encodings = vec![png, listed];
+    }
+    let text = sent(&binding("/u", vec![], b), json!({"file": "aGk=", "meta": {"a": 1}}));
+    assert!(
+        text.contains("filename=\"file\"\r\nContent-Type: image/png\r\n\r\nhi"),
+        "{text}"
+    );
+    assert!(
+        text.contains("name=\"meta\"\r\nContent-Type: application/json\r\n"),
+        "{text}"
     );
 }
