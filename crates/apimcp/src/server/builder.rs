@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::dispatch::Dispatcher;
 use super::extend::Extensions;
 use super::registry::ToolSet;
-use super::{HostGuard, McpServer, check_names};
+use super::{Catalog, HostGuard, McpServer, check_names};
 use crate::auth::AuthConfig;
 use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument, convert};
 use crate::tool::InvalidToolName;
@@ -51,6 +51,12 @@ pub enum BuildError {
     /// A custom tool is malformed.
     #[error(transparent)]
     Extension(#[from] ExtensionError),
+    /// A pinned tool is neither derived nor custom.
+    #[error("the pinned tool {name} is not a tool of this server")]
+    UnknownPinnedTool {
+        /// The name as given.
+        name: String,
+    },
     /// A custom tool has the name of a derived tool.
     #[error("the custom tool {name} has the same name as a tool from the OpenAPI document")]
     DuplicateTool {
@@ -95,6 +101,10 @@ pub struct ServerOptions {
     /// Answer plain `tools/call` and `tools/list` without rmcp's per-request machinery
     /// (same logic and checks; see the benchmark).
     pub fast_path: bool,
+    /// Whether `tools/list` offers every tool or search mode's three (see [`Catalog`]).
+    pub catalog: Catalog,
+    /// Tools listed beside the three in search mode (custom tools, usually).
+    pub pinned_tools: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -111,6 +121,8 @@ impl Default for ServerOptions {
             public_url: None,
             trust_forwarded_headers: false,
             fast_path: true,
+            catalog: Catalog::Full,
+            pinned_tools: Vec::new(),
         }
     }
 }
@@ -306,6 +318,24 @@ impl McpServerBuilder {
         self
     }
 
+    /// How `tools/list` offers the tools: all of them ([`Catalog::Full`], the default), or
+    /// `search_tools`, `describe_tools` and `call_tool` ([`Catalog::Search`], or
+    /// [`Catalog::auto()`] above 64 tools) for APIs too large to list.
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.options.catalog = catalog;
+        self
+    }
+
+    /// Tools that stay listed beside the three in search mode (custom tools, usually).
+    pub fn pin_tools<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.pinned_tools = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Converts the document and builds the server.
     pub fn build(mut self) -> Result<McpServer, BuildError> {
         let document = self.document.take().ok_or(BuildError::NoDocument)??;
@@ -319,8 +349,10 @@ impl McpServerBuilder {
             Some(auth) => Some(Arc::new(auth.build(options.public_url.as_deref())?)),
             None => None,
         };
-        let set = ToolSet::new(convert(&document, &self.convert)?);
+        let custom: Vec<_> = self.extensions.tools.iter().map(|t| &t.tool).collect();
+        let set = ToolSet::new(convert(&document, &self.convert)?).with_catalog(options.catalog, &custom);
         check_names(&set, &self.extensions)?;
+        check_pinned(&set, &self.extensions, &options.pinned_tools)?;
         Ok(McpServer::new(
             options,
             self.convert,
@@ -360,6 +392,17 @@ impl McpServerBuilder {
             options.host_guard = options.host_guard.with_host(host);
         }
         options
+    }
+}
+
+/// Every pinned name names a derived or custom tool.
+fn check_pinned(set: &ToolSet, extensions: &Extensions, pinned: &[String]) -> Result<(), BuildError> {
+    match pinned
+        .iter()
+        .find(|n| set.get(n).is_none() && extensions.tool(n).is_none())
+    {
+        Some(name) => Err(BuildError::UnknownPinnedTool { name: name.clone() }),
+        None => Ok(()),
     }
 }
 

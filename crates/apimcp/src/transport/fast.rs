@@ -82,7 +82,7 @@ impl FastPath {
             return (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response();
         };
         let envelope = Envelope::parse(&bytes);
-        let tool = envelope.as_ref().and_then(Envelope::tool);
+        let tool = envelope.as_ref().and_then(|e| e.tool_for(&self.server));
         if let Some(auth) = &self.auth
             && let Some(refusal) = auth.refuse_call(tool, &parts.extensions, &parts.headers)
         {
@@ -168,7 +168,7 @@ impl FastPath {
         }
         // `None` for a custom tool, which rmcp's path runs with its client connection.
         self.server
-            .call_derived(&call.name, call.arguments, &parts.headers)
+            .call_derived(&call.name, call.arguments, &parts.headers, parts.extensions.get())
             .await
     }
 }

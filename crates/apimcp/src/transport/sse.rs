@@ -119,7 +119,7 @@ async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Res
         .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large\n").into_response())?;
     if let Some(auth) = &state.auth {
         let envelope = Envelope::parse(&body);
-        let tool = envelope.as_ref().and_then(Envelope::tool);
+        let tool = envelope.as_ref().and_then(|e| e.tool_for(&state.server));
         if let Some(refusal) = auth.refuse_call(tool, &parts.extensions, &parts.headers) {
             return Err(refusal);
         }
