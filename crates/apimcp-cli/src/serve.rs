@@ -47,6 +47,7 @@ async fn remote_server(
     builder = configure(builder.openapi(document), server)
         .remote(api.upstream.clone())
         .timeout(api.timeout)
+        .catalog(api.catalog)
         .convert_options(api.document.convert.clone());
     if let Some(names) = &api.forward_headers {
         builder = builder.forward_headers(names)?;
@@ -61,6 +62,7 @@ fn report(mcp: &McpServer) {
     tracing::info!(
         operations = report.operations,
         tools = mcp.tool_count(),
+        search_mode = mcp.searches(),
         filtered_out = report.filtered_out,
         skipped = report.skipped.len(),
         "converted the OpenAPI document"

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use apimcp::openapi::{ConvertOptions, OperationFilter};
+use apimcp::server::Catalog;
 use apimcp::source::SpecSource;
 
 use crate::args::{
@@ -74,6 +75,8 @@ pub(crate) struct ApiSettings {
     pub(crate) timeout: Duration,
     /// `None`: the library's default (authorization, unless auth is on and the API remote).
     pub(crate) forward_headers: Option<Vec<String>>,
+    /// Every tool in tools/list, or search mode.
+    pub(crate) catalog: Catalog,
 }
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
@@ -235,7 +238,21 @@ impl ApiSettings {
             upstream,
             timeout: timeout_secs.map_or(apimcp::server::DEFAULT_TIMEOUT, Duration::from_secs),
             forward_headers: pick(&args.forward_headers, &a.forward_headers),
+            catalog: catalog(args, a)?,
         })
+    }
+}
+
+/// `catalog`, with the threshold of `auto` when one is given.
+fn catalog(args: &ServeArgs, a: &ApiSection) -> anyhow::Result<Catalog> {
+    let catalog = match pick(&args.catalog, &a.catalog) {
+        Some(text) => text.parse::<Catalog>()?,
+        None => Catalog::Full,
+    };
+    match (catalog, pick(&args.catalog_auto_above, &a.catalog_auto_above)) {
+        (Catalog::Auto { .. }, Some(above)) => Ok(Catalog::Auto { above }),
+        (_, Some(_)) => bail!("catalog_auto_above only applies to catalog = \"auto\""),
+        (catalog, None) => Ok(catalog),
     }
 }
 

@@ -7,5 +7,6 @@ mod conformance;
 mod demo_peers;
 mod oauth;
 mod oauth_proxy;
+mod search_mode;
 mod serve_upstream;
 mod util;
