@@ -47,6 +47,13 @@ pub(crate) struct ServeArgs {
     /// key, a bearer token, or `user:password` for basic; repeatable).
     #[arg(long = "credential", value_name = "SCHEME=VALUE")]
     pub(crate) credentials: Vec<String>,
+    /// How tools/list offers the tools: full (every tool), search (search_tools,
+    /// describe_tools and call_tool) or auto (search above --catalog-auto-above tools).
+    #[arg(long, env = "APIMCP_CATALOG", value_name = "full|search|auto")]
+    pub(crate) catalog: Option<String>,
+    /// With --catalog auto: search mode above this many tools (default 64).
+    #[arg(long, env = "APIMCP_CATALOG_AUTO_ABOVE", value_name = "N")]
+    pub(crate) catalog_auto_above: Option<usize>,
     /// Serve MCP on stdin and stdout instead of HTTP.
     #[arg(long)]
     pub(crate) stdio: bool,

@@ -113,6 +113,8 @@ pub(crate) struct ApiSection {
     pub(crate) upstream: Option<String>,
     pub(crate) timeout_secs: Option<u64>,
     pub(crate) forward_headers: Option<Vec<String>>,
+    pub(crate) catalog: Option<String>,
+    pub(crate) catalog_auto_above: Option<usize>,
     pub(crate) include_operations: Option<Vec<String>>,
     pub(crate) exclude_operations: Option<Vec<String>>,
     pub(crate) include_tags: Option<Vec<String>>,

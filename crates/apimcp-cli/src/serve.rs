@@ -48,6 +48,7 @@ async fn remote_server(
         .remote(api.upstream.clone())
         .timeout(api.timeout)
         .upstream(api.upstream_config.clone())
+        .catalog(api.catalog)
         .convert_options(api.document.convert.clone());
     if let Some(names) = &api.forward_headers {
         builder = builder.forward_headers(names)?;
@@ -62,6 +63,7 @@ fn report(mcp: &McpServer) {
     tracing::info!(
         operations = report.operations,
         tools = mcp.tool_count(),
+        search_mode = mcp.searches(),
         filtered_out = report.filtered_out,
         skipped = report.skipped.len(),
         "converted the OpenAPI document"

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use apimcp::openapi::{ConvertOptions, OperationFilter};
+use apimcp::server::Catalog;
 use apimcp::source::SpecSource;
 
 use crate::args::{
@@ -81,6 +82,8 @@ pub(crate) struct ApiSettings {
     pub(crate) forward_headers: Option<Vec<String>>,
     /// Fixed headers and credentials for the API.
     pub(crate) upstream_config: apimcp::upstream::UpstreamConfig,
+    /// Every tool in tools/list, or search mode.
+    pub(crate) catalog: Catalog,
 }
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
@@ -265,7 +268,21 @@ impl ApiSettings {
             timeout: timeout_secs.map_or(apimcp::server::DEFAULT_TIMEOUT, Duration::from_secs),
             forward_headers: pick(&args.forward_headers, &a.forward_headers),
             upstream_config: crate::upstream::upstream_config(args, a)?,
+            catalog: catalog(args, a)?,
         })
+    }
+}
+
+/// `catalog`, with the threshold of `auto` when one is given.
+fn catalog(args: &ServeArgs, a: &ApiSection) -> anyhow::Result<Catalog> {
+    let catalog = match pick(&args.catalog, &a.catalog) {
+        Some(text) => text.parse::<Catalog>()?,
+        None => Catalog::Full,
+    };
+    match (catalog, pick(&args.catalog_auto_above, &a.catalog_auto_above)) {
+        (Catalog::Auto { .. }, Some(above)) => Ok(Catalog::Auto { above }),
+        (_, Some(_)) => bail!("catalog_auto_above only applies to catalog = \"auto\""),
+        (catalog, None) => Ok(catalog),
     }
 }
 

@@ -32,6 +32,7 @@
 //! | [`openapi`] | OpenAPI 3.0 / 3.1 / 3.2 (and Swagger 2.0) documents → MCP tools; pure, no I/O |
 //! | [`auth`] | bearer checks, JWT/JWKS, introspection, RFC 9728 metadata, 401/403 challenges, the OAuth proxy |
 //! | [`call`] | what a tool call returns: [`ToolOutput`](call::ToolOutput) and its content |
+//! | [`search`] | finding tools by what they do: a BM25F index over a catalog; pure, no I/O |
 //! | [`server`] | the MCP server: the builder, the tool set, the call pipeline, custom tools |
 //! | [`tool`] | the tool model: MCP `Tool` definitions and the bindings that turn calls into requests |
 //! | [`source`] | reading a document from a file or an http(s) URL |
@@ -65,6 +66,7 @@ pub mod call;
 pub mod demo;
 mod mcp;
 pub mod openapi;
+pub mod search;
 pub mod server;
 pub mod source;
 #[cfg(feature = "__private")]

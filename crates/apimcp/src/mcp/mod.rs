@@ -167,8 +167,8 @@ impl ServerHandler for Handler {
         }
         let mut config = ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(options.name.clone(), options.version.clone()));
-        if let Some(instructions) = &options.instructions {
-            config = config.with_instructions(instructions.clone());
+        if let Some(instructions) = self.server.instructions() {
+            config = config.with_instructions(instructions);
         }
         config
     }

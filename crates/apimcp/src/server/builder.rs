@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::dispatch::Dispatcher;
 use super::extend::Extensions;
 use super::registry::ToolSet;
-use super::{HostGuard, McpServer, check_names};
+use super::{Catalog, HostGuard, McpServer, check_names};
 use crate::auth::AuthConfig;
 use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument, convert};
 use crate::tool::InvalidToolName;
@@ -55,6 +55,12 @@ pub enum BuildError {
     /// The upstream headers or credentials do not fit the document.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// A pinned tool is neither derived nor custom.
+    #[error("the pinned tool {name} is not a tool of this server")]
+    UnknownPinnedTool {
+        /// The name as given.
+        name: String,
+    },
     /// A custom tool has the name of a derived tool.
     #[error("the custom tool {name} has the same name as a tool from the OpenAPI document")]
     DuplicateTool {
@@ -99,6 +105,10 @@ pub struct ServerOptions {
     /// Answer plain `tools/call` and `tools/list` without rmcp's per-request machinery
     /// (same logic and checks; see the benchmark).
     pub fast_path: bool,
+    /// Whether `tools/list` offers every tool or search mode's three (see [`Catalog`]).
+    pub catalog: Catalog,
+    /// Tools listed beside the three in search mode (custom tools, usually).
+    pub pinned_tools: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -115,6 +125,8 @@ impl Default for ServerOptions {
             public_url: None,
             trust_forwarded_headers: false,
             fast_path: true,
+            catalog: Catalog::Full,
+            pinned_tools: Vec::new(),
         }
     }
 }
@@ -346,6 +358,24 @@ impl McpServerBuilder {
         self
     }
 
+    /// How `tools/list` offers the tools: all of them ([`Catalog::Full`], the default), or
+    /// `search_tools`, `describe_tools` and `call_tool` ([`Catalog::Search`], or
+    /// [`Catalog::auto()`] above 64 tools) for APIs too large to list.
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.options.catalog = catalog;
+        self
+    }
+
+    /// Tools that stay listed beside the three in search mode (custom tools, usually).
+    pub fn pin_tools<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.pinned_tools = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Converts the document and builds the server.
     pub fn build(mut self) -> Result<McpServer, BuildError> {
         let document = self.document.take().ok_or(BuildError::NoDocument)??;
@@ -365,8 +395,10 @@ impl McpServerBuilder {
         };
         let upstream = Upstream::new(document.value(), &self.upstream, base.as_ref(), options.timeout)?;
         warn_overlaps(&upstream, &options.forward_headers);
-        let set = ToolSet::new(convert(&document, &self.convert)?);
+        let custom: Vec<_> = self.extensions.tools.iter().map(|t| &t.tool).collect();
+        let set = ToolSet::new(convert(&document, &self.convert)?).with_catalog(options.catalog, &custom);
         check_names(&set, &self.extensions)?;
+        check_pinned(&set, &self.extensions, &options.pinned_tools)?;
         let parts = super::Parts {
             options,
             convert: self.convert,
@@ -417,6 +449,17 @@ fn warn_overlaps(upstream: &Upstream, forwarded: &[HeaderName]) {
         tracing::warn!(
             "the client's {name} header is forwarded, but a configured header or credential sets {name} too: calls that get the configured one do not carry the client's"
         );
+    }
+}
+
+/// Every pinned name names a derived or custom tool.
+fn check_pinned(set: &ToolSet, extensions: &Extensions, pinned: &[String]) -> Result<(), BuildError> {
+    match pinned
+        .iter()
+        .find(|n| set.get(n).is_none() && extensions.tool(n).is_none())
+    {
+        Some(name) => Err(BuildError::UnknownPinnedTool { name: name.clone() }),
+        None => Ok(()),
     }
 }
 

@@ -8,10 +8,39 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request};
 use serde_json::{Map, Value};
 
+use super::catalog::Meta;
 use super::dispatch::Reply;
 use super::registry::{ServedTool, ToolSet};
 use super::{BuildError, Context, Extensions, McpServer};
+use crate::auth::Principal;
 use crate::call::{ToolOutput, build_request, response_output};
+
+/// Who is calling: rmcp's path has the whole client context; the fast path only the request's
+/// headers and principal, and leaves custom tools (which may talk back to the client) to rmcp.
+pub(crate) enum Caller<'a> {
+    // Boxed: a call's context is large, and the fast path's entry is borrowed references.
+    Full(Box<Context>),
+    Fast {
+        headers: &'a HeaderMap,
+        principal: Option<&'a Principal>,
+    },
+}
+
+impl Caller<'_> {
+    fn headers(&self) -> Option<&HeaderMap> {
+        match self {
+            Caller::Full(context) => context.headers(),
+            Caller::Fast { headers, .. } => Some(headers),
+        }
+    }
+
+    pub(super) fn principal(&self) -> Option<&Principal> {
+        match self {
+            Caller::Full(context) => context.principal.as_ref(),
+            Caller::Fast { principal, .. } => *principal,
+        }
+    }
+}
 
 impl McpServer {
     /// Runs one tool call: argument check, request, dispatch, response mapping. `None` when
@@ -22,10 +51,53 @@ impl McpServer {
         arguments: Option<Map<String, Value>>,
         context: Context,
     ) -> Option<ToolOutput> {
-        let tools = self.tools();
-        if let Some(tool) = tools.get(name) {
-            return Some(self.call_served(tool, arguments, context.headers()).await);
+        self.dispatch(&self.tools(), name, arguments, Caller::Full(Box::new(context)))
+            .await
+    }
+
+    /// A call with only the request's headers and principal (the fast path's entry: no client
+    /// connection). `None` for a custom tool, and for anything else rmcp should answer.
+    pub(crate) async fn call_derived(
+        &self,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        headers: &HeaderMap,
+        principal: Option<&Principal>,
+    ) -> Option<ToolOutput> {
+        let caller = Caller::Fast { headers, principal };
+        self.dispatch(&self.tools(), name, arguments, caller).await
+    }
+
+    /// In search mode the three search tools come first; then the API's tools and custom ones.
+    async fn dispatch(
+        &self,
+        set: &ToolSet,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        caller: Caller<'_>,
+    ) -> Option<ToolOutput> {
+        if set.index.is_some()
+            && let Some(meta) = Meta::named(name)
+        {
+            return self.call_meta(set, meta, arguments, caller).await;
         }
+        self.call_named(set, name, arguments, caller).await
+    }
+
+    /// A derived or custom tool by name.
+    pub(super) async fn call_named(
+        &self,
+        set: &ToolSet,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        caller: Caller<'_>,
+    ) -> Option<ToolOutput> {
+        if let Some(tool) = set.get(name) {
+            return Some(self.call_served(tool, arguments, caller.headers()).await);
+        }
+        let Caller::Full(context) = caller else {
+            return None;
+        };
         let custom = self.inner.extensions.tool(name)?;
         let arguments = arguments.unwrap_or_default();
         if let Some(validator) = &custom.validator
@@ -33,20 +105,7 @@ impl McpServer {
         {
             return Some(ToolOutput::error(format!("Invalid arguments for {name}: {message}")));
         }
-        Some((custom.handler)(arguments, context).await)
-    }
-
-    /// A derived tool's call with only the request's headers (the fast path's entry: no
-    /// client connection needed). `None` when there is no such derived tool.
-    pub(crate) async fn call_derived(
-        &self,
-        name: &str,
-        arguments: Option<Map<String, Value>>,
-        headers: &HeaderMap,
-    ) -> Option<ToolOutput> {
-        let tools = self.tools();
-        let tool = tools.get(name)?;
-        Some(self.call_served(tool, arguments, Some(headers)).await)
+        Some((custom.handler)(arguments, *context).await)
     }
 
     async fn call_served(

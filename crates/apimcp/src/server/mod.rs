@@ -4,6 +4,8 @@
 
 mod builder;
 mod call;
+mod catalog;
+mod discovery;
 mod dispatch;
 mod extend;
 mod guard;
@@ -21,6 +23,7 @@ use crate::upstream::Upstream;
 
 pub use builder::{BuildError, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT, ExtensionError, McpServerBuilder, ServerOptions};
 use call::check_names;
+pub use catalog::{Catalog, DEFAULT_AUTO_ABOVE, UnknownCatalog};
 pub(crate) use dispatch::Dispatcher;
 pub use dispatch::RESPONSE_LIMIT;
 pub use extend::{
@@ -49,6 +52,7 @@ struct Inner {
     extensions: Extensions,
     auth: Option<Arc<Auth>>,
     listed: PerToolSet<bytes::Bytes>,
+    meta: catalog::MetaTools,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: CancellationToken,
 }
@@ -84,6 +88,7 @@ impl McpServer {
             extensions: parts.extensions,
             auth: parts.auth,
             listed: PerToolSet::default(),
+            meta: catalog::MetaTools::new(),
             peers: std::sync::Mutex::default(),
             shutdown: CancellationToken::new(),
         };
@@ -116,7 +121,7 @@ impl McpServer {
     /// and credentials stay as they were checked against the first document.
     pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, BuildError> {
         let conversion = convert(document, &self.inner.convert)?;
-        let set = ToolSet::new(conversion);
+        let set = ToolSet::new(conversion).with_catalog(self.inner.options.catalog, &self.custom_tools());
         check_names(&set, &self.inner.extensions)?;
         let report = set.report.clone();
         self.inner.tools.store(Arc::new(set));
@@ -179,17 +184,71 @@ impl McpServer {
         &self.inner.extensions
     }
 
-    /// Every tool definition: derived ones, then custom ones.
+    /// The tool definitions `tools/list` shows: derived ones, then custom ones; in search
+    /// mode, `search_tools`, `describe_tools` and `call_tool`, then the pinned tools.
     pub fn tool_definitions(&self) -> Vec<crate::tool::Tool> {
         self.definitions_of(&self.tools())
     }
 
-    /// The definitions with the derived tools of `set`.
+    /// Whether `tools/list` offers the three search tools instead of every tool (see
+    /// [`Catalog`]).
+    pub fn searches(&self) -> bool {
+        self.tools().index.is_some()
+    }
+
+    /// The definitions `tools/list` shows with the derived tools of `set`.
     pub(crate) fn definitions_of(&self, set: &ToolSet) -> Vec<crate::tool::Tool> {
+        if set.index.is_some() {
+            return self.searched_definitions(set);
+        }
         set.iter()
             .map(|t| t.converted.tool.clone())
             .chain(self.inner.extensions.tools.iter().map(|t| t.tool.clone()))
             .collect()
+    }
+
+    /// Search mode's list: the three tools, then the pinned ones that exist in `set`.
+    fn searched_definitions(&self, set: &ToolSet) -> Vec<crate::tool::Tool> {
+        let pinned = self.inner.options.pinned_tools.iter().filter_map(|name| {
+            let derived = set.get(name).map(|t| &t.converted.tool);
+            derived.or_else(|| self.inner.extensions.tool(name).map(|t| &t.tool))
+        });
+        self.inner.meta.definitions().iter().chain(pinned).cloned().collect()
+    }
+
+    /// The custom tools' definitions.
+    fn custom_tools(&self) -> Vec<&crate::tool::Tool> {
+        self.inner.extensions.tools.iter().map(|t| &t.tool).collect()
+    }
+
+    /// The instructions sent in `initialize`: in search mode, how to use the three tools,
+    /// then the operator's own.
+    pub fn instructions(&self) -> Option<String> {
+        let own = self.inner.options.instructions.clone();
+        let Some(index) = &self.tools().index else {
+            return own;
+        };
+        let search = catalog::instructions(index.len());
+        Some(match own {
+            Some(own) => format!("{search}\n\n{own}"),
+            None => search,
+        })
+    }
+
+    /// The tool whose scopes a `tools/call` of `name` needs: in search mode, `call_tool`
+    /// needs those of the tool it calls.
+    pub(crate) fn scope_target<'a>(
+        &self,
+        name: &'a str,
+        arguments: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    ) -> &'a str {
+        let inner = arguments
+            .and_then(|a| a.get("name"))
+            .and_then(serde_json::Value::as_str);
+        match inner {
+            Some(inner) if name == "call_tool" && self.searches() => inner,
+            _ => name,
+        }
     }
 
     /// Ends the sessions and streams of every mounted endpoint.

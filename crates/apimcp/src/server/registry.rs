@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde_json::Value;
 
+use super::catalog::{self, Catalog};
 use crate::call::{ArgumentValidator, CheckError, Content, OutputCheck, ToolOutput};
 use crate::openapi::{Conversion, ConvertedTool, Report};
+use crate::search::{Entry, SearchIndex};
+use crate::tool::Tool;
 
 /// One tool, ready to call.
 pub(crate) struct ServedTool {
@@ -79,6 +82,8 @@ pub(crate) struct ToolSet {
     tools: Vec<Arc<ServedTool>>,
     by_name: HashMap<String, usize>,
     pub(crate) report: Report,
+    /// The search index, in search mode (built with the set, so a refresh rebuilds it).
+    pub(crate) index: Option<SearchIndex>,
 }
 
 impl ToolSet {
@@ -97,7 +102,18 @@ impl ToolSet {
             tools,
             by_name,
             report: conversion.report,
+            index: None,
         }
+    }
+
+    /// The set in search mode when `catalog` says so for it and the `custom` tools beside it:
+    /// with an index over both.
+    pub(crate) fn with_catalog<'a>(mut self, catalog: Catalog, custom: &'a [&'a Tool]) -> Self {
+        if catalog.searches(self.len() + custom.len()) {
+            let derived = self.tools.iter().map(|t| Entry::from_converted(&t.converted));
+            self.index = Some(catalog::index(derived, custom.iter().copied()));
+        }
+        self
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&ServedTool> {

@@ -92,7 +92,7 @@ impl FastPath {
             .map_err(|_| Refusal::TooLarge { limit: MAX_BODY }.into_response())?;
         let envelope = Envelope::read(&bytes).map_err(|e| Refusal::from(e).into_response())?;
         if let Some(auth) = &self.auth
-            && let Some(refusal) = auth.refuse_call(envelope.tool(), &parts.extensions, &parts.headers)
+            && let Some(refusal) = auth.refuse_call(envelope.tool_for(&self.server), &parts.extensions, &parts.headers)
         {
             return Err(refusal);
         }
@@ -171,7 +171,7 @@ impl FastPath {
         }
         // `None` for a custom tool, which rmcp's path runs with its client connection.
         self.server
-            .call_derived(&call.name, call.arguments, &parts.headers)
+            .call_derived(&call.name, call.arguments, &parts.headers, parts.extensions.get())
             .await
     }
 }

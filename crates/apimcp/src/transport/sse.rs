@@ -120,7 +120,7 @@ async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Res
         .map_err(|_| Refusal::TooLarge { limit: MAX_BODY }.into_response())?;
     let envelope = Envelope::read(&body).map_err(|e| Refusal::from(e).into_response())?;
     if let Some(auth) = &state.auth
-        && let Some(refusal) = auth.refuse_call(envelope.tool(), &parts.extensions, &parts.headers)
+        && let Some(refusal) = auth.refuse_call(envelope.tool_for(&state.server), &parts.extensions, &parts.headers)
     {
         return Err(refusal);
     }

@@ -180,6 +180,15 @@ fn is_id(id: &RawValue) -> bool {
         .starts_with(|c: char| c == '"' || c == '-' || c.is_ascii_digit())
 }
 
+impl Envelope<'_> {
+    /// The tool whose scopes a `tools/call` needs on `server`: the tool it names, or in
+    /// search mode the tool a `call_tool` calls.
+    pub(super) fn tool_for<'s>(&'s self, server: &crate::server::McpServer) -> Option<&'s str> {
+        let arguments = self.call.as_ref().and_then(|c| c.arguments.as_ref());
+        Some(server.scope_target(self.tool()?, arguments))
+    }
+}
+
 impl CallParams<'_> {
     /// Whether the client asked for progress notifications (which need its connection).
     pub(super) fn wants_progress(&self) -> bool {
