@@ -8,5 +8,6 @@ mod demo_peers;
 mod oauth;
 mod oauth_proxy;
 mod serve_upstream;
+mod upstream_base;
 mod upstream_credentials;
 mod util;
