@@ -30,7 +30,8 @@ pub(crate) struct ServeArgs {
     /// The OpenAPI document: a file (JSON or YAML) or an http(s) URL.
     #[arg(long, env = "APIMCP_SPEC", value_name = "FILE|URL")]
     pub(crate) spec: Option<String>,
-    /// The API's base URL; tool calls go there.
+    /// The API's base URL; tool calls go there. Default: the document's first server. A URL
+    /// without a path keeps the document's base path (`servers[0]`, or `basePath`).
     #[arg(long, env = "APIMCP_UPSTREAM", value_name = "URL")]
     pub(crate) upstream: Option<String>,
     /// Seconds one tool call may take.

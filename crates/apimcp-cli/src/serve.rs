@@ -44,8 +44,11 @@ async fn remote_server(
         builder = auth.guard(builder, server, bound)?;
     }
     let document = api.document.spec.load(settings.fetch_timeout).await?;
+    let base = apimcp::upstream::base_url(document.server_url().as_deref(), api.upstream.as_ref())
+        .context("the API's base URL (--upstream, or [api] upstream)")?;
+    tracing::info!(upstream = %base, "tool calls go to the API at this base URL");
     builder = configure(builder.openapi(document), server)
-        .remote(api.upstream.clone())
+        .remote(base)
         .timeout(api.timeout)
         .upstream(api.upstream_config.clone())
         .catalog(api.catalog)

@@ -76,7 +76,8 @@ pub(crate) struct DocumentSettings {
 #[derive(Debug)]
 pub(crate) struct ApiSettings {
     pub(crate) document: DocumentSettings,
-    pub(crate) upstream: reqwest::Url,
+    /// What the user gave; `None`: the document's `servers` decide.
+    pub(crate) upstream: Option<reqwest::Url>,
     pub(crate) timeout: Duration,
     /// `None`: the library's default (authorization, unless auth is on and the API remote).
     pub(crate) forward_headers: Option<Vec<String>>,
@@ -248,14 +249,9 @@ impl ApiSettings {
         let Some(spec) = pick(&args.spec, &a.spec) else {
             bail!("no OpenAPI document: give --spec FILE|URL (or [api] spec in the configuration)");
         };
-        let Some(upstream) = pick(&args.upstream, &a.upstream) else {
-            bail!("no API to call: give --upstream URL (or [api] upstream in the configuration)");
-        };
-        let upstream =
-            reqwest::Url::parse(&upstream).with_context(|| format!("upstream: {upstream:?} is not a URL"))?;
-        if !matches!(upstream.scheme(), "http" | "https") {
-            bail!("upstream: {upstream} is not an http(s) URL");
-        }
+        let upstream = pick(&args.upstream, &a.upstream)
+            .map(|u| upstream_url(&u))
+            .transpose()?;
         let mut convert = convert_options(&args.convert)?;
         merge_convert(&mut convert, &args.convert, a)?;
         let timeout_secs = pick(&args.timeout_secs, &a.timeout_secs);
@@ -284,6 +280,15 @@ fn catalog(args: &ServeArgs, a: &ApiSection) -> anyhow::Result<Catalog> {
         (_, Some(_)) => bail!("catalog_auto_above only applies to catalog = \"auto\""),
         (catalog, None) => Ok(catalog),
     }
+}
+
+/// `--upstream` checked: an http(s) URL.
+fn upstream_url(upstream: &str) -> anyhow::Result<reqwest::Url> {
+    let url = reqwest::Url::parse(upstream).with_context(|| format!("upstream: {upstream:?} is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("upstream: {url} is not an http(s) URL");
+    }
+    Ok(url)
 }
 
 /// Validated conversion settings from the flags.

@@ -158,6 +158,10 @@ pub struct Binding {
     pub body: Option<BodyBinding>,
     /// Whether `structuredContent` is the response wrapped as `{"result": ...}`.
     pub output_wrapped: bool,
+    /// The operation's own base URL (its `servers`, or its path item's), when it has one:
+    /// absolute, or a path relative to the API's origin. Remote calls go there.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
 }
 
 fn method_name<S: Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S::Error> {

@@ -9,5 +9,6 @@ mod oauth;
 mod oauth_proxy;
 mod search_mode;
 mod serve_upstream;
+mod upstream_base;
 mod upstream_credentials;
 mod util;

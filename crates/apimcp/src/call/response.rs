@@ -287,6 +287,7 @@ mod tests {
             params: vec![],
             body: None,
             output_wrapped: wrapped,
+            server: None,
         }
     }
 

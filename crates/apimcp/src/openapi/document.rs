@@ -187,10 +187,30 @@ impl OpenApiDocument {
         self.value.pointer("/info/title").and_then(Value::as_str)
     }
 
+    /// `servers[0].url` with its `{variables}` set to their defaults (for Swagger 2.0,
+    /// `schemes[0]://host/basePath`): absolute, or a path relative to the API's origin.
+    pub fn server_url(&self) -> Option<String> {
+        first_server(self.value.get("servers"))
+    }
+
     /// `info.version` (the API's version, not the OpenAPI version), if present.
     pub fn api_version(&self) -> Option<&str> {
         self.value.pointer("/info/version").and_then(Value::as_str)
     }
+}
+
+/// The first entry of a `servers` list, its variables replaced by their defaults (a variable
+/// without a default is left as written, so the URL fails to parse rather than mislead).
+pub(crate) fn first_server(servers: Option<&Value>) -> Option<String> {
+    let server = servers?.as_array()?.first()?;
+    let mut url = server.get("url")?.as_str()?.trim().to_owned();
+    let variables = server.get("variables").and_then(Value::as_object);
+    for (name, variable) in variables.into_iter().flatten() {
+        if let Some(default) = variable.get("default").and_then(Value::as_str) {
+            url = url.replace(&format!("{{{name}}}"), default);
+        }
+    }
+    Some(url)
 }
 
 fn unsupported(origin: &str, version: String) -> DocumentError {

@@ -285,6 +285,8 @@ fn convert_operation<'d>(
             params: inputs.params,
             body: inputs.body,
             output_wrapped,
+            server: document::first_server(op.op.get("servers"))
+                .or_else(|| document::first_server(op.item.get("servers"))),
         },
         operation_id: op.operation_id().map(str::to_owned),
         tags: op.tags().into_iter().map(str::to_owned).collect(),

@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName, Request};
 use serde_json::{Map, Value};
 
 use super::catalog::Meta;
-use super::dispatch::Reply;
+use super::dispatch::{OperationServer, Reply};
 use super::registry::{ServedTool, ToolSet};
 use super::{BuildError, Context, Extensions, McpServer};
 use crate::auth::Principal;
@@ -135,6 +135,9 @@ impl McpServer {
             .apply(security, &mut request)
             .await
             .map_err(|e| failed(&e))?;
+        if let Some(server) = &tool.converted.binding.server {
+            request.extensions_mut().insert(OperationServer(server.clone()));
+        }
         if let Some(incoming) = incoming {
             forward(&self.inner.options.forward_headers, incoming, request.headers_mut());
         }

@@ -14,6 +14,11 @@ use tower::{Service, ServiceExt};
 /// The most a response body may hold before the call fails.
 pub const RESPONSE_LIMIT: usize = 32 * 1024 * 1024;
 
+/// The operation's own server (its `servers` entry), put on a request for the remote
+/// dispatcher; in-process calls ignore it.
+#[derive(Clone, Debug)]
+pub(crate) struct OperationServer(pub(crate) String);
+
 /// A response, fully read.
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
@@ -108,7 +113,14 @@ async fn send_remote(
 ) -> Result<Reply, DispatchError> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let url = remote_url(base, path)?;
+    let url = match parts.extensions.get::<OperationServer>() {
+        Some(server) => {
+            let own = crate::upstream::operation_base(base, &server.0)
+                .map_err(|e| DispatchError::Unreachable(e.to_string()))?;
+            remote_url(&own, path)?
+        }
+        None => remote_url(base, path)?,
+    };
     let response = client
         .request(parts.method, url)
         .headers(parts.headers)

@@ -26,6 +26,7 @@
 //! ```
 
 mod apply;
+mod base;
 mod oauth;
 mod schemes;
 
@@ -33,6 +34,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub(crate) use apply::Upstream;
+pub(crate) use base::operation_base;
+pub use base::{BaseUrlError, base_url};
 
 /// The `User-Agent` apimcp sends unless a fixed header sets one.
 pub const DEFAULT_USER_AGENT: &str = concat!("apimcp/", env!("CARGO_PKG_VERSION"));

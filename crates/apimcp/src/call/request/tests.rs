@@ -23,6 +23,7 @@ fn binding(path: &str, params: Vec<ParamBinding>, body: Option<BodyBinding>) -> 
         params,
         body,
         output_wrapped: false,
+        server: None,
     }
 }
 
