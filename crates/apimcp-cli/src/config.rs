@@ -52,6 +52,7 @@ pub(crate) struct AuthSection {
     pub(crate) consent_signing_key: Option<Secret>,
     /// The keys that seal and sign: the first seals, all verify.
     pub(crate) signing_keys: Option<Vec<Secret>>,
+    pub(crate) refresh_grace_secs: Option<u64>,
     pub(crate) registrations_per_minute: Option<u32>,
 }
 

@@ -265,6 +265,7 @@ fn check_metadata(setup: &Setup, mode: Mode) {
         assert_eq!(metadata["authorization_endpoint"], server.url("/oauth/authorize"));
         assert_eq!(metadata["token_endpoint"], server.url("/oauth/token"));
         assert_eq!(metadata["registration_endpoint"], server.url("/oauth/register"));
+        assert_eq!(metadata["revocation_endpoint"], server.url("/oauth/revoke"));
         assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
         assert_eq!(
@@ -437,37 +438,30 @@ fn code_flow_and_its_failures(setup: &Setup) {
     let called = call_get_item(server, token, 1);
     assert_eq!(called.status, 200, "{}", called.body);
     assert_eq!(called.json()["result"]["structuredContent"]["name"], "Hammer");
-    // The code is single use.
+    // Refresh, where the provider issued a refresh token; bound to the client it was issued to.
+    let refresh_token = tokens["refresh_token"].as_str();
+    if let Some(refresh_token) = refresh_token {
+        let other = registered_client(server);
+        assert_eq!(
+            refresh(server, &other, refresh_token).0,
+            400,
+            "another client cannot use it"
+        );
+        let (status, fresh) = refresh(server, &client_id, refresh_token);
+        assert_eq!(status, 200, "{fresh}");
+        let fresh = fresh["access_token"].as_str().expect("refreshed access token");
+        assert_eq!(call_get_item(server, fresh, 2).status, 200);
+    }
+    // The code is single use, and a replayed code revokes what it issued (RFC 6749 §4.1.2).
     let (status, reused) = exchange(server, &client_id, &code, &verifier);
     assert_eq!(
         (status, reused["error"].as_str()),
         (400, Some("invalid_grant")),
         "{reused}"
     );
-
-    // Refresh, where the provider issued a refresh token; bound to the client it was issued to.
-    if let Some(refresh) = tokens["refresh_token"].as_str() {
-        let refresh_with = |client: &str| {
-            let response = reqwest::blocking::Client::new()
-                .post(server.url("/oauth/token"))
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("client_id", client),
-                    ("refresh_token", refresh),
-                ])
-                .send()
-                .expect("refresh");
-            (
-                response.status().as_u16(),
-                response.json::<Value>().unwrap_or(Value::Null),
-            )
-        };
-        let other = registered_client(server);
-        assert_eq!(refresh_with(&other).0, 400, "another client cannot use it");
-        let (status, fresh) = refresh_with(&client_id);
-        assert_eq!(status, 200, "{fresh}");
-        let fresh = fresh["access_token"].as_str().expect("refreshed access token");
-        assert_eq!(call_get_item(server, fresh, 2).status, 200);
+    if let Some(refresh_token) = refresh_token {
+        let (status, refused) = refresh(server, &client_id, refresh_token);
+        assert_eq!(status, 400, "revoked by the replayed code: {refused}");
     }
 }
 
@@ -677,6 +671,20 @@ fn a_restart_loses_nothing(mode: Mode) {
     let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token");
     let (status, fresh) = refresh(server, &client_id, refresh_token);
     assert_eq!(status, 200, "a refresh token from before the restart: {fresh}");
+    // RFC 7009 revocation: every refresh token of the grant is refused afterwards.
+    let latest = fresh["refresh_token"].as_str().unwrap_or(refresh_token);
+    let revoked = reqwest::blocking::Client::new()
+        .post(server.url("/oauth/revoke"))
+        .form(&[("client_id", client_id.as_str()), ("token", refresh_token)])
+        .send()
+        .expect("revoke");
+    assert_eq!(revoked.status().as_u16(), 200);
+    let (status, refused) = refresh(server, &client_id, latest);
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{refused}"
+    );
 }
 
 #[test]

@@ -81,6 +81,7 @@ pub(crate) struct OAuthOptions {
     pub(crate) store: Option<Arc<dyn proxy::OAuthStore>>,
     pub(crate) signing_keys: Vec<Vec<u8>>,
     pub(crate) state_dir: Option<std::path::PathBuf>,
+    pub(crate) refresh_grace: std::time::Duration,
 }
 
 /// The scopes the proxy asks the provider for when the client asks for fewer (FastAPI-MCP's).
@@ -109,6 +110,7 @@ impl Default for OAuthOptions {
             store: None,
             signing_keys: Vec::new(),
             state_dir: None,
+            refresh_grace: proxy::DEFAULT_REFRESH_GRACE,
         }
     }
 }
@@ -324,6 +326,14 @@ impl AuthConfig {
         self
     }
 
+    /// How long a refresh token the provider replaced keeps working (default
+    /// [`proxy::DEFAULT_REFRESH_GRACE`]), so a late or repeated refresh does not log anyone
+    /// out; used after that, it revokes every token of its grant.
+    pub fn refresh_grace(mut self, grace: std::time::Duration) -> Self {
+        self.oauth.refresh_grace = grace;
+        self
+    }
+
     /// Dynamic registrations accepted per minute (default
     /// [`DEFAULT_REGISTRATIONS_PER_MINUTE`]).
     pub fn registrations_per_minute(mut self, per_minute: u32) -> Self {
@@ -403,6 +413,7 @@ impl AuthConfig {
             store: o.store.clone(),
             signing_keys: o.signing_keys.clone(),
             state_dir: o.state_dir.clone(),
+            refresh_grace: o.refresh_grace,
         })?;
         Ok(Some(Arc::new(proxy)))
     }

@@ -1,6 +1,10 @@
 //! The embedded on-disk store: one file in the state directory, written through before each
 //! answer, so a restart (even `kill -9`) loses nothing. One process at a time holds the file.
 
+// redb's error is large, but it lives only inside this file's blocking closures and is boxed
+// into a `StoreError` as soon as one comes out.
+#![allow(clippy::result_large_err)]
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -17,8 +17,7 @@ const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 
 /// The provider's endpoints apimcp does not stand in for: they would take tokens apimcp's
 /// clients do not have (and a provider registration would bypass the consent page).
-const NOT_OURS: [&str; 7] = [
-    "revocation_endpoint",
+const NOT_OURS: [&str; 6] = [
     "introspection_endpoint",
     "pushed_authorization_request_endpoint",
     "require_pushed_authorization_requests",
@@ -64,6 +63,8 @@ impl Proxy {
         metadata.insert("issuer".into(), Value::String(self.issuer.as_str().to_owned()));
         metadata.insert("authorization_endpoint".into(), ours("/oauth/authorize"));
         metadata.insert("token_endpoint".into(), ours("/oauth/token"));
+        metadata.insert("revocation_endpoint".into(), ours("/oauth/revoke"));
+        metadata.insert("revocation_endpoint_auth_methods_supported".into(), json!(["none"]));
         if self.registration {
             metadata.insert("registration_endpoint".into(), ours("/oauth/register"));
         } else {

@@ -20,8 +20,10 @@ mod metadata;
 mod page;
 mod params;
 mod provider;
+mod refresh;
 mod register;
 mod registration;
+mod revoke;
 mod state_dir;
 mod store;
 mod token;
@@ -50,6 +52,8 @@ use register::Bucket;
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
 /// How long an apimcp authorization code can be exchanged.
 const CODE_TTL: Duration = Duration::from_secs(120);
+/// How long a rotated-out refresh token keeps working, by default.
+pub const DEFAULT_REFRESH_GRACE: Duration = Duration::from_secs(60);
 /// How long a refresh token's binding is remembered.
 const REFRESH_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
@@ -73,6 +77,8 @@ pub(crate) struct ProxySettings {
     /// random one.
     pub(crate) signing_keys: Vec<Vec<u8>>,
     pub(crate) state_dir: Option<PathBuf>,
+    /// How long a rotated-out refresh token keeps working.
+    pub(crate) refresh_grace: Duration,
 }
 
 /// Why the proxy cannot be built.
@@ -108,6 +114,7 @@ pub(crate) struct Proxy {
     provider: Provider,
     store: Arc<dyn OAuthStore>,
     keys: Keys,
+    refresh_grace: Duration,
     registrations: Mutex<Bucket>,
 }
 
@@ -134,6 +141,7 @@ impl Proxy {
             provider,
             store,
             keys: Keys::new(&keys),
+            refresh_grace: settings.refresh_grace,
             registrations: Mutex::new(Bucket::new(settings.registrations_per_minute)),
         })
     }
@@ -181,6 +189,12 @@ impl Proxy {
         self.store.put(kind, &key_of(secret), locked, ttl).await
     }
 
+    /// The record kept under `secret`.
+    async fn get_locked<T: DeserializeOwned>(&self, kind: RecordKind, secret: &str) -> Result<Option<T>, StoreError> {
+        let found = self.store.get(kind, &key_of(secret)).await?;
+        Ok(found.and_then(|v| keys::unlock(secret, v.as_str()?)))
+    }
+
     /// The record kept under `secret`, taken: it is never found again.
     async fn take_locked<T: DeserializeOwned>(&self, kind: RecordKind, secret: &str) -> Result<Option<T>, StoreError> {
         let found = self.store.take(kind, &key_of(secret)).await?;
@@ -213,6 +227,7 @@ where
     for path in ["/oauth/token", "/token"] {
         routes.push((path.into(), post(token::token).with_state(proxy.clone())));
     }
+    routes.push(("/oauth/revoke".into(), post(revoke::revoke).with_state(proxy.clone())));
     for path in ["/oauth/register", "/register"] {
         routes.push((path.into(), post(register::register).with_state(proxy.clone())));
     }
@@ -252,13 +267,16 @@ impl Registration {
     }
 }
 
+/// The proxy's store and signing keys.
+type Durable = (Arc<dyn OAuthStore>, Vec<Vec<u8>>);
+
 /// The store and keys: those given, else the state directory's (made on first start), else
 /// in memory and random (lost on a restart).
 fn durable_parts(
     store: Option<Arc<dyn OAuthStore>>,
     mut keys: Vec<Vec<u8>>,
     state_dir: Option<&std::path::Path>,
-) -> Result<(Arc<dyn OAuthStore>, Vec<Vec<u8>>), StateDirError> {
+) -> Result<Durable, StateDirError> {
     let Some(dir) = state_dir else {
         return Ok((store.unwrap_or_else(|| Arc::new(MemoryStore::default())), keys));
     };

@@ -174,11 +174,12 @@ impl RegistrationRequest {
         listed("response_types", &self.response_types, &RESPONSE_TYPES)
     }
 
-    /// The client's name, without control characters and at most 100 characters long: the
-    /// consent page shows it.
+    /// The client's name, without control characters or invisible formatting (bidirectional
+    /// overrides that reverse what the consent page shows, zero-width characters) and at most
+    /// 100 characters long: the consent page shows it.
     fn client_name(&self) -> Option<String> {
         let name = self.client_name.given()?;
-        Some(name.chars().filter(|c| !c.is_control()).take(100).collect())
+        Some(name.chars().filter(|c| shown(*c)).take(100).collect())
     }
 
     /// The response for the client to be registered as `client_id`, once the request is
@@ -204,6 +205,16 @@ impl RegistrationRequest {
             software_version: text(&self.software_version),
         })
     }
+}
+
+/// Whether a character of a client's name is shown: not a control, not an invisible format
+/// character (Unicode's bidirectional controls, zero-width characters, the byte order mark).
+fn shown(c: char) -> bool {
+    let invisible = matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    );
+    !c.is_control() && !invisible
 }
 
 fn check_redirect_uri(uri: &str) -> Result<String, RegistrationError> {
@@ -278,7 +289,7 @@ mod tests {
     fn the_response_is_the_registered_metadata_and_no_secret() {
         let asked = request(json!({
             "redirect_uris": ["http://127.0.0.1:8799/cb"],
-            "client_name": "App\u{7}",
+            "client_name": "App\u{7}\u{202E}\u{200B}",
             "scope": "mcp:read",
             "logo_uri": 5,
             "token_endpoint_auth_method": "client_secret_post",

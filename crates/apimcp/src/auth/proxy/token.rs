@@ -9,15 +9,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, header};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::{NO_STORE, TokenError};
 use super::params::{MAX_FORM, Params, RepeatedParam};
-use super::{IssuedCode, Proxy, REFRESH_TTL, RecordKind, key_of, s256, same_secret};
+use super::refresh::{Tokens, Use, redeemed_key};
+use super::{AUTHORIZATION_TTL, IssuedCode, Proxy, RecordKind, StoreError, s256, same_secret};
 use crate::auth::types::ClientId;
-
-/// Tokens as the provider issued them.
-type Tokens = Map<String, Value>;
 
 /// The grants apimcp's clients may use.
 enum GrantType {
@@ -40,11 +38,10 @@ pub(super) async fn token(
     // The ID token's issuer and audience are the provider's and apimcp's static client: it is
     // not for this client.
     tokens.remove("id_token");
-    proxy.bind_refresh_token(&tokens, client_id).await?;
     Ok((NO_STORE, Json(tokens)).into_response())
 }
 
-fn form(body: &[u8]) -> Result<Params, TokenError> {
+pub(super) fn form(body: &[u8]) -> Result<Params, TokenError> {
     if body.len() > MAX_FORM {
         return Err(TokenError::TooLarge);
     }
@@ -63,12 +60,12 @@ fn grant_type(params: &Params) -> Result<GrantType, TokenError> {
 }
 
 /// The parameter `name`, which the request must have.
-fn required<'a>(params: &'a Params, name: &str, missing: &str) -> Result<&'a str, TokenError> {
+pub(super) fn required<'a>(params: &'a Params, name: &str, missing: &str) -> Result<&'a str, TokenError> {
     params.one(name)?.ok_or_else(|| TokenError::invalid_request(missing))
 }
 
 impl Proxy {
-    async fn check_client(&self, client_id: &ClientId) -> Result<(), TokenError> {
+    pub(super) async fn check_client(&self, client_id: &ClientId) -> Result<(), TokenError> {
         match self.client(client_id).await? {
             Some(_) => Ok(()),
             None => Err(TokenError::InvalidClient {
@@ -81,44 +78,50 @@ impl Proxy {
         let code = required(params, "code", "code is missing")?;
         let verifier = required(params, "code_verifier", "code_verifier is missing: PKCE is required")?;
         let redirect_uri = params.one("redirect_uri")?;
-        let issued: IssuedCode = self
-            .take_locked(RecordKind::Code, code)
-            .await?
-            .ok_or_else(|| TokenError::invalid_grant("the code is unknown, expired or already used"))?;
+        let Some(issued) = self.take_locked::<IssuedCode>(RecordKind::Code, code).await? else {
+            self.revoke_replayed(code).await?;
+            return Err(TokenError::invalid_grant(
+                "the code is unknown, expired or already used",
+            ));
+        };
         issued.check(client_id, redirect_uri, verifier)?;
-        Ok(issued.tokens)
+        let mut tokens = issued.tokens;
+        tokens.remove("id_token");
+        let family = self.start_family(&tokens, client_id).await?;
+        self.store
+            .put(
+                RecordKind::Code,
+                &redeemed_key(code),
+                Value::String(family),
+                AUTHORIZATION_TTL,
+            )
+            .await?;
+        Ok(tokens)
+    }
+
+    /// A code presented again after it was redeemed revokes what it issued (RFC 6749 §4.1.2).
+    async fn revoke_replayed(&self, code: &str) -> Result<(), StoreError> {
+        if let Some(Value::String(family)) = self.store.get(RecordKind::Code, &redeemed_key(code)).await? {
+            tracing::warn!("a redeemed code was presented again: the tokens it issued are revoked");
+            self.revoke_family(&family).await?;
+        }
+        Ok(())
     }
 
     async fn refresh(&self, client_id: &ClientId, params: &Params) -> Result<Tokens, TokenError> {
         let refresh = required(params, "refresh_token", "refresh_token is missing")?;
-        self.check_refresh_owner(refresh, client_id).await?;
+        let family = match self.use_refresh(refresh, client_id).await? {
+            Use::Again(tokens) => return Ok(tokens),
+            Use::Refresh { family } => family,
+        };
         let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh)];
         if let Ok(Some(scope)) = params.one("scope") {
             form.push(("scope", scope));
         }
-        Ok(self.provider.token(&form).await?)
-    }
-
-    /// A refresh token is good only for the client it was issued to.
-    async fn check_refresh_owner(&self, refresh: &str, client_id: &ClientId) -> Result<(), TokenError> {
-        match self.store.get(RecordKind::Refresh, &key_of(refresh)).await? {
-            Some(Value::String(owner)) if owner == client_id.as_str() => Ok(()),
-            _ => Err(TokenError::invalid_grant(
-                "the refresh token is unknown here or was issued to another client",
-            )),
-        }
-    }
-
-    /// Remembers which client a new refresh token was issued to.
-    async fn bind_refresh_token(&self, tokens: &Tokens, client_id: ClientId) -> Result<(), TokenError> {
-        let Some(refresh) = tokens.get("refresh_token").and_then(Value::as_str) else {
-            return Ok(());
-        };
-        let owner = Value::String(client_id.as_str().to_owned());
-        self.store
-            .put(RecordKind::Refresh, &key_of(refresh), owner, REFRESH_TTL)
-            .await?;
-        Ok(())
+        let mut tokens = self.provider.token(&form).await?;
+        tokens.remove("id_token");
+        self.rotate(refresh, client_id, &family, &tokens).await?;
+        Ok(tokens)
     }
 }
 
@@ -145,7 +148,7 @@ impl IssuedCode {
 /// Why a token request names no client.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-enum ClientIdError {
+pub(super) enum ClientIdError {
     #[error(transparent)]
     Repeated(#[from] RepeatedParam),
     #[error("the Basic credentials are not base64")]
@@ -168,7 +171,7 @@ impl From<ClientIdError> for TokenError {
 
 /// The client id of a token request: HTTP Basic (with an empty secret: the clients are public)
 /// or the form's `client_id`.
-fn client_id_of(headers: &HeaderMap, params: &Params) -> Result<ClientId, ClientIdError> {
+pub(super) fn client_id_of(headers: &HeaderMap, params: &Params) -> Result<ClientId, ClientIdError> {
     let from_form = params.one("client_id")?.map(ClientId::new);
     match (from_form, basic_client_id(headers)?) {
         (Some(a), Some(b)) if a != b => Err(ClientIdError::Mismatch),
@@ -241,7 +244,7 @@ mod tests {
             client_id: ClientId::new("c1"),
             redirect_uri: "http://127.0.0.1:8799/cb".into(),
             code_challenge: s256(verifier),
-            tokens: Map::new(),
+            tokens: serde_json::Map::new(),
         };
         let c1 = ClientId::new("c1");
         assert!(issued.check(&c1, None, verifier).is_ok());
