@@ -58,6 +58,8 @@ pub(crate) struct ServerSettings {
     pub(crate) session_idle: Duration,
     pub(crate) fast_path: bool,
     pub(crate) connections: apimcp::ConnectionLimits,
+    /// Live sessions at most, and per client address.
+    pub(crate) max_sessions: (usize, usize),
 }
 
 /// Which OpenAPI document is read and how its operations become tools.
@@ -168,6 +170,7 @@ impl Default for ServerSettings {
             session_idle: apimcp::server::DEFAULT_SESSION_IDLE,
             fast_path: true,
             connections: apimcp::ConnectionLimits::default(),
+            max_sessions: default_max_sessions(),
         }
     }
 }
@@ -199,6 +202,7 @@ impl ServerSettings {
             fast_path: !args.no_fast_path,
             session_idle: idle_secs.map_or(apimcp::server::DEFAULT_SESSION_IDLE, Duration::from_secs),
             connections: connection_limits(args, s)?,
+            max_sessions: max_sessions(args, s),
         })
     }
 
@@ -212,6 +216,18 @@ impl ServerSettings {
         }
         Ok(settings)
     }
+}
+
+fn default_max_sessions() -> (usize, usize) {
+    let max = apimcp::server::DEFAULT_MAX_SESSIONS;
+    (max, max / 2)
+}
+
+/// `max_sessions` and `max_sessions_per_address` (half of the first by default).
+fn max_sessions(args: &ServerArgs, s: &ServerSection) -> (usize, usize) {
+    let max = pick(&args.max_sessions, &s.max_sessions).unwrap_or(apimcp::server::DEFAULT_MAX_SESSIONS);
+    let per_address = pick(&args.max_sessions_per_address, &s.max_sessions_per_address);
+    (max, per_address.unwrap_or(max / 2))
 }
 
 /// `header_timeout_secs`, `max_connections` and `max_connections_per_address`.

@@ -18,7 +18,10 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Auth, Principal};
 use crate::openapi::{ConvertOptions, OpenApiDocument, Report, convert};
 
-pub use builder::{BuildError, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT, ExtensionError, McpServerBuilder, ServerOptions};
+pub use builder::{
+    BuildError, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT, ExtensionError, McpServerBuilder,
+    ServerOptions,
+};
 use call::check_names;
 pub(crate) use dispatch::Dispatcher;
 pub use dispatch::RESPONSE_LIMIT;
