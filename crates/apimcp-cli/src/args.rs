@@ -119,6 +119,12 @@ pub(crate) struct ServerArgs {
     /// Seconds a client has to send a request's headers (and a keep-alive connection may idle).
     #[arg(long, env = "APIMCP_HEADER_TIMEOUT_SECS", value_name = "SECS")]
     pub(crate) header_timeout_secs: Option<u64>,
+    /// Live sessions at most (idle ones are evicted for new ones; beyond, 503).
+    #[arg(long, env = "APIMCP_MAX_SESSIONS", value_name = "N")]
+    pub(crate) max_sessions: Option<usize>,
+    /// Live sessions one client address may hold (default: half of max_sessions).
+    #[arg(long, env = "APIMCP_MAX_SESSIONS_PER_ADDRESS", value_name = "N")]
+    pub(crate) max_sessions_per_address: Option<usize>,
     /// Open connections at most.
     #[arg(long, env = "APIMCP_MAX_CONNECTIONS", value_name = "N")]
     pub(crate) max_connections: Option<usize>,

@@ -100,6 +100,8 @@ pub(crate) struct ServerSection {
     pub(crate) name: Option<String>,
     pub(crate) instructions: Option<String>,
     pub(crate) session_idle_secs: Option<u64>,
+    pub(crate) max_sessions: Option<usize>,
+    pub(crate) max_sessions_per_address: Option<usize>,
     pub(crate) header_timeout_secs: Option<u64>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_connections_per_address: Option<usize>,

@@ -88,6 +88,7 @@ fn configure(builder: McpServerBuilder, server: &ServerSettings) -> McpServerBui
         .stateless(server.stateless)
         .fast_path(server.fast_path)
         .session_idle(server.session_idle)
+        .max_sessions(server.max_sessions.0, server.max_sessions.1)
         .host_guard(HostGuard::allow(hosts));
     if let Some(name) = &server.name {
         builder = builder.name(name.clone());

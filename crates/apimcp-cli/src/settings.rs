@@ -63,6 +63,8 @@ pub(crate) struct ServerSettings {
     /// Where the OAuth proxy keeps its keys and store: `state_dir`, else the XDG default
     /// (none when neither `XDG_STATE_HOME` nor `HOME` is set).
     pub(crate) state_dir: Option<PathBuf>,
+    /// Live sessions at most, and per client address.
+    pub(crate) max_sessions: (usize, usize),
 }
 
 /// Which OpenAPI document is read and how its operations become tools.
@@ -179,6 +181,7 @@ impl Default for ServerSettings {
             fast_path: true,
             connections: apimcp::ConnectionLimits::default(),
             state_dir: None,
+            max_sessions: default_max_sessions(),
         }
     }
 }
@@ -211,6 +214,7 @@ impl ServerSettings {
             session_idle: idle_secs.map_or(apimcp::server::DEFAULT_SESSION_IDLE, Duration::from_secs),
             connections: connection_limits(args, s)?,
             state_dir: s.state_dir.as_ref().map(PathBuf::from).or_else(default_state_dir),
+            max_sessions: max_sessions(args, s),
         })
     }
 
@@ -224,6 +228,18 @@ impl ServerSettings {
         }
         Ok(settings)
     }
+}
+
+fn default_max_sessions() -> (usize, usize) {
+    let max = apimcp::server::DEFAULT_MAX_SESSIONS;
+    (max, max / 2)
+}
+
+/// `max_sessions` and `max_sessions_per_address` (half of the first by default).
+fn max_sessions(args: &ServerArgs, s: &ServerSection) -> (usize, usize) {
+    let max = pick(&args.max_sessions, &s.max_sessions).unwrap_or(apimcp::server::DEFAULT_MAX_SESSIONS);
+    let per_address = pick(&args.max_sessions_per_address, &s.max_sessions_per_address);
+    (max, per_address.unwrap_or(max / 2))
 }
 
 /// `header_timeout_secs`, `max_connections` and `max_connections_per_address`.

@@ -15,13 +15,13 @@ use tower::ServiceExt;
 
 /// The demo API with MCP at `/mcp` and legacy SSE at `/sse`.
 fn app(fast_path: bool) -> Router {
+    app_with(|builder| builder.fast_path(fast_path))
+}
+
+fn app_with(options: impl FnOnce(apimcp::McpServerBuilder) -> apimcp::McpServerBuilder) -> Router {
     let (api, document) = apimcp::demo::app();
-    let mcp = McpServer::builder()
-        .utoipa(&document)
-        .in_process(api.clone())
-        .fast_path(fast_path)
-        .build()
-        .expect("server");
+    let builder = McpServer::builder().utoipa(&document).in_process(api.clone());
+    let mcp = options(builder).build().expect("server");
     mcp.mount_sse(mcp.mount_http(api, "/mcp"), "/sse")
 }
 
@@ -212,4 +212,62 @@ mod connections {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(get(addr).await, "HTTP/1.1 200 OK");
     }
+}
+
+/// `initialize` from client address `ip`: the status, `Retry-After` and the session id.
+async fn initialize_from(router: &Router, ip: [u8; 4]) -> (u16, Option<String>, Option<String>) {
+    let peer = std::net::SocketAddr::from((ip, 40000));
+    let mut request = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(Body::from(rpc::initialize().to_string()))
+        .expect("request");
+    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    (
+        response.status().as_u16(),
+        header("retry-after"),
+        header("mcp-session-id"),
+    )
+}
+
+#[tokio::test]
+async fn sessions_are_capped_per_server_and_per_address_and_live_ones_keep_working() {
+    let router = app_with(|builder| builder.max_sessions(4, 2));
+    let mut opened = Vec::new();
+    for ip in [[10, 0, 0, 1], [10, 0, 0, 1]] {
+        let (status, _, session) = initialize_from(&router, ip).await;
+        assert_eq!(status, 200);
+        opened.push(session.expect("a session id"));
+    }
+    let (status, retry_after, _) = initialize_from(&router, [10, 0, 0, 1]).await;
+    assert_eq!(
+        (status, retry_after.is_some()),
+        (503, true),
+        "the address's share is used up"
+    );
+    for _ in 0..2 {
+        assert_eq!(initialize_from(&router, [10, 0, 0, 2]).await.0, 200);
+    }
+    let (status, retry_after, _) = initialize_from(&router, [10, 0, 0, 3]).await;
+    assert_eq!(
+        (status, retry_after.as_deref()),
+        (503, Some("60")),
+        "every session is in use"
+    );
+    let body = rpc::tools_call(3, "get_item", json!({"item_id": 1})).to_string();
+    let (status, reply) = send(&router, "/mcp", &[("mcp-session-id", &opened[0])], body).await;
+    assert_eq!(
+        (status, &reply["result"]["structuredContent"]["id"]),
+        (200, &json!(1)),
+        "{reply}"
+    );
 }

@@ -9,6 +9,7 @@
 #![allow(deprecated)]
 
 mod peer;
+mod sessions;
 mod transport;
 
 use std::sync::{Arc, Mutex};

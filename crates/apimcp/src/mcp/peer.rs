@@ -106,7 +106,11 @@ impl ClientChannel for PeerChannel {
 
     fn tools_changed(&self) -> BoxFuture<Result<(), ClientError>> {
         let peer = self.peer.clone();
-        Box::pin(async move { peer.notify_tool_list_changed().await.map_err(failed("tools/list_changed")) })
+        Box::pin(async move {
+            peer.notify_tool_list_changed()
+                .await
+                .map_err(failed("tools/list_changed"))
+        })
     }
 
     fn is_closed(&self) -> bool {

@@ -1,6 +1,7 @@
 //! rmcp's transports, wrapped: the Streamable HTTP service with its session manager, stdio, and
 //! a session over channels for the hand-written legacy SSE transport.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -13,13 +14,14 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 
 use super::Handler;
+use super::sessions::{BoundedSessions, SessionsFull};
 use crate::server::McpServer;
 
-/// The Streamable HTTP endpoint: rmcp's service, and a way to ask whether a session exists
-/// (for the fast path, which answers plain tool calls itself).
+/// The Streamable HTTP endpoint: rmcp's service on bounded sessions, and a way to ask whether
+/// a session exists (for the fast path, which answers plain tool calls itself).
 pub(crate) struct HttpEndpoint {
-    pub(crate) service: StreamableHttpService<Handler, LocalSessionManager>,
-    sessions: Arc<LocalSessionManager>,
+    pub(crate) service: StreamableHttpService<Handler, BoundedSessions>,
+    sessions: Arc<BoundedSessions>,
 }
 
 impl HttpEndpoint {
@@ -28,13 +30,24 @@ impl HttpEndpoint {
         use rmcp::transport::streamable_http_server::SessionManager;
         self.sessions.has_session(&Arc::from(id)).await.unwrap_or(false)
     }
+
+    /// Room for a new session from `address`, or why there is none.
+    pub(crate) async fn admit(&self, address: Option<IpAddr>) -> Result<(), SessionsFull> {
+        self.sessions.admit(address).await
+    }
+
+    /// Records who opened session `id`.
+    pub(crate) fn owned_by(&self, id: &str, address: IpAddr) {
+        self.sessions.owned_by(id, address);
+    }
 }
 
 /// The Streamable HTTP endpoint for `server`.
 pub(crate) fn streamable_http(server: &McpServer, cancel: CancellationToken) -> HttpEndpoint {
     let options = server.options();
-    let mut sessions = LocalSessionManager::default();
-    sessions.session_config.keep_alive = Some(options.session_idle);
+    let mut local = LocalSessionManager::default();
+    local.session_config.keep_alive = Some(options.session_idle);
+    let sessions = BoundedSessions::new(local, options.max_sessions, options.max_sessions_per_address);
     let sessions = Arc::new(sessions);
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()

@@ -20,6 +20,9 @@ use crate::upstream::{Credential, Secret, Upstream, UpstreamConfig, UpstreamErro
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an idle stateful session lives by default.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+/// The default [`ServerOptions::max_sessions`]: at about 60 KB a session, a full server stays
+/// well under 256 MB.
+pub const DEFAULT_MAX_SESSIONS: usize = 3000;
 
 /// Why a server could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,11 @@ pub struct ServerOptions {
     pub stateless: bool,
     /// How long an idle stateful session lives.
     pub session_idle: Duration,
+    /// Live Streamable HTTP sessions at most: beyond it a new session evicts the least
+    /// recently used one idle for a minute or more, or is answered 503 with `Retry-After`.
+    pub max_sessions: usize,
+    /// Live sessions one client address may hold (default: half of `max_sessions`).
+    pub max_sessions_per_address: usize,
     /// Which `Host` and `Origin` values are accepted (DNS-rebinding protection).
     pub host_guard: HostGuard,
     /// The URL clients reach this server at (scheme, host, port and any prefix path).
@@ -121,6 +129,8 @@ impl Default for ServerOptions {
             timeout: DEFAULT_TIMEOUT,
             stateless: false,
             session_idle: DEFAULT_SESSION_IDLE,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_address: DEFAULT_MAX_SESSIONS / 2,
             host_guard: HostGuard::default(),
             public_url: None,
             trust_forwarded_headers: false,
@@ -349,6 +359,14 @@ impl McpServerBuilder {
     /// How long an idle session lives (default 30 minutes).
     pub fn session_idle(mut self, idle: Duration) -> Self {
         self.options.session_idle = idle;
+        self
+    }
+
+    /// The most live sessions (default [`DEFAULT_MAX_SESSIONS`]), and the most one client
+    /// address may hold (default half of them).
+    pub fn max_sessions(mut self, max: usize, per_address: usize) -> Self {
+        self.options.max_sessions = max.max(1);
+        self.options.max_sessions_per_address = per_address.clamp(1, max.max(1));
         self
     }
 

@@ -82,12 +82,16 @@ pub enum HandlerError {
 impl HandlerError {
     /// A failure with this message.
     pub fn failed(message: impl Into<String>) -> Self {
-        Self::Failed { message: message.into() }
+        Self::Failed {
+            message: message.into(),
+        }
     }
 
     /// Refused arguments, with this message.
     pub fn invalid_params(message: impl Into<String>) -> Self {
-        Self::InvalidParams { message: message.into() }
+        Self::InvalidParams {
+            message: message.into(),
+        }
     }
 }
 
@@ -198,8 +202,10 @@ impl Context {
 }
 
 type ToolHandler = Arc<dyn Fn(Map<String, Value>, Context) -> BoxFuture<ToolOutput> + Send + Sync>;
-type ResourceHandler = Arc<dyn Fn(String, Context) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>> + Send + Sync>;
-type PromptHandler = Arc<dyn Fn(Map<String, Value>, Context) -> BoxFuture<Result<PromptResult, HandlerError>> + Send + Sync>;
+type ResourceHandler =
+    Arc<dyn Fn(String, Context) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>> + Send + Sync>;
+type PromptHandler =
+    Arc<dyn Fn(Map<String, Value>, Context) -> BoxFuture<Result<PromptResult, HandlerError>> + Send + Sync>;
 type Completer = Arc<dyn Fn(CompletionRequest) -> BoxFuture<Vec<String>> + Send + Sync>;
 
 /// A tool written by hand, served next to the derived ones.

@@ -21,14 +21,17 @@ use crate::auth::{Auth, Principal};
 use crate::openapi::{ConvertOptions, OpenApiDocument, Report, convert};
 use crate::upstream::Upstream;
 
-pub use builder::{BuildError, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT, ExtensionError, McpServerBuilder, ServerOptions};
+pub use builder::{
+    BuildError, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT, ExtensionError, McpServerBuilder,
+    ServerOptions,
+};
 use call::check_names;
 pub use catalog::{Catalog, DEFAULT_AUTO_ABOVE, UnknownCatalog};
 pub(crate) use dispatch::Dispatcher;
 pub use dispatch::RESPONSE_LIMIT;
 pub use extend::{
-    BoxFuture, ClientError, CompletionRequest, Context, HandlerError, LogLevel, Prompt, PromptArgument, PromptMessage, PromptResult,
-    Resource, ResourceTemplate, Role,
+    BoxFuture, ClientError, CompletionRequest, Context, HandlerError, LogLevel, Prompt, PromptArgument, PromptMessage,
+    PromptResult, Resource, ResourceTemplate, Role,
 };
 pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::{HostGuard, Refused};

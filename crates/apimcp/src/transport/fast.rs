@@ -8,11 +8,12 @@
 //! on the envelope the fast path reads too ([`super::wire`]), so a body is read and parsed once.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -96,12 +97,32 @@ impl FastPath {
         {
             return Err(refusal);
         }
+        let opens_session = self.opens_session(&parts.headers, &envelope);
         if self.plain_post(&parts.headers)
             && let Some(response) = self.answer(&parts, envelope).await
         {
             return Ok(response);
         }
-        Ok(self.rmcp(Request::from_parts(parts, Body::from(bytes)), true).await)
+        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        if opens_session && let Err(full) = self.endpoint.admit(address).await {
+            let wait = full.retry_after();
+            let retry_after = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+            return Err(Refusal::Busy {
+                reason: full.to_string(),
+                retry_after,
+            }
+            .into_response());
+        }
+        let response = self.rmcp(Request::from_parts(parts, Body::from(bytes)), true).await;
+        if opens_session && let (Some(address), Some(id)) = (address, response.headers().get("mcp-session-id")) {
+            self.endpoint.owned_by(id.to_str().unwrap_or_default(), address);
+        }
+        Ok(response)
+    }
+
+    /// An `initialize` outside a session, in stateful mode: it opens one.
+    fn opens_session(&self, headers: &HeaderMap, envelope: &Envelope<'_>) -> bool {
+        !self.server.options().stateless && envelope.method() == "initialize" && !headers.contains_key("mcp-session-id")
     }
 
     /// rmcp's answer, its refusals by the book.

@@ -6,17 +6,20 @@
 //! as it is accepted.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 /// The default [`ConnectionLimits::header_timeout`]: 10 s.
 const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -118,7 +121,7 @@ async fn accept_until(listener: TcpListener, app: Router, limits: ConnectionLimi
             continue; // over a limit: the socket closes as it drops
         };
         let (app, builder, stop) = (app.clone(), builder.clone(), stop.clone());
-        tokio::spawn(connection(tcp, app, builder, stop, ticket));
+        tokio::spawn(connection(tcp, peer, app, builder, stop, ticket));
     }
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(DRAIN, gate.open.acquire_many(all)).await;
@@ -127,12 +130,18 @@ async fn accept_until(listener: TcpListener, app: Router, limits: ConnectionLimi
 /// Serves one connection; on shutdown, lets the request in flight finish.
 async fn connection(
     tcp: TcpStream,
+    peer: SocketAddr,
     app: Router,
     builder: Arc<http1::Builder>,
     stop: CancellationToken,
     ticket: Ticket,
 ) {
     let _ = tcp.set_nodelay(true);
+    // The client's address, as axum's `ConnectInfo` (per-address session shares read it).
+    let app = app.map_request(move |mut request: http::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    });
     let service = TowerToHyperService::new(app);
     let conn = builder.serve_connection(TokioIo::new(tcp), service).with_upgrades();
     tokio::pin!(conn);

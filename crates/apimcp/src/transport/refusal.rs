@@ -16,6 +16,8 @@ const PARSE_ERROR: i32 = -32700;
 const INVALID_REQUEST: i32 = -32600;
 /// JSON-RPC 2.0: an internal error.
 const INTERNAL_ERROR: i32 = -32603;
+/// An implementation-defined server error: the server cannot take the request now.
+const SERVER_BUSY: i32 = -32000;
 /// The code the MCP SDKs answer an unknown session with.
 const SESSION_NOT_FOUND: i32 = -32001;
 
@@ -41,6 +43,14 @@ pub(crate) enum Refusal {
     /// The session is unknown, ended or not the caller's: 404.
     #[error("Not Found: unknown or expired session; start a new one with initialize")]
     UnknownSession,
+    /// No session can be opened now: 503 with `Retry-After`.
+    #[error("Service Unavailable: {reason}; retry in {retry_after} s")]
+    Busy {
+        /// What is full.
+        reason: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Refused by the transport for a reason of its own, with its status.
     #[error("{message}")]
     Transport {
@@ -59,6 +69,7 @@ impl Refusal {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::UnknownSession => StatusCode::NOT_FOUND,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Transport { status, .. } => *status,
         }
     }
@@ -67,6 +78,7 @@ impl Refusal {
         match self {
             Self::Malformed(Malformed::Parse { .. }) => PARSE_ERROR,
             Self::UnknownSession => SESSION_NOT_FOUND,
+            Self::Busy { .. } => SERVER_BUSY,
             Self::Transport { status, .. } if status.is_server_error() => INTERNAL_ERROR,
             _ => INVALID_REQUEST,
         }
@@ -80,7 +92,13 @@ impl IntoResponse for Refusal {
             "id": null,
             "error": {"code": self.code(), "message": self.to_string()},
         });
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Self::Busy { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, http::HeaderValue::from(retry_after));
+        }
+        response
     }
 }
 

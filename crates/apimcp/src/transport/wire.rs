@@ -291,3 +291,46 @@ mod tests {
         assert_eq!(envelope.tool(), Some("delete_item"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    /// Seeded xorshift64*: the same cases on every run.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_envelope_parser() {
+        let seeds: [&[u8]; 3] = [
+            br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_item","arguments":{"id":1},"_meta":{"progressToken":"p"}}}"#,
+            br#"{"jsonrpc":"2.0","id":"s","result":{}}"#,
+            br#"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#,
+        ];
+        let cases = std::env::var("APIMCP_PROPERTY_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        let mut state = 0x5EED_0002_u64;
+        for _ in 0..cases {
+            let mut body = seeds[(next(&mut state) % 3) as usize].to_vec();
+            // Flip, insert or cut a few bytes: mostly near-valid messages, some garbage.
+            for _ in 0..=next(&mut state) % 4 {
+                let at = (next(&mut state) as usize) % (body.len() + 1);
+                let byte = next(&mut state) as u8;
+                match next(&mut state) % 3 {
+                    0 if at < body.len() => body[at] = byte,
+                    1 => body.insert(at, byte),
+                    _ => body.truncate(at),
+                }
+            }
+            if let Ok(envelope) = Envelope::read(&body) {
+                let _ = (envelope.request_id(), envelope.tool(), envelope.method());
+            }
+        }
+    }
+}

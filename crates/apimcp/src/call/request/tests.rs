@@ -441,3 +441,88 @@ fn multipart_parts_take_their_declared_content_type() {
         "{text}"
     );
 }
+/// A small seeded generator (xorshift64*): the property tests below are the same on every
+/// run. `APIMCP_PROPERTY_CASES` sets how many cases (the default is quick; raise it for a
+/// long run).
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// A string of the characters that matter to URLs and headers, and any other.
+    fn text(&mut self) -> String {
+        const TRICKY: [char; 20] = [
+            '.', '/', '\\', '%', '?', '#', ';', ',', '=', '&', '\r', '\n', '\0', ' ', ':', '@', 'a', 'é', '\u{7f}',
+            '\u{2028}',
+        ];
+        let len = self.below(8);
+        (0..len)
+            .map(|_| match self.below(4) {
+                0 => char::from_u32(self.below(0x11_0000) as u32).unwrap_or('x'),
+                _ => TRICKY[self.below(TRICKY.len())],
+            })
+            .collect()
+    }
+
+    /// A JSON value made of such strings: a string, a number, an array or an object.
+    fn value(&mut self) -> Value {
+        match self.below(4) {
+            0 => json!(self.text()),
+            1 => json!(self.next() as i64),
+            2 => Value::Array((0..self.below(3)).map(|_| json!(self.text())).collect()),
+            _ => Value::Object((0..self.below(3)).map(|_| (self.text(), json!(self.text()))).collect()),
+        }
+    }
+}
+
+fn property_cases() -> usize {
+    std::env::var("APIMCP_PROPERTY_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000)
+}
+
+#[test]
+fn arbitrary_arguments_never_leave_the_template_nor_forge_a_header() {
+    let mut rng = Seeded(0x5EED_0001);
+    let styles = [Style::Simple, Style::Label, Style::Matrix];
+    for _ in 0..property_cases() {
+        let style = styles[rng.below(styles.len())];
+        let explode = rng.below(2) == 0;
+        let b = binding(
+            "/api/v1/items/{id}/tail",
+            vec![
+                param("id", Location::Path, style, explode),
+                param(
+                    "X-T",
+                    Location::Header(http::HeaderName::from_static("x-t")),
+                    Style::Simple,
+                    false,
+                ),
+            ],
+            None,
+        );
+        let a = json!({"id": rng.value(), "X-T": rng.value()});
+        let Ok(request) = build_request(&b, &args(a.clone())) else {
+            continue; // refused with an error: fine
+        };
+        let path = request.uri().path();
+        let segments: Vec<&str> = path.split('/').collect();
+        assert_eq!(segments.len(), 6, "{a}: {path}");
+        assert_eq!(&segments[..4], ["", "api", "v1", "items"], "{a}: {path}");
+        assert_eq!(segments[5], "tail", "{a}: {path}");
+        assert!(segments[4] != "." && segments[4] != "..", "{a}: {path}");
+        for value in request.headers().values() {
+            assert!(!value.as_bytes().iter().any(|b| matches!(b, b'\r' | b'\n' | 0)), "{a}");
+        }
+    }
+}
