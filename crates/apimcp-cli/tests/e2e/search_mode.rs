@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::Request;
 use serde_json::{Value, json};
 
-use crate::util::{Apimcp, Http};
+use crate::util::{Apimcp, Http, serve_app};
 
 /// Derived tools in the test document: five about tickets and 65 others, past `auto`'s 64.
 const TOOLS: usize = 70;
@@ -17,19 +17,7 @@ fn start_upstream() -> String {
     let app = Router::new().fallback(|request: Request| async move {
         axum::Json(json!({"method": request.method().as_str(), "path": request.uri().path()}))
     });
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    format!("http://{}", rx.recv().expect("upstream address"))
+    format!("http://{}", serve_app(app))
 }
 
 fn operation(id: &str, summary: &str, parameters: Value) -> Value {

@@ -11,7 +11,7 @@ use axum::extract::Request;
 use axum::routing::{any, get};
 use serde_json::{Value, json};
 
-use crate::util::{Apimcp, Http, eventually};
+use crate::util::{Apimcp, Http, eventually, serve_app};
 
 /// The upstream: echoes what reached it; counts requests to /admin, which no tool exposes.
 struct Upstream {
@@ -55,19 +55,7 @@ fn start_upstream() -> Upstream {
             }),
         )
         .fallback(echo);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    let addr = rx.recv().expect("upstream address");
+    let addr = serve_app(app);
     Upstream {
         base: format!("http://{addr}"),
         admin_hits,

@@ -8,25 +8,13 @@ use axum::Router;
 use axum::extract::Request;
 use serde_json::{Value, json};
 
-use crate::util::{Apimcp, Http, workspace};
+use crate::util::{Apimcp, Http, serve_app, workspace};
 
 /// An upstream that answers every request with its path.
 fn start_upstream() -> (String, u16) {
     let app =
         Router::new().fallback(|request: Request| async move { axum::Json(json!({"path": request.uri().path()})) });
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    let addr = rx.recv().expect("upstream address");
+    let addr = serve_app(app);
     (format!("http://{addr}"), addr.port())
 }
 

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::util::{Apimcp, Http, eventually};
+use crate::util::{Apimcp, Http, eventually, serve_app};
 
 const HEADER_KEY: &str = "sekrit-header-key";
 const QUERY_KEY: &str = "sekrit query&key";
@@ -89,19 +89,7 @@ fn start_upstream() -> Upstream {
         .route("/oauth/token", post(move |request| token(issued.clone(), request)))
         .route("/refused", get(|| async { StatusCode::UNAUTHORIZED }))
         .fallback(echo);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    let addr = rx.recv().expect("upstream address");
+    let addr = serve_app(app);
     Upstream {
         base: format!("http://{addr}"),
         tokens_issued,

@@ -28,6 +28,24 @@ pub(crate) fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Serves `app` on a loopback port of its own, on a thread of its own, for the life of the
+/// test process (the upstream APIs the tests call through apimcp); answers its address.
+pub(crate) fn serve_app(app: axum::Router) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    rx.recv().expect("the app's address")
+}
+
 /// `cmd` started with its stdout and stderr captured, for `run_bounded`.
 pub(crate) fn spawned(cmd: &mut Command) -> Child {
     cmd.stdout(Stdio::piped())
