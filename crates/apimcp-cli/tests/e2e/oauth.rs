@@ -251,6 +251,8 @@ fn key_rotation_and_an_outage_of_the_issuer() {
         started.elapsed()
     );
     issuer.restart(false);
+    // While no keys are held, a failed fetch is tried again at most every FIRST_FETCH_RETRY.
+    std::thread::sleep(apimcp::auth::FIRST_FETCH_RETRY);
     let back = with_token(
         &http,
         &fresh_resource,

@@ -22,7 +22,7 @@ const KEYS_TTL: Duration = Duration::from_secs(600);
 /// Clock skew allowed on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
 /// The least time between two JWKS fetches while no keys are held (the issuer was down).
-const FIRST_FETCH_RETRY: Duration = Duration::from_millis(500);
+pub const FIRST_FETCH_RETRY: Duration = Duration::from_millis(500);
 /// The bound on one metadata or JWKS request.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
