@@ -289,3 +289,90 @@ async fn a_token_for_this_server_does_not_reach_a_remote_api_unless_asked() {
         "forwarded when named"
     );
 }
+
+/// A session answers only the principal that opened it: another valid token with the session
+/// id gets 404 (as for an unknown session) on POST, GET and DELETE, and the session lives on.
+#[tokio::test]
+async fn a_session_answers_only_the_principal_that_opened_it() {
+    let auth = AuthConfig::new()
+        .verifier(StaticTokens::new(["alice-token", "bob-token"]).with_scopes(["items:read"]))
+        .authorization_server("https://as.example");
+    let router = app(auth);
+    let mut alice = Client::new(router.clone(), "/mcp").with_header("authorization", "Bearer alice-token");
+    alice.initialize().await;
+    let session = alice.session().expect("a session").to_owned();
+    let bob = Client::new(router.clone(), "/mcp")
+        .with_header("authorization", "Bearer bob-token")
+        .with_header("mcp-session-id", &session);
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let refused = bob.post(list.clone()).await;
+    assert_eq!(refused.status, 404, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], -32001, "{}", refused.body);
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "whoami", "arguments": {}}});
+    assert_eq!(bob.post(call).await.status, 404);
+    for method in [http::Method::GET, http::Method::DELETE] {
+        let request = Request::builder()
+            .method(method.clone())
+            .uri("/mcp")
+            .header("host", "localhost")
+            .header("accept", "text/event-stream")
+            .header("authorization", "Bearer bob-token")
+            .header("mcp-session-id", &session)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = router.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), 404, "{method}");
+    }
+    let still = alice.post(list).await;
+    assert_eq!(still.status, 200, "{}", still.body);
+    assert!(still.body.contains("get_item"), "{}", still.body);
+    assert_eq!(
+        alice.call("whoami", json!({})).await["content"][0]["text"],
+        "static-token-1"
+    );
+}
+
+/// The legacy SSE transport binds its sessions the same way: another principal posting to a
+/// session's message URL gets 404, the opener 202.
+#[tokio::test]
+async fn a_legacy_sse_session_answers_only_its_opener() {
+    let (api, document) = apimcp::demo::app();
+    let auth = AuthConfig::new()
+        .verifier(StaticTokens::new(["alice-token", "bob-token"]))
+        .authorization_server("https://as.example");
+    let mcp = McpServer::builder()
+        .utoipa(&document)
+        .in_process(api.clone())
+        .auth(auth)
+        .build()
+        .expect("builds");
+    let router = mcp.mount_sse(api, "/sse");
+    let open = Request::get("/sse")
+        .header("host", "localhost")
+        .header("authorization", "Bearer alice-token")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = router.clone().oneshot(open).await.expect("infallible");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let first = http_body_util::BodyExt::frame(&mut body)
+        .await
+        .expect("an event")
+        .expect("a frame")
+        .into_data()
+        .expect("data");
+    let event = String::from_utf8_lossy(&first).into_owned();
+    let endpoint = event
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("an endpoint event: {event}"))
+        .to_owned();
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let as_bob = Client::new(router.clone(), &endpoint).with_header("authorization", "Bearer bob-token");
+    assert_eq!(as_bob.post(ping.clone()).await.status, 404);
+    let as_alice = Client::new(router, &endpoint).with_header("authorization", "Bearer alice-token");
+    let accepted = as_alice.post(ping).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    drop(body);
+}

@@ -54,4 +54,5 @@ pub(crate) use runtime::Auth;
 pub use scopes::ScopeRules;
 pub use static_tokens::StaticTokens;
 pub use types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scope, Scopes};
+pub(crate) use verifier::request_owner;
 pub use verifier::{BearerToken, Dependency, Principal, TokenVerifier, VerifyError};

@@ -47,6 +47,19 @@ pub struct Principal {
     pub claims: Value,
 }
 
+impl Principal {
+    /// Who this is, for binding a session to the one who opened it: the subject, else the
+    /// client (a client-credentials token has no user).
+    pub(crate) fn owner(&self) -> Option<&str> {
+        self.subject.as_deref().or(self.client_id.as_deref())
+    }
+}
+
+/// The owner of a request (see [`Principal::owner`]): `None` without auth or without a token.
+pub(crate) fn request_owner(extensions: &http::Extensions) -> Option<&str> {
+    extensions.get::<Principal>().and_then(Principal::owner)
+}
+
 /// Why a token was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

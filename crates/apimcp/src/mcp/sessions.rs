@@ -1,6 +1,7 @@
 //! Bounded Streamable HTTP sessions: rmcp's local session manager behind one that counts
-//! sessions, knows when each was last used and which client address opened it, so that a new
-//! session beyond the cap evicts the least recently used idle one, or is refused.
+//! sessions, knows when each was last used and who opened it (client address and principal),
+//! so that a new session beyond the cap evicts the least recently used idle one, or is refused,
+//! and a session answers only the principal that opened it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -43,10 +44,17 @@ impl SessionsFull {
     }
 }
 
+/// Who opened a session.
+struct Opener {
+    address: Option<IpAddr>,
+    /// [`crate::auth::Principal::owner`] of the opening request.
+    principal: Option<Arc<str>>,
+}
+
 #[derive(Default)]
 struct Book {
     last_used: HashMap<SessionId, Instant>,
-    owner: HashMap<SessionId, IpAddr>,
+    opener: HashMap<SessionId, Opener>,
     by_address: HashMap<IpAddr, usize>,
 }
 
@@ -118,16 +126,31 @@ impl BoundedSessions {
         }
     }
 
-    /// Records that `address` opened session `id`.
-    pub(crate) fn owned_by(&self, id: &str, address: IpAddr) {
+    /// Records who opened session `id`: the client's `address` and `principal`.
+    pub(crate) fn opened_by(&self, id: &str, address: Option<IpAddr>, principal: Option<&str>) {
         let mut book = self.book();
         let Some((id, _)) = book.last_used.get_key_value(id) else {
             return;
         };
         let id = id.clone();
-        if book.owner.insert(id, address).is_none() {
+        let opener = Opener {
+            address,
+            principal: principal.map(Arc::from),
+        };
+        if book.opener.insert(id, opener).is_none()
+            && let Some(address) = address
+        {
             *book.by_address.entry(address).or_default() += 1;
         }
+    }
+
+    /// Whether session `id` was opened by someone other than `principal` (an unknown session
+    /// is not: it is answered 404 anyway).
+    pub(crate) fn foreign(&self, id: &str, principal: Option<&str>) -> bool {
+        self.book()
+            .opener
+            .get(id)
+            .is_some_and(|opener| opener.principal.as_deref() != principal)
     }
 
     fn least_recently_used(&self) -> Option<(SessionId, Instant)> {
@@ -149,7 +172,9 @@ impl BoundedSessions {
     fn forget(&self, id: &SessionId) {
         let mut book = self.book();
         book.last_used.remove(id);
-        if let Some(address) = book.owner.remove(id)
+        if let Some(Opener {
+            address: Some(address), ..
+        }) = book.opener.remove(id)
             && let Some(count) = book.by_address.get_mut(&address)
         {
             *count -= 1;

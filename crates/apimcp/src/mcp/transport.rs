@@ -36,9 +36,14 @@ impl HttpEndpoint {
         self.sessions.admit(address).await
     }
 
-    /// Records who opened session `id`.
-    pub(crate) fn owned_by(&self, id: &str, address: IpAddr) {
-        self.sessions.owned_by(id, address);
+    /// Records who opened session `id`: the client's address and principal.
+    pub(crate) fn opened_by(&self, id: &str, address: Option<IpAddr>, principal: Option<&str>) {
+        self.sessions.opened_by(id, address, principal);
+    }
+
+    /// Whether session `id` belongs to another principal than `principal`.
+    pub(crate) fn foreign(&self, id: &str, principal: Option<&str>) -> bool {
+        self.sessions.foreign(id, principal)
     }
 }
 

@@ -71,6 +71,9 @@ impl tower::Service<Request> for Endpoint {
 
 impl FastPath {
     async fn handle(&self, request: Request) -> Response {
+        if self.foreign_session(&request) {
+            return Refusal::UnknownSession.into_response();
+        }
         if request.method() == Method::POST {
             return self.post(request).await.unwrap_or_else(|refusal| refusal);
         }
@@ -113,11 +116,23 @@ impl FastPath {
             }
             .into_response());
         }
+        let principal = crate::auth::request_owner(&parts.extensions).map(str::to_owned);
         let response = self.rmcp(Request::from_parts(parts, Body::from(bytes)), true).await;
-        if opens_session && let (Some(address), Some(id)) = (address, response.headers().get("mcp-session-id")) {
-            self.endpoint.owned_by(id.to_str().unwrap_or_default(), address);
+        if opens_session && let Some(id) = response.headers().get("mcp-session-id") {
+            let id = id.to_str().unwrap_or_default();
+            self.endpoint.opened_by(id, address, principal.as_deref());
         }
         Ok(response)
+    }
+
+    /// The request names a session another principal opened: it is answered as if the session
+    /// did not exist, so a session id alone is worth nothing to anyone else.
+    fn foreign_session(&self, request: &Request) -> bool {
+        let id = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok());
+        id.is_some_and(|id| {
+            self.endpoint
+                .foreign(id, crate::auth::request_owner(request.extensions()))
+        })
     }
 
     /// An `initialize` outside a session, in stateful mode: it opens one.

@@ -23,7 +23,14 @@ use crate::auth::AuthState;
 use crate::mcp::{ClientMessage, channel_session, parse_client_message};
 use crate::server::McpServer;
 
-type Sessions = Arc<Mutex<HashMap<String, mpsc::Sender<ClientMessage>>>>;
+type Sessions = Arc<Mutex<HashMap<String, Session>>>;
+
+/// A live legacy session: its inbox, and who opened it ([`crate::auth::Principal::owner`]).
+#[derive(Clone)]
+struct Session {
+    inbox: mpsc::Sender<ClientMessage>,
+    principal: Option<Arc<str>>,
+}
 
 #[derive(Clone)]
 struct SseState {
@@ -70,7 +77,7 @@ impl Drop for SessionGuard {
     }
 }
 
-fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientMessage>>> {
+fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
     sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -82,7 +89,12 @@ async fn open_stream(State(state): State<SseState>, request: Request) -> Respons
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let session = channel_session(state.server.clone(), state.server.shutdown_token());
-    lock(&state.sessions).insert(id.clone(), session.inbox);
+    let principal = crate::auth::request_owner(request.extensions()).map(Arc::from);
+    let entry = Session {
+        inbox: session.inbox,
+        principal,
+    };
+    lock(&state.sessions).insert(id.clone(), entry);
     let guard = SessionGuard {
         sessions: state.sessions.clone(),
         id: id.clone(),
@@ -124,7 +136,8 @@ async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Res
     {
         return Err(refusal);
     }
-    let mut inbox = state.inbox(query).map_err(IntoResponse::into_response)?;
+    let principal = crate::auth::request_owner(&parts.extensions);
+    let mut inbox = state.inbox(query, principal).map_err(IntoResponse::into_response)?;
     let message = parse_client_message(&body, parts).ok_or_else(|| {
         let problem = "the message is not an MCP message this server reads (check `method`, `id` and `params`)";
         Refusal::from(Malformed::Invalid { problem }).into_response()
@@ -136,15 +149,19 @@ async fn deliver(state: &SseState, query: SessionQuery, request: Request) -> Res
 }
 
 impl SseState {
-    /// The inbox of the session the query names.
-    fn inbox(&self, query: SessionQuery) -> Result<mpsc::Sender<ClientMessage>, Refusal> {
+    /// The inbox of the session the query names, if `principal` opened it (another's session
+    /// is answered as unknown).
+    fn inbox(&self, query: SessionQuery, principal: Option<&str>) -> Result<mpsc::Sender<ClientMessage>, Refusal> {
         let Some(id) = query.session_id.or(query.session_id_camel) else {
             return Err(Refusal::Transport {
                 status: StatusCode::BAD_REQUEST,
                 message: "Bad Request: session_id is required (the endpoint event gives the URL)".to_owned(),
             });
         };
-        let inbox = lock(&self.sessions).get(&id).cloned();
-        inbox.ok_or(Refusal::UnknownSession)
+        let session = lock(&self.sessions).get(&id).cloned();
+        session
+            .filter(|session| session.principal.as_deref() == principal)
+            .map(|session| session.inbox)
+            .ok_or(Refusal::UnknownSession)
     }
 }
