@@ -14,6 +14,7 @@ mod operation;
 mod options;
 mod schema;
 mod swagger2;
+mod valid;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -24,6 +25,7 @@ pub use document::{DocumentError, OpenApiDocument, SpecVersion};
 pub use filter::{FilterError, OperationFilter};
 pub use options::{ConvertOptions, DEFAULT_MAX_SCHEMA_DEFS_BYTES};
 pub use schema::SchemaError;
+pub use valid::InvalidSchema;
 
 use crate::tool::{Binding, InvalidToolName, Tool, ToolName};
 use describe::DescribeOptions;
@@ -115,6 +117,14 @@ pub enum OperationError {
     InvalidHeaderName {
         /// The name as the document writes it.
         name: String,
+    },
+    /// A schema that stays invalid JSON Schema after its refused keywords are dropped.
+    #[error("{which}: {source}")]
+    InvalidSchema {
+        /// `inputSchema` or `outputSchema`.
+        which: &'static str,
+        /// What is wrong.
+        source: InvalidSchema,
     },
     /// An operation under a key that is not an HTTP method (3.2 `additionalOperations`).
     #[error("`{method}` is not an HTTP method")]
@@ -266,9 +276,13 @@ fn convert_operation<'d>(
     describe: DescribeOptions,
 ) -> Result<ConvertedTool, OperationError> {
     let method = http_method(&op.method)?;
-    let inputs = inputs::build(schemas, op.item, op.op)?;
+    let mut inputs = inputs::build(schemas, op.item, op.op)?;
     let output = operation::output_schema(schemas, op.op)?;
-    let (output_schema, output_wrapped) = output.map_or((None, false), |(schema, wrapped)| (Some(schema), wrapped));
+    let (mut output_schema, output_wrapped) = output.map_or((None, false), |(schema, wrapped)| (Some(schema), wrapped));
+    made_valid(schemas, &name, "inputSchema", &mut inputs.schema)?;
+    if let Some(output) = &mut output_schema {
+        made_valid(schemas, &name, "outputSchema", output)?;
+    }
     let title = op.summary();
     Ok(ConvertedTool {
         tool: Tool {
@@ -293,6 +307,34 @@ fn convert_operation<'d>(
         required_scopes: operation::required_scopes(schemas.doc(), op.op),
         security: operation::security_requirements(schemas.doc(), op.op),
     })
+}
+
+/// `schema` made valid 2020-12 ([`valid::make_valid`]), what was dropped told in a warning.
+/// Its `$defs` were made valid once each, when normalised ([`Schemas`]), so they are left out
+/// of the check: the meta-schema does not follow `$ref`s, so the result is the same.
+fn made_valid(
+    schemas: &mut Schemas<'_>,
+    tool: &ToolName,
+    which: &'static str,
+    schema: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), OperationError> {
+    let defs = schema.shift_remove("$defs");
+    let mut value = serde_json::Value::Object(std::mem::take(schema));
+    let result = valid::make_valid(&mut value);
+    if let serde_json::Value::Object(map) = value {
+        *schema = map;
+    }
+    if let Some(defs) = defs {
+        schema.insert("$defs".to_owned(), defs);
+    }
+    let dropped = result.map_err(|source| OperationError::InvalidSchema { which, source })?;
+    if !dropped.is_empty() {
+        schemas.warn(format!(
+            "{tool}: {which}: the document's values at {} are not valid JSON Schema and were left out",
+            dropped.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// The operation's method, checked once here so that no call meets a method HTTP cannot send.

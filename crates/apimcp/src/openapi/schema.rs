@@ -50,6 +50,9 @@ pub enum SchemaError {
         /// The JSON type found.
         found: &'static str,
     },
+    /// A definition that stays invalid JSON Schema after its refused keywords are dropped.
+    #[error(transparent)]
+    Invalid(super::InvalidSchema),
 }
 
 /// The JSON pointer (`/components/schemas/Pet`) a local reference (`#/components/schemas/Pet`)
@@ -144,6 +147,11 @@ impl<'d> Schemas<'d> {
         self.doc
     }
 
+    /// Notes a warning for the report.
+    pub(crate) fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
     /// Notes about what normalisation had to leave out, each once.
     pub(crate) fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
@@ -228,7 +236,14 @@ impl<'d> Schemas<'d> {
             reference: format!("#{pointer}"),
         })?;
         let mut reached = Reached::default();
-        let schema = self.normalize(target, direction, &mut reached)?;
+        let mut schema = self.normalize(target, direction, &mut reached)?;
+        let dropped = super::valid::make_valid(&mut schema).map_err(SchemaError::Invalid)?;
+        if !dropped.is_empty() {
+            self.warn(format!(
+                "#{pointer}: the document's values at {} are not valid JSON Schema and were left out",
+                dropped.join(", ")
+            ));
+        }
         let size = serde_json::to_vec(&schema).map_or(0, |v| v.len());
         Ok(Rc::new(Definition {
             schema,
