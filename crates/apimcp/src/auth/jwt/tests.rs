@@ -232,3 +232,77 @@ async fn fetches_are_bounded_from_the_first_request_on() {
     assert!(futures::future::join_all(burst).await.iter().all(Result::is_ok));
     assert_eq!(*fetches.lock().expect("lock"), 1);
 }
+
+/// Arbitrary tokens (random bytes, and well-formed JWTs with odd headers, claims and
+/// signatures) are all refused, none panics, and the verifier still accepts a good token after.
+/// Seeded; `APIMCP_PROPERTY_CASES` for a longer run.
+#[tokio::test]
+async fn arbitrary_tokens_are_refused_without_a_panic() {
+    let (iss, _, _) = issuer(JWKS).await;
+    let verifier = JwtVerifier::new(&iss, AUD);
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut state: u64 = 0x70CE_2B1D;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let odd = [
+        json!(null),
+        json!(-1),
+        json!(""),
+        json!("\u{1b}[31m\r\n"),
+        json!([]),
+        json!({}),
+        json!(1e300),
+        json!("x".repeat(5000)),
+    ];
+    let cases: usize = std::env::var("APIMCP_PROPERTY_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    for case in 0..cases {
+        let mut pick = |n: usize| (next() % n as u64) as usize;
+        let token = match pick(3) {
+            0 => {
+                let bytes: Vec<u8> = (0..pick(300)).map(|_| (pick(256)) as u8).collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            1 => {
+                let parts: Vec<String> = (0..pick(6))
+                    .map(|_| b64(&(0..pick(80)).map(|_| pick(256) as u8).collect::<Vec<u8>>()))
+                    .collect();
+                parts.join(".")
+            }
+            _ => {
+                let algs = ["RS256", "ES256", "EdDSA", "none", "HS256", "PS512", "RS1", ""];
+                let typs = ["JWT", "at+jwt", "dpop+jwt", "application/at+jwt", ""];
+                let kids = ["k-rsa", "k-ec", "nope", ""];
+                let (alg, kid, typ) = (algs[pick(algs.len())], kids[pick(kids.len())], typs[pick(typs.len())]);
+                let mut header = json!({"alg": alg, "kid": kid, "typ": typ});
+                if pick(3) == 0 {
+                    header[["alg", "kid", "typ", "crit", "jku", "x5u"][pick(6)]] = odd[pick(odd.len())].clone();
+                }
+                let mut body = claims(&iss);
+                if pick(2) == 0 {
+                    body[["exp", "aud", "iss", "scope", "sub", "nbf"][pick(6)]] = odd[pick(odd.len())].clone();
+                }
+                let signature: Vec<u8> = (0..pick(600)).map(|_| pick(256) as u8).collect();
+                format!(
+                    "{}.{}.{}",
+                    b64(header.to_string().as_bytes()),
+                    b64(body.to_string().as_bytes()),
+                    b64(&signature)
+                )
+            }
+        };
+        let result = verify(&verifier, &token).await;
+        assert!(
+            matches!(result, Err(VerifyError::Invalid(_))),
+            "case {case}: {token:?} gave {result:?}"
+        );
+    }
+    let good = sign(Algorithm::RS256, "k-rsa", RSA, &claims(&iss));
+    assert!(verify(&verifier, &good).await.is_ok());
+}
