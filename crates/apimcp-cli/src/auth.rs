@@ -201,6 +201,9 @@ fn verifier(config: AuthConfig, section: &AuthSection, audience: String) -> Auth
         if let Some(jwks) = &section.jwks_uri {
             verifier = verifier.with_jwks_uri(jwks);
         }
+        if section.require_at_jwt == Some(true) {
+            verifier = verifier.require_at_jwt();
+        }
         config.verifier(verifier)
     } else {
         config

@@ -27,6 +27,8 @@ pub(crate) struct AuthSection {
     pub(crate) required: Option<bool>,
     pub(crate) issuer: Option<String>,
     pub(crate) jwks_uri: Option<String>,
+    /// Accept only JWTs typed `at+jwt` (RFC 9068), not plain `JWT`.
+    pub(crate) require_at_jwt: Option<bool>,
     pub(crate) audience: Option<String>,
     pub(crate) introspection_url: Option<String>,
     pub(crate) introspection_client_id: Option<String>,

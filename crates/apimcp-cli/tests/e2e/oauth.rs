@@ -185,6 +185,29 @@ fn bad_tokens_get_invalid_token() {
     assert_eq!(in_query.status, 401, "a token in the query string alone is not read");
 }
 
+/// `require_at_jwt = true`: the provider's own access tokens (typed `at+jwt`) pass, a plain
+/// `JWT` from the same issuer is refused; without the setting both pass.
+#[test]
+fn require_at_jwt_refuses_plain_jwts_from_the_config() {
+    let issuer = Issuer::start();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let http = Http::new();
+    for (setting, plain_status) in [("", 200), ("require_at_jwt = true", 401)] {
+        let (_demo, server) = protected(&issuer, setting);
+        let resource = server.url("/mcp");
+        let claims = json!({"iss": issuer.url(), "aud": resource, "sub": "u", "scope": "mcp:read", "exp": now() + 300, "iat": now()});
+        let plain = issuer.sign_typed(&claims, "JWT");
+        assert_eq!(
+            with_token(&http, &resource, &plain, list.clone()).status,
+            plain_status,
+            "{setting:?}"
+        );
+        let typed = issuer.token(&resource, "openid mcp:read");
+        let reply = with_token(&http, &resource, &typed, list.clone());
+        assert_eq!(reply.status, 200, "{setting:?}: {}", reply.body);
+    }
+}
+
 #[test]
 fn a_missing_scope_gets_403_with_the_scopes_to_ask_for() {
     let issuer = Issuer::start();

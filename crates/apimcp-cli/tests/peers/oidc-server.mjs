@@ -14,7 +14,7 @@
 //     place: with it, access tokens are JWTs (OIDC_TOKEN_FORMAT) with aud = the audience; without
 //     it they are opaque (userinfo only). Every client allowed the refresh_token grant gets a
 //     refresh token, offline_access or not, and PKCE is required of public clients only.
-// Test-only: POST /test/sign signs the JSON claims it is given with the current key, so the
+// Test-only: POST /test/sign[?typ=JWT] signs the JSON claims it is given with the current key (typ at+jwt unless asked), so the
 // test can present expired, not-yet-valid or foreign-issuer tokens made by this very issuer.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -113,7 +113,8 @@ async function sign(req, res) {
   let body = '';
   for await (const chunk of req) body += chunk;
   const key = await importJWK(jwk, 'RS256');
-  const token = await new SignJWT(JSON.parse(body)).setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'at+jwt' }).sign(key);
+  const typ = new URL(req.url, 'http://test').searchParams.get('typ') || 'at+jwt'; // ?typ=JWT: a plain JWT
+  const token = await new SignJWT(JSON.parse(body)).setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ }).sign(key);
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end(token);
 }
@@ -145,7 +146,7 @@ http.createServer((req, res) => {
   const fail = (e) => { res.statusCode = 500; res.end(String(e)); };
   const path = req.url.split('?')[0];
   if (req.url.startsWith('/interaction/')) approve(req, res).catch(fail);
-  else if (req.url === '/test/sign' && req.method === 'POST') sign(req, res).catch(fail);
+  else if (path === '/test/sign' && req.method === 'POST') sign(req, res).catch(fail);
   else if (AUTH0 && path === '/.well-known/oauth-authorization-server') {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end('{"error":"not_found"}');

@@ -161,10 +161,15 @@ impl Issuer {
             .to_owned()
     }
 
-    /// A token with these claims, signed by the issuer's own key.
+    /// A token with these claims, signed by the issuer's own key, typed `at+jwt`.
     pub(crate) fn sign(&self, claims: &Value) -> String {
+        self.sign_typed(claims, "at+jwt")
+    }
+
+    /// A token with these claims, signed by the issuer's own key, with header `typ`.
+    pub(crate) fn sign_typed(&self, claims: &Value, typ: &str) -> String {
         reqwest::blocking::Client::new()
-            .post(format!("{}/test/sign", self.url()))
+            .post(format!("{}/test/sign?typ={typ}", self.url()))
             .body(claims.to_string())
             .send()
             .and_then(|r| r.text())
