@@ -271,3 +271,55 @@ async fn sessions_are_capped_per_server_and_per_address_and_live_ones_keep_worki
         "{reply}"
     );
 }
+
+/// A refusal by the headers (406, 415) after a large body leaves the connection usable: the
+/// body is read first, so the next request on the same keep-alive connection is answered.
+#[tokio::test]
+async fn a_refused_large_body_does_not_cost_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app(true)).await });
+    let mut socket = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let big = "[".repeat(200_000);
+    let initialize = rpc::initialize().to_string();
+    for (content_type, accept, body, status) in [
+        ("text/plain", "application/json, text/event-stream", big.as_str(), "415"),
+        ("application/json", "text/html", big.as_str(), "406"),
+        (
+            "application/json",
+            "application/json, text/event-stream",
+            initialize.as_str(),
+            "200",
+        ),
+    ] {
+        let request = format!(
+            "POST /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-type: {content_type}\r\naccept: {accept}\r\n\
+             mcp-protocol-version: 2025-06-18\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        socket
+            .write_all(request.as_bytes())
+            .await
+            .expect("the connection is still open");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = socket.read(&mut byte).await.expect("read");
+            assert_eq!(n, 1, "the server closed the connection before answering {status}");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_lowercase();
+        assert!(head.starts_with(&format!("http/1.1 {status}")), "{head}");
+        if status == "200" {
+            break; // answered on the same connection: an SSE stream follows
+        }
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("a content-length: {head}"));
+        let mut rest = vec![0u8; length];
+        socket.read_exact(&mut rest).await.expect("the body");
+    }
+}

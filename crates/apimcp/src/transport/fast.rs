@@ -89,11 +89,13 @@ impl FastPath {
     /// then the scope check, then the fast path or rmcp.
     async fn post(&self, request: Request) -> Result<Response, Response> {
         let (parts, body) = request.into_parts();
-        check_accept(&parts.headers).map_err(IntoResponse::into_response)?;
-        check_content_type(&parts.headers).map_err(IntoResponse::into_response)?;
+        // The body is read before the headers are judged: a refusal that left it unread would
+        // cost the client its connection (hyper closes it), and the next request on it.
         let bytes = axum::body::to_bytes(body, MAX_BODY)
             .await
             .map_err(|_| Refusal::TooLarge { limit: MAX_BODY }.into_response())?;
+        check_accept(&parts.headers).map_err(IntoResponse::into_response)?;
+        check_content_type(&parts.headers).map_err(IntoResponse::into_response)?;
         let envelope = Envelope::read(&bytes).map_err(|e| Refusal::from(e).into_response())?;
         if let Some(auth) = &self.auth
             && let Some(refusal) = auth.refuse_call(envelope.tool_for(&self.server), &parts.extensions, &parts.headers)
