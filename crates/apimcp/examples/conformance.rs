@@ -7,13 +7,14 @@
 //! (`--no-fast-path` sends every request through rmcp's service), then
 //! point `@modelcontextprotocol/conformance server --url http://127.0.0.1:3001/mcp` at it.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use apimcp::McpServer;
 use apimcp::call::{Content, ResourceContents, ToolOutput};
 use apimcp::server::{
-    CompletionRequest, Context, LogLevel, Prompt, PromptArgument, PromptMessage, PromptResult, Resource,
-    ResourceTemplate, Role,
+    ClientError, CompletionRequest, Context, InputRequest, LogLevel, Prompt, PromptArgument, PromptMessage,
+    PromptResult, Resource, ResourceTemplate, Role,
 };
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -201,6 +202,165 @@ async fn elicitation_enums(_args: Map<String, Value>, cx: Context) -> ToolOutput
     .await
 }
 
+/// The server and its document, for `test_trigger_tool_change`.
+static SERVED: OnceLock<(McpServer, apimcp::OpenApiDocument)> = OnceLock::new();
+
+/// Reloads the tool list, which tells sessions and listen streams that it changed.
+async fn trigger_tool_change(_args: Map<String, Value>, _cx: Context) -> ToolOutput {
+    match SERVED.get().map(|(server, document)| server.refresh(document)) {
+        Some(Ok(_)) => text("Tool list reloaded"),
+        Some(Err(e)) => ToolOutput::error(format!("Reload failed: {e}")),
+        None => ToolOutput::error("The server is not running"),
+    }
+}
+
+/// Samples whatever the client declared: a 2026-07-28 client without `sampling` gets -32021.
+async fn missing_capability(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    let request = json!({"messages": [{"role": "user", "content": {"type": "text", "text": "Hi"}}], "maxTokens": 10});
+    match cx.sample(request).await {
+        Ok(_) => text("Sampled"),
+        Err(e) => ToolOutput::error(format!("Sampling failed: {e}")),
+    }
+}
+
+fn ask_name(message: &str) -> InputRequest {
+    let schema = object_schema(json!({"name": {"type": "string"}}), &["name"]);
+    InputRequest::elicit(json!({"message": message, "requestedSchema": schema}))
+}
+
+fn ask_model(question: &str, max_tokens: u32) -> InputRequest {
+    InputRequest::sample(json!({
+        "messages": [{"role": "user", "content": {"type": "text", "text": question}}],
+        "maxTokens": max_tokens
+    }))
+}
+
+fn confirm() -> InputRequest {
+    let schema = object_schema(json!({"ok": {"type": "boolean"}}), &["ok"]);
+    InputRequest::elicit(json!({"message": "Please confirm", "requestedSchema": schema}))
+}
+
+/// What a tool answers when the client could not give what it asked.
+fn failed(e: &ClientError) -> ToolOutput {
+    ToolOutput::error(format!("The client could not answer: {e}"))
+}
+
+fn content_field(answer: &Value, field: &str) -> String {
+    match &answer["content"][field] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn mrtr_elicitation(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    match cx.input("user_name", ask_name("What is your name?")).await {
+        Ok(answer) => text(format!("Hello, {}!", content_field(&answer, "name"))),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn mrtr_sampling(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    match cx
+        .input("capital_question", ask_model("What is the capital of France?", 100))
+        .await
+    {
+        Ok(answer) => text(format!(
+            "The model said: {}",
+            answer["content"]["text"].as_str().unwrap_or("")
+        )),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn mrtr_roots(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    match cx.input("client_roots", InputRequest::list_roots()).await {
+        Ok(answer) => text(format!("Roots: {}", answer["roots"])),
+        Err(e) => failed(&e),
+    }
+}
+
+/// Reaching the end at all means apimcp opened the sealed state it handed out.
+async fn mrtr_request_state(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    match cx.input("confirm", confirm()).await {
+        Ok(answer) => text(format!("state-ok: confirmed={}", content_field(&answer, "ok"))),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn mrtr_multiple(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    let (name, greeting, roots) = tokio::join!(
+        cx.input("user_name", ask_name("What is your name?")),
+        cx.input("greeting", ask_model("Generate a greeting", 50)),
+        cx.input("client_roots", InputRequest::list_roots()),
+    );
+    match (name, greeting, roots) {
+        (Ok(name), Ok(greeting), Ok(roots)) => text(format!(
+            "{} {}! ({} roots)",
+            greeting["content"]["text"].as_str().unwrap_or(""),
+            content_field(&name, "name"),
+            roots["roots"].as_array().map_or(0, Vec::len)
+        )),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => failed(&e),
+    }
+}
+
+async fn mrtr_multi_round(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    let name = match cx.input("step1", ask_name("Step 1: What is your name?")).await {
+        Ok(answer) => content_field(&answer, "name"),
+        Err(e) => return failed(&e),
+    };
+    let schema = object_schema(json!({"color": {"type": "string"}}), &["color"]);
+    let color =
+        InputRequest::elicit(json!({"message": "Step 2: What is your favorite color?", "requestedSchema": schema}));
+    match cx.input("step2", color).await {
+        Ok(answer) => text(format!("{name} likes {}", content_field(&answer, "color"))),
+        Err(e) => failed(&e),
+    }
+}
+
+/// Written as for a session: two questions to the user, then one to the model. A 2026-07-28
+/// client gets them over three rounds; a session's client, as requests.
+async fn elicit_twice_and_sample(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    let schema = object_schema(json!({"name": {"type": "string"}}), &["name"]);
+    let mut names = Vec::new();
+    for message in ["Your first name?", "Your last name?"] {
+        match cx.elicit(json!({"message": message, "requestedSchema": schema})).await {
+            Ok(answer) => names.push(content_field(&answer, "name")),
+            Err(e) => return failed(&e),
+        }
+    }
+    let question = format!("Greet {} in French", names.join(" "));
+    let request =
+        json!({"messages": [{"role": "user", "content": {"type": "text", "text": question}}], "maxTokens": 20});
+    match cx.sample(request).await {
+        Ok(answer) => text(format!(
+            "{}, {}",
+            answer["content"]["text"].as_str().unwrap_or(""),
+            names.join(" ")
+        )),
+        Err(e) => failed(&e),
+    }
+}
+
+/// Asks only what the client declared it can answer.
+async fn mrtr_capabilities(_args: Map<String, Value>, cx: Context) -> ToolOutput {
+    let declared = cx.client_capabilities();
+    let mut said = Vec::new();
+    if declared.get("sampling").is_some() {
+        match cx.input("model", ask_model("Say hello", 20)).await {
+            Ok(answer) => said.push(answer["content"]["text"].as_str().unwrap_or("").to_owned()),
+            Err(e) => return failed(&e),
+        }
+    }
+    if declared.get("elicitation").is_some() {
+        match cx.input("user_name", ask_name("What is your name?")).await {
+            Ok(answer) => said.push(content_field(&answer, "name")),
+            Err(e) => return failed(&e),
+        }
+    }
+    text(format!("Asked only what was declared: {said:?}"))
+}
+
 /// The MCP server: the API's tools plus the custom fixtures.
 pub fn server(api: Router, document: &utoipa::openapi::OpenApi) -> Result<McpServer, apimcp::server::BuildError> {
     let no_args = json!({"type": "object", "properties": {}});
@@ -228,6 +388,21 @@ pub fn server(api: Router, document: &utoipa::openapi::OpenApi) -> Result<McpSer
             ])
         })
         .tool("test_tool_with_logging", "Sends log messages while it runs", no_args.clone(), with_logging)
+        .tool("test_logging_tool", "Sends log messages while it runs", no_args.clone(), with_logging)
+        .tool("test_missing_capability", "Needs sampling", no_args.clone(), missing_capability)
+        .tool("test_streaming_elicitation", "Asks the user mid-call", no_args.clone(), |_, cx| async move {
+            elicit(&cx, "What is your name?", object_schema(json!({"name": {"type": "string"}}), &["name"]), "User response").await
+        })
+        .tool("test_elicit_twice_and_sample", "Asks the user twice, then the model", no_args.clone(), elicit_twice_and_sample)
+        .tool("test_trigger_tool_change", "Reloads the tool list", no_args.clone(), trigger_tool_change)
+        .tool("test_input_required_result_elicitation", "Asks a name over rounds", no_args.clone(), mrtr_elicitation)
+        .tool("test_input_required_result_sampling", "Asks the model over rounds", no_args.clone(), mrtr_sampling)
+        .tool("test_input_required_result_list_roots", "Asks for roots over rounds", no_args.clone(), mrtr_roots)
+        .tool("test_input_required_result_request_state", "Checks its sealed state", no_args.clone(), mrtr_request_state)
+        .tool("test_input_required_result_multiple_inputs", "Asks three things at once", no_args.clone(), mrtr_multiple)
+        .tool("test_input_required_result_multi_round", "Asks twice, in turn", no_args.clone(), mrtr_multi_round)
+        .tool("test_input_required_result_tampered_state", "Refuses altered state", no_args.clone(), mrtr_request_state)
+        .tool("test_input_required_result_capabilities", "Asks what was declared", no_args.clone(), mrtr_capabilities)
         .tool("test_tool_with_progress", "Reports progress while it runs", no_args.clone(), with_progress)
         .tool(
             "test_sampling",
@@ -290,6 +465,15 @@ pub fn server(api: Router, document: &utoipa::openapi::OpenApi) -> Result<McpSer
                 ]))
             },
         )
+        .prompt(prompt("test_input_required_result_prompt", "A prompt that asks the user first", &[]), |_, cx| async move {
+            let schema = object_schema(json!({"context": {"type": "string"}}), &["context"]);
+            let question = InputRequest::elicit(json!({"message": "What context should the prompt use?", "requestedSchema": schema}));
+            let answer = cx
+                .input("user_context", question)
+                .await
+                .map_err(|e| apimcp::server::HandlerError::failed(e.to_string()))?;
+            Ok(user(vec![Content::text(format!("Use this context: {}", content_field(&answer, "context")))]))
+        })
         .prompt(prompt("test_prompt_with_image", "A prompt with an image", &[]), |_, _| async {
             Ok(user(vec![Content::image(PNG, "image/png"), Content::text("Please analyze the image above.")]))
         })
@@ -345,6 +529,9 @@ fn user(contents: Vec<Content>) -> PromptResult {
 pub fn app() -> Result<Router, apimcp::server::BuildError> {
     let (api, document) = api();
     let mcp = server(api.clone(), &document)?;
+    if let Ok(document) = apimcp::OpenApiDocument::from_value(serde_json::to_value(&document).unwrap_or_default()) {
+        let _ = SERVED.set((mcp.clone(), document));
+    }
     Ok(mcp.mount_http(api, "/mcp"))
 }
 

@@ -1,7 +1,6 @@
 //! The official MCP conformance suite against the `conformance` example (a real apimcp
 //! server: OpenAPI-derived tools plus custom tools, resources and prompts).
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::util::{Apimcp, peers, run_bounded, spawned};
@@ -49,14 +48,46 @@ fn requirements_of_2025_11_25_pass() {
 }
 
 #[test]
-fn requirements_of_2026_07_28_pass_but_for_the_listed_gaps() {
+fn requirements_of_2026_07_28_pass() {
     let server = server();
-    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/2026-07-28-baseline.yml");
-    let baseline = baseline.display().to_string();
     let (ok, summary) = suite(
         "CONFORMANCE_020",
         &server.url("/mcp"),
-        &["--requirements", "2026-07-28", "--expected-failures", &baseline],
+        &["--requirements", "2026-07-28"],
     );
     assert!(ok, "{summary}");
+    for scenario in [
+        "server-stateless",
+        "input-required-result-multi-round",
+        "input-required-result-tampered-state",
+    ] {
+        assert!(summary.contains(&format!("✓ {scenario}:")), "{scenario}: {summary}");
+    }
+}
+
+/// The Python SDK 2.x (2026-07-28) answers a custom tool's questions over rounds: two to the
+/// user, one to the model, each round's answers sealed in `requestState`; an altered
+/// `requestState` is refused with a JSON-RPC error.
+#[test]
+fn python_sdk_answers_a_tool_over_rounds_and_an_altered_state_is_refused() {
+    let server = server();
+    let (ok, lines) = peers().python("py-rounds.py", &[&server.url("/mcp"), "test_elicit_twice_and_sample"]);
+    assert!(ok, "{lines:?}");
+    assert_eq!(lines[0]["protocol"], "2026-07-28", "{lines:?}");
+    assert_eq!(lines[0]["ok"], true, "{lines:?}");
+    assert_eq!(lines[0]["text"], "Bonjour, answer 1 answer 2", "{lines:?}");
+    assert_eq!(
+        lines[0]["asked"],
+        serde_json::json!(["elicitation", "elicitation", "sampling"]),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["refused"], true, "{lines:?}");
+    assert_eq!(lines[1]["code"], -32602, "{lines:?}");
+    assert!(
+        lines[1]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("requestState"),
+        "{lines:?}"
+    );
 }

@@ -8,7 +8,9 @@
 // 2026-07-28); clients of 2024-11-05 to 2025-11-25 still use them.
 #![allow(deprecated)]
 
+mod listen;
 mod peer;
+mod rounds;
 mod sessions;
 mod transport;
 
@@ -19,15 +21,17 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
+    SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 use crate::call::ToolOutput;
 use crate::server::{CompletionRequest, Context, HandlerError, LogLevel, McpServer, PerToolSet};
 use peer::PeerChannel;
+use rounds::{Echoed, Outcome};
 
 pub(crate) use transport::{
     ClientMessage, HttpEndpoint, channel_session, known_protocol_versions, parse_client_message, serve_stdio,
@@ -71,7 +75,8 @@ fn to_rmcp_result(output: &ToolOutput) -> CallToolResult {
 pub(crate) struct Handler {
     server: McpServer,
     cache: Arc<ListCache>,
-    level: Arc<Mutex<LogLevel>>,
+    /// The session's log level (`logging/setLevel`); `None`: no log messages.
+    level: Arc<Mutex<Option<LogLevel>>>,
 }
 
 impl Handler {
@@ -79,7 +84,7 @@ impl Handler {
         Self {
             server,
             cache: Arc::default(),
-            level: Arc::new(Mutex::new(LogLevel::Debug)),
+            level: Arc::new(Mutex::new(Some(LogLevel::Debug))),
         }
     }
 
@@ -88,7 +93,7 @@ impl Handler {
         Self {
             server: self.server.clone(),
             cache: self.cache.clone(),
-            level: Arc::new(Mutex::new(LogLevel::Debug)),
+            level: Arc::new(Mutex::new(Some(LogLevel::Debug))),
         }
     }
 
@@ -109,14 +114,28 @@ impl Handler {
         let channel = PeerChannel {
             peer: context.peer.clone(),
             capabilities,
-            level: self.level.clone(),
+            level: self.level_for(context),
         };
         Context {
             channel: Some(Arc::new(channel)),
             headers,
             progress_token,
             principal,
+            rounds: None,
         }
+    }
+
+    /// The log level of a request: a 2026-07-28 request's own (`_meta` `logLevel`; none: no
+    /// log messages), else the session's.
+    fn level_for(&self, context: &RequestContext<RoleServer>) -> Arc<Mutex<Option<LogLevel>>> {
+        if !rounds::is_stateless_era(context) {
+            return self.level.clone();
+        }
+        let level = context
+            .meta
+            .log_level()
+            .and_then(|l| serde_json::from_value(json!(l)).ok());
+        Arc::new(Mutex::new(level))
     }
 }
 
@@ -213,12 +232,27 @@ impl ServerHandler for Handler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let cx = self.context(&context);
-        let output = self
-            .server
-            .call_tool(&request.name, request.arguments, cx)
-            .await
-            .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", request.name), None))?;
-        Ok(to_rmcp_result(&output).into())
+        let echoed = Echoed {
+            method: "tools/call",
+            target: request.name.to_string(),
+            arguments: json!(request.arguments),
+            responses: request.input_responses,
+            state: request.request_state,
+        };
+        let server = &self.server;
+        let arguments = request.arguments;
+        let outcome = rounds::run(server, &context, cx, echoed, |cx| {
+            server.call_tool(&request.name, arguments, cx)
+        })
+        .await?;
+        match outcome {
+            Outcome::InputRequired(result) => Ok(result.into()),
+            Outcome::Done(output) => {
+                let output =
+                    output.ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", request.name), None))?;
+                Ok(to_rmcp_result(&output).into())
+            }
+        }
     }
 
     async fn list_resources(
@@ -247,9 +281,22 @@ impl ServerHandler for Handler {
         let Some(handler) = self.server.extensions().resource_handler(&request.uri) else {
             return Err(resource_not_found(&request.uri));
         };
-        let contents = handler(request.uri.clone(), self.context(&context))
-            .await
-            .map_err(handler_error)?;
+        let echoed = Echoed {
+            method: "resources/read",
+            target: request.uri.clone(),
+            arguments: Value::Null,
+            responses: request.input_responses,
+            state: request.request_state,
+        };
+        let uri = request.uri;
+        let outcome = rounds::run(&self.server, &context, self.context(&context), echoed, |cx| {
+            handler(uri, cx)
+        })
+        .await?;
+        let contents = match outcome {
+            Outcome::InputRequired(result) => return Ok(result.into()),
+            Outcome::Done(contents) => contents.map_err(handler_error)?,
+        };
         let result: ReadResourceResult = from_json(json!({ "contents": contents }))?;
         Ok(result.into())
     }
@@ -264,6 +311,26 @@ impl ServerHandler for Handler {
         } else {
             Err(resource_not_found(&request.uri))
         }
+    }
+
+    /// Every category is accepted; rmcp keeps those the client asked for and the server
+    /// advertises (tool list changes; resource list changes and updates when there are
+    /// resources).
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
+    }
+
+    /// The stream is told of changes, like a session, until the client closes it.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let closed = CancellationToken::new();
+        let channel = listen::ListenChannel {
+            sink: context.sink().clone(),
+            closed: closed.clone(),
+        };
+        self.server.register_peer(Arc::new(channel));
+        let _closed = closed.drop_guard();
+        context.cancelled().await;
+        Ok(())
     }
 
     async fn unsubscribe(
@@ -305,9 +372,21 @@ impl ServerHandler for Handler {
                 None,
             ));
         }
-        let result = handler(arguments, self.context(&context))
-            .await
-            .map_err(handler_error)?;
+        let echoed = Echoed {
+            method: "prompts/get",
+            target: request.name.clone(),
+            arguments: json!(arguments),
+            responses: request.input_responses,
+            state: request.request_state,
+        };
+        let outcome = rounds::run(&self.server, &context, self.context(&context), echoed, |cx| {
+            handler(arguments, cx)
+        })
+        .await?;
+        let result = match outcome {
+            Outcome::InputRequired(result) => return Ok(result.into()),
+            Outcome::Done(result) => result.map_err(handler_error)?,
+        };
         let result: GetPromptResult = from_json(result)?;
         Ok(result.into())
     }
@@ -344,7 +423,7 @@ impl ServerHandler for Handler {
     ) -> Result<(), ErrorData> {
         let level: LogLevel =
             serde_json::from_value(json!(request.level)).map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
-        *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = level;
+        *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(level);
         Ok(())
     }
 }

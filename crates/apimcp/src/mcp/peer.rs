@@ -18,7 +18,7 @@ use crate::server::{BoxFuture, ClientChannel, ClientError, LogLevel};
 pub(super) struct PeerChannel {
     pub(super) peer: Peer<RoleServer>,
     pub(super) capabilities: Value,
-    pub(super) level: Arc<Mutex<LogLevel>>,
+    pub(super) level: Arc<Mutex<Option<LogLevel>>>,
 }
 
 /// The parameters of a `request` that do not make its MCP type.
@@ -56,7 +56,7 @@ impl ClientChannel for PeerChannel {
         let peer = self.peer.clone();
         let wanted = *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Box::pin(async move {
-            if level < wanted {
+            if wanted.is_none_or(|wanted| level < wanted) {
                 return Ok(());
             }
             let params: LoggingMessageNotificationParam =
@@ -90,6 +90,14 @@ impl ClientChannel for PeerChannel {
                 Ok(_) => Err(ClientError::UnexpectedAnswer { request: "elicitation" }),
                 Err(e) => Err(failed("elicitation")(e)),
             }
+        })
+    }
+
+    fn list_roots(&self) -> BoxFuture<Result<Value, ClientError>> {
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            let result = peer.list_roots().await.map_err(failed("roots"))?;
+            serde_json::to_value(result).map_err(failed("roots"))
         })
     }
 

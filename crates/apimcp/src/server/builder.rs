@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::dispatch::Dispatcher;
 use super::extend::Extensions;
 use super::registry::ToolSet;
-use super::{Catalog, HostGuard, McpServer, check_names};
+use super::{Catalog, HostGuard, McpServer, StateKeys, check_names};
 use crate::auth::AuthConfig;
 use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument, convert};
 use crate::tool::InvalidToolName;
@@ -173,6 +173,7 @@ pub struct McpServerBuilder {
     pub(super) errors: Vec<ExtensionError>,
     auth: Option<AuthConfig>,
     upstream: UpstreamConfig,
+    request_state_keys: Vec<Vec<u8>>,
 }
 
 impl McpServer {
@@ -190,6 +191,7 @@ impl McpServer {
             errors: Vec::new(),
             auth: None,
             upstream: UpstreamConfig::default(),
+            request_state_keys: Vec::new(),
         }
     }
 }
@@ -326,6 +328,21 @@ impl McpServerBuilder {
         self
     }
 
+    /// The keys that seal the `requestState` of multi-round-trip requests (2026-07-28 clients
+    /// answering elicitation, sampling or roots questions): the first seals, all open, so a
+    /// key rotates by putting a new one first. Share them between replicas. Default: the OAuth
+    /// proxy's [`signing_keys`](crate::auth::AuthConfig::signing_keys) when given, else a
+    /// random key of this process (a restart or another replica then refuses a state, and the
+    /// client starts the request again).
+    pub fn request_state_keys<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<Vec<u8>>,
+    {
+        self.request_state_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The URL clients reach this server at; its host is also allowed by the host guard.
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         self.options.public_url = Some(url.into());
@@ -407,6 +424,7 @@ impl McpServerBuilder {
         if let Some(error) = self.errors.into_iter().next() {
             return Err(error.into());
         }
+        let state_keys = state_keys(&self.request_state_keys, self.auth.as_ref());
         let auth = match self.auth.filter(AuthConfig::is_enabled) {
             Some(auth) => Some(Arc::new(auth.build(options.public_url.as_deref())?)),
             None => None,
@@ -425,6 +443,7 @@ impl McpServerBuilder {
             upstream,
             extensions: self.extensions,
             auth,
+            state_keys,
         };
         Ok(McpServer::new(parts))
     }
@@ -488,4 +507,12 @@ fn withhold_authorization(forward: &mut Vec<HeaderName>) {
     tracing::info!(
         "auth is on and the API is remote: the client's Authorization header is not forwarded (name it in forward_headers to forward it)"
     );
+}
+
+/// The request-state keys: those given, else the OAuth proxy's.
+fn state_keys(given: &[Vec<u8>], auth: Option<&AuthConfig>) -> StateKeys {
+    if !given.is_empty() {
+        return StateKeys::new(given);
+    }
+    StateKeys::new(auth.map(|a| a.oauth.signing_keys.as_slice()).unwrap_or_default())
 }

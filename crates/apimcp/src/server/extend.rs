@@ -11,6 +11,7 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::rounds::{InputRequest, Rounds};
 use crate::call::{ArgumentValidator, Content, ResourceContents, ToolOutput};
 use crate::tool::{JsonObject, Tool, ToolAnnotations, ToolName};
 
@@ -107,6 +108,7 @@ pub(crate) trait ClientChannel: Send + Sync {
     fn log(&self, level: LogLevel, logger: Option<String>, data: Value) -> BoxFuture<Result<(), ClientError>>;
     fn sample(&self, params: Value) -> BoxFuture<Result<Value, ClientError>>;
     fn elicit(&self, params: Value) -> BoxFuture<Result<Value, ClientError>>;
+    fn list_roots(&self) -> BoxFuture<Result<Value, ClientError>>;
     fn client_capabilities(&self) -> Value;
     fn tools_changed(&self) -> BoxFuture<Result<(), ClientError>>;
     fn is_closed(&self) -> bool;
@@ -134,6 +136,8 @@ pub struct Context {
     pub(crate) headers: Option<HeaderMap>,
     pub(crate) progress_token: Option<Value>,
     pub(crate) principal: Option<crate::auth::Principal>,
+    /// A 2026-07-28 request: questions end the round instead of going to the client.
+    pub(crate) rounds: Option<Arc<Rounds>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -181,15 +185,50 @@ impl Context {
     }
 
     /// Asks the client's model (`sampling/createMessage`); `params` and the result are the
-    /// MCP JSON (`{"messages": [...], "maxTokens": 100}`).
+    /// MCP JSON (`{"messages": [...], "maxTokens": 100}`). See [`input`](Self::input) for how
+    /// this works with 2026-07-28 clients.
     pub async fn sample(&self, params: Value) -> Result<Value, ClientError> {
-        self.require("sampling")?.sample(params).await
+        self.ask(None, InputRequest::sample(params)).await
     }
 
     /// Asks the user (`elicitation/create`); `params` and the result are the MCP JSON
     /// (`{"message": "...", "requestedSchema": {...}}` → `{"action": "accept", "content": {...}}`).
+    /// See [`input`](Self::input) for how this works with 2026-07-28 clients.
     pub async fn elicit(&self, params: Value) -> Result<Value, ClientError> {
-        self.require("elicitation")?.elicit(params).await
+        self.ask(None, InputRequest::elicit(params)).await
+    }
+
+    /// Asks for the client's roots (`roots/list`): `{"roots": [{"uri": ..., "name": ...}]}`.
+    pub async fn list_roots(&self) -> Result<Value, ClientError> {
+        self.ask(None, InputRequest::list_roots()).await
+    }
+
+    /// Asks the client `request`, under `key`, and returns its answer (the MCP result JSON).
+    ///
+    /// In a session (2024-11-05 to 2025-11-25) the request goes to the client now. A
+    /// 2026-07-28 request has no channel back (SEP-2322): the first time, the question is
+    /// recorded and this never returns; the round ends with an `InputRequiredResult` (every
+    /// question asked at that point, so `tokio::join!` asks several at once) and a sealed
+    /// `requestState`; when the client sends the request again with the answers, the handler
+    /// runs again from the start and this returns the answer. Keep what happens before a
+    /// question free of side effects, or idempotent: it runs once per round. Keys name the
+    /// questions on the wire; `elicit`, `sample` and `list_roots` number theirs in the order
+    /// they are asked. A client that did not declare the capability gets JSON-RPC `-32021`.
+    pub async fn input(&self, key: &str, request: InputRequest) -> Result<Value, ClientError> {
+        self.ask(Some(key), request).await
+    }
+
+    async fn ask(&self, key: Option<&str>, request: InputRequest) -> Result<Value, ClientError> {
+        if let Some(rounds) = &self.rounds {
+            let key = key.map_or_else(|| rounds.next_key(&request), str::to_owned);
+            return rounds.ask(&key, request).await;
+        }
+        let channel = self.require(request.capability())?;
+        match request.method() {
+            "elicitation/create" => channel.elicit(request.params().clone()).await,
+            "sampling/createMessage" => channel.sample(request.params().clone()).await,
+            _ => channel.list_roots().await,
+        }
     }
 
     fn require(&self, capability: &'static str) -> Result<&Arc<dyn ClientChannel>, ClientError> {

@@ -11,6 +11,8 @@ mod extend;
 mod guard;
 mod peers;
 mod registry;
+mod request_state;
+mod rounds;
 
 use std::sync::Arc;
 
@@ -36,6 +38,10 @@ pub use extend::{
 pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::{HostGuard, Refused};
 pub(crate) use registry::{PerToolSet, ToolSet};
+pub(crate) use request_state::{Binding, StateKeys};
+pub use request_state::{REQUEST_STATE_TTL, StateError};
+pub use rounds::InputRequest;
+pub(crate) use rounds::{Round, Rounds};
 
 /// An MCP server whose tools are an HTTP API's operations. Cheap to clone.
 ///
@@ -58,6 +64,7 @@ struct Inner {
     meta: catalog::MetaTools,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: CancellationToken,
+    state_keys: StateKeys,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -78,6 +85,7 @@ struct Parts {
     upstream: Upstream,
     extensions: Extensions,
     auth: Option<Arc<Auth>>,
+    state_keys: StateKeys,
 }
 
 impl McpServer {
@@ -94,6 +102,7 @@ impl McpServer {
             meta: catalog::MetaTools::new(),
             peers: std::sync::Mutex::default(),
             shutdown: CancellationToken::new(),
+            state_keys: parts.state_keys,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -252,6 +261,24 @@ impl McpServer {
             Some(inner) if name == "call_tool" && self.searches() => inner,
             _ => name,
         }
+    }
+
+    /// A multi-round-trip request's `requestState`: the answers so far, sealed for `binding`.
+    pub(crate) fn seal_request_state(
+        &self,
+        binding: &Binding,
+        answers: std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> String {
+        self.inner.state_keys.seal(binding, answers)
+    }
+
+    /// The answers an echoed `requestState` holds, if this server sealed it for `binding`.
+    pub(crate) fn open_request_state(
+        &self,
+        binding: &Binding,
+        state: &str,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StateError> {
+        self.inner.state_keys.open(binding, state)
     }
 
     /// Ends the sessions and streams of every mounted endpoint.

@@ -69,9 +69,16 @@ impl Peers {
     /// (`auto`: 2026-07-28, `legacy`: a 2025-11-25 session), running `steps` (`list`,
     /// `call:NAME:JSON`): whether it exited 0, and the JSON line it printed per step.
     pub(crate) fn python_client(&self, url: &str, mode: &str, steps: &[&str]) -> (bool, Vec<Value>) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/py-client.py");
+        let args: Vec<&str> = [url, mode].into_iter().chain(steps.iter().copied()).collect();
+        self.python("py-client.py", &args)
+    }
+
+    /// A Python script of `tests/peers/` run with the Python SDK's venv: whether it exited 0,
+    /// and the JSON lines it printed.
+    pub(crate) fn python(&self, script: &str, args: &[&str]) -> (bool, Vec<Value>) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(script);
         let mut cmd = Command::new(self.var("PYTHON_PEERS"));
-        cmd.arg(script).args([url, mode]).args(steps);
+        cmd.arg(script).args(args);
         let out = run_bounded(spawned(&mut cmd), Duration::from_secs(60));
         let lines = String::from_utf8_lossy(&out.stdout)
             .lines()
