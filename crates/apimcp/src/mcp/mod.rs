@@ -111,11 +111,13 @@ impl Handler {
             capabilities,
             level: self.level.clone(),
         };
+        let trace = crate::telemetry::TraceCarrier::from_fields(|name| context.meta.0.get(name)?.as_str());
         Context {
             channel: Some(Arc::new(channel)),
             headers,
             progress_token,
             principal,
+            trace,
         }
     }
 }

@@ -134,6 +134,8 @@ pub struct Context {
     pub(crate) headers: Option<HeaderMap>,
     pub(crate) progress_token: Option<Value>,
     pub(crate) principal: Option<crate::auth::Principal>,
+    /// The trace context of the request's `_meta`.
+    pub(crate) trace: Option<crate::telemetry::TraceCarrier>,
 }
 
 impl std::fmt::Debug for Context {
