@@ -14,7 +14,7 @@ use std::fmt;
 use anyhow::Context as _;
 use apimcp::telemetry::SPAN_TARGET;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
-use opentelemetry_otlp::{MetricExporter, SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{MetricExporter, SpanExporter};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -40,10 +40,25 @@ pub(crate) struct Telemetry {
 }
 
 impl Telemetry {
-    /// Flushes what is buffered and stops the exporters.
+    /// Flushes what is buffered and stops the exporters, waiting at most [`SHUTDOWN_LIMIT`]:
+    /// a collector that is down must not keep the process from exiting.
     pub(crate) fn shutdown(self) {
+        if self.tracer.is_none() && self.meter.is_none() {
+            return;
+        }
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            self.flush();
+            let _ = done.send(());
+        });
+        if finished.recv_timeout(SHUTDOWN_LIMIT).is_err() {
+            eprintln!("apimcp: the telemetry exporters did not finish within {SHUTDOWN_LIMIT:?}; exiting without them");
+        }
+    }
+
+    fn flush(self) {
         if let Some(tracer) = self.tracer
-            && let Err(e) = tracer.shutdown()
+            && let Err(e) = tracer.shutdown_with_timeout(SHUTDOWN_LIMIT)
         {
             eprintln!("apimcp: exporting the last spans failed: {e}");
         }
@@ -54,6 +69,9 @@ impl Telemetry {
         }
     }
 }
+
+/// The longest the exporters may take to flush at exit.
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Logs to stderr in `format`, and traces when OTLP is configured (or JSON logs want ids).
 /// Call within the Tokio runtime's context: the gRPC exporter takes its handle.
@@ -118,7 +136,7 @@ where
     // apimcp's OpenTelemetry spans are for the exporter: a log line per span field is noise,
     // and formatting them would cost every call.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,rmcp=warn".into())
+        .unwrap_or_else(|_| "info,rmcp=warn,opentelemetry=warn,opentelemetry_sdk=warn".into())
         .add_directive(format!("{SPAN_TARGET}=off").parse().context("log filter")?);
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     Ok(match format {

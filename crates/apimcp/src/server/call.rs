@@ -78,12 +78,18 @@ impl McpServer {
         principal: Option<&Principal>,
         meta: Option<&RawValue>,
     ) -> Option<ToolOutput> {
+        let set = self.tools();
+        // Unknown and custom tools go to rmcp's path, which traces them once.
+        let searched = set.index.is_some() && Meta::named(name).is_some();
+        if !searched && set.get(name).is_none() {
+            return None;
+        }
         let caller = Caller::Fast {
             headers,
             principal,
             meta,
         };
-        self.dispatch(&self.tools(), name, arguments, caller).await
+        self.dispatch(&set, name, arguments, caller).await
     }
 
     /// Every path's tool call passes here once: its server span and duration.
