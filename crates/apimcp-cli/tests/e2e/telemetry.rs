@@ -150,7 +150,7 @@ fn a_tool_call_is_one_trace_from_the_client_to_the_api(extra: &[&str]) {
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
-    let headers = [("mcp-session-id", session.as_str())];
+    let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-06-18")];
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent = "00f067aa0ba902b7";
