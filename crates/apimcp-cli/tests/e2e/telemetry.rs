@@ -150,7 +150,10 @@ fn a_tool_call_is_one_trace_from_the_client_to_the_api(extra: &[&str]) {
     let http = Http::new();
     let mcp = server.url("/mcp");
     let session = http.session(&mcp);
-    let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-06-18")];
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent = "00f067aa0ba902b7";
@@ -249,7 +252,11 @@ fn metrics_count_calls_errors_and_refusals() {
     let server = Apimcp::cmd(["serve", "--config", config.to_str().expect("utf-8")]).start();
     let http = Http::new();
     assert_eq!(probe(&http, metrics_port, "/healthz"), (200, "ok\n".into()));
-    assert_eq!(probe(&http, metrics_port, "/readyz"), (200, "ready\n".into()));
+    // The MCP port is bound before the document is fetched: ready once it is converted.
+    let ready = eventually(Duration::from_secs(10), || {
+        probe(&http, metrics_port, "/readyz") == (200, "ready\n".into())
+    });
+    assert!(ready, "never ready: {:?}", probe(&http, metrics_port, "/readyz"));
 
     let mcp = server.url("/mcp");
     let bearer = [("authorization", "Bearer good-token")];
