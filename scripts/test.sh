@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm; }
+# promtool checks the /metrics text in the telemetry tests.
+command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }
 scripts/fetch-openapi-docs.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -8,6 +8,23 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// How logs are written to stderr: human-readable text, or one JSON object a line with the
+    /// trace and span ids.
+    #[arg(long, global = true, env = "APIMCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+    /// Show the API request's real path (with the call's path arguments) in its span's
+    /// `url.full`, rather than the path template. Query values stay hidden.
+    #[arg(long, global = true, env = "APIMCP_TRACE_PATH_ARGUMENTS")]
+    pub(crate) trace_path_arguments: bool,
+}
+
+/// The format of the logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 // Parsed once per run: the size difference between variants costs nothing.
@@ -131,6 +148,10 @@ pub(crate) struct ServerArgs {
     /// Open connections from one client address at most.
     #[arg(long, env = "APIMCP_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
     pub(crate) max_connections_per_address: Option<usize>,
+    /// Address of a separate listener for /metrics (Prometheus text), /healthz and /readyz
+    /// (off by default).
+    #[arg(long, env = "APIMCP_METRICS_LISTEN", value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<String>,
 }
 
 /// Arguments of `apimcp tools`.

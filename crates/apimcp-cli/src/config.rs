@@ -108,6 +108,7 @@ pub(crate) struct ServerSection {
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_connections_per_address: Option<usize>,
     pub(crate) state_dir: Option<String>,
+    pub(crate) metrics_listen: Option<String>,
 }
 
 /// `[api]`: which API is served and how its operations become tools.

@@ -3,8 +3,10 @@
 mod args;
 mod auth;
 mod config;
+mod observe;
 mod serve;
 mod settings;
+mod telemetry;
 mod tools;
 mod upstream;
 
@@ -27,25 +29,31 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
-    // Logs go to stderr, always: stdout carries `tools --json` output and the stdio transport.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,rmcp=warn".into()),
-        )
-        .init();
-    let settings = Settings::new(cli)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async {
+    // The gRPC exporter is made within the runtime's context; logs go to stderr, always
+    // (stdout carries `tools --json` output and the stdio transport).
+    let _context = runtime.enter();
+    let mut telemetry = telemetry::init(cli.log_format)?;
+    apimcp::telemetry::record_arguments(cli.trace_path_arguments);
+    let settings = Settings::new(cli)?;
+    let probes = settings.server.metrics_listen.map(|_| observe::Probes::new());
+    telemetry::init_metrics(&mut telemetry, probes.as_ref().map(observe::Probes::registry))?;
+    let result = runtime.block_on(async {
+        let serves = matches!(settings.mode, Mode::Serve { .. } | Mode::Stdio { .. } | Mode::Demo);
+        if let (true, Some(addr), Some(probes)) = (serves, settings.server.metrics_listen, &probes) {
+            observe::listen(addr, probes.clone()).await?;
+        }
+        let probes = probes.as_ref();
         match &settings.mode {
             Mode::Tools { document, json } => tools::run(&settings, document, *json).await,
-            Mode::Serve { api } => serve::serve(&settings, api).await,
-            Mode::Stdio { api } => serve::stdio(&settings, api).await,
-            Mode::Demo => serve::demo(&settings).await,
+            Mode::Serve { api } => serve::serve(&settings, api, probes).await,
+            Mode::Stdio { api } => serve::stdio(&settings, api, probes).await,
+            Mode::Demo => serve::demo(&settings, probes).await,
             Mode::Check { config, api } => serve::check(&settings, config, api).await,
         }
-    })
+    });
+    telemetry.shutdown();
+    result
 }
 
 /// Whether `error` comes from writing to a pipe whose reader is gone.

@@ -7,10 +7,11 @@ use anyhow::Context;
 use apimcp::server::HostGuard;
 use apimcp::{McpServer, McpServerBuilder};
 
+use crate::observe::Probes;
 use crate::settings::{ApiSettings, ServerSettings, Settings};
 
 /// `apimcp serve`: the API's MCP server over Streamable HTTP and legacy SSE.
-pub(crate) async fn serve(settings: &Settings, api: &ApiSettings) -> anyhow::Result<ExitCode> {
+pub(crate) async fn serve(settings: &Settings, api: &ApiSettings, probes: Option<&Probes>) -> anyhow::Result<ExitCode> {
     // Bound first: without public_url, the resource URL tokens must name comes from the
     // actual address.
     let listener = bind(&settings.server).await?;
@@ -18,13 +19,19 @@ pub(crate) async fn serve(settings: &Settings, api: &ApiSettings) -> anyhow::Res
     let proxies = settings.auth.as_ref().is_some_and(|a| a.sets_up_proxies());
     let server = settings.server.bound(bound, proxies)?;
     let mcp = remote_server(settings, &server, api, bound).await?;
+    if let Some(probes) = probes {
+        probes.serving(&mcp);
+    }
     let app = mount(&mcp, axum::Router::new(), &server);
     run(listener, app, &server, &mcp).await
 }
 
 /// `apimcp serve --stdio`: the API's MCP server on stdin and stdout.
-pub(crate) async fn stdio(settings: &Settings, api: &ApiSettings) -> anyhow::Result<ExitCode> {
+pub(crate) async fn stdio(settings: &Settings, api: &ApiSettings, probes: Option<&Probes>) -> anyhow::Result<ExitCode> {
     let mcp = remote_server(settings, &settings.server, api, settings.server.listen).await?;
+    if let Some(probes) = probes {
+        probes.serving(&mcp);
+    }
     tracing::info!(tools = mcp.tool_count(), "serving MCP on stdio");
     mcp.serve_stdio().await?;
     Ok(ExitCode::SUCCESS)
@@ -132,12 +139,15 @@ async fn run(
 }
 
 /// `apimcp demo`: the bundled items API, its REST endpoints and MCP on one listener.
-pub(crate) async fn demo(settings: &Settings) -> anyhow::Result<ExitCode> {
+pub(crate) async fn demo(settings: &Settings, probes: Option<&Probes>) -> anyhow::Result<ExitCode> {
     let server = &settings.server;
     let (api, document) = apimcp::demo::app();
     let mcp = configure(McpServer::builder().utoipa(&document), server)
         .in_process(api.clone())
         .build()?;
+    if let Some(probes) = probes {
+        probes.serving(&mcp);
+    }
     report(&mcp);
     let app = api.route(
         "/openapi.json",

@@ -65,6 +65,8 @@ pub(crate) struct ServerSettings {
     pub(crate) state_dir: Option<PathBuf>,
     /// Live sessions at most, and per client address.
     pub(crate) max_sessions: (usize, usize),
+    /// Where /metrics, /healthz and /readyz are served (none: not served).
+    pub(crate) metrics_listen: Option<SocketAddr>,
 }
 
 /// Which OpenAPI document is read and how its operations become tools.
@@ -182,6 +184,7 @@ impl Default for ServerSettings {
             connections: apimcp::ConnectionLimits::default(),
             state_dir: None,
             max_sessions: default_max_sessions(),
+            metrics_listen: None,
         }
     }
 }
@@ -201,7 +204,15 @@ impl ServerSettings {
         let path = pick(&args.path, &s.path).unwrap_or_else(|| DEFAULT_PATH.into());
         let sse_path = pick(&args.sse_path, &s.sse_path).unwrap_or_else(|| DEFAULT_SSE_PATH.into());
         let idle_secs = pick(&args.session_idle_secs, &s.session_idle_secs);
+        let metrics_listen = match pick(&args.metrics_listen, &s.metrics_listen) {
+            Some(addr) => Some(
+                addr.parse()
+                    .with_context(|| format!("metrics_listen: {addr:?} is not an address like 127.0.0.1:9464"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
+            metrics_listen,
             listen,
             path: endpoint_path("path", path)?,
             sse_path: endpoint_path("sse_path", sse_path)?,

@@ -36,6 +36,7 @@
 //! | [`server`] | the MCP server: the builder, the tool set, the call pipeline, custom tools |
 //! | [`tool`] | the tool model: MCP `Tool` definitions and the bindings that turn calls into requests |
 //! | [`source`] | reading a document from a file or an http(s) URL |
+//! | [`telemetry`] | OpenTelemetry spans and metrics of tool calls, and their attribute names |
 //! | [`upstream`] | what apimcp sends the API: fixed headers, credentials per security scheme |
 //!
 //! | feature | default | what it adds |
@@ -69,6 +70,7 @@ pub mod openapi;
 pub mod search;
 pub mod server;
 pub mod source;
+pub mod telemetry;
 #[cfg(feature = "__private")]
 #[doc(hidden)]
 pub mod test_helpers;

@@ -9,6 +9,7 @@ mod oauth;
 mod oauth_proxy;
 mod search_mode;
 mod serve_upstream;
+mod telemetry;
 mod upstream_base;
 mod upstream_credentials;
 mod util;

@@ -106,6 +106,12 @@ fn quote(text: &str) -> String {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
+        let reason = match self.error {
+            Some(error) => error,
+            None if self.status == StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            None => "no_token",
+        };
+        crate::telemetry::auth_refused(self.status.as_u16(), reason);
         let body = serde_json::json!({
             "error": self.error.unwrap_or(if self.status == StatusCode::SERVICE_UNAVAILABLE { "temporarily_unavailable" } else { "unauthorized" }),
             "error_description": self.description,

@@ -354,6 +354,12 @@ impl TokenVerifier for JwtVerifier {
     fn verify<'a>(&'a self, token: &'a BearerToken) -> BoxFuture<'a, Result<Principal, VerifyError>> {
         Box::pin(self.check(token.secret()))
     }
+
+    /// Keys held, or fetched now (at the rate [`REFETCH_INTERVAL`] and [`FIRST_FETCH_RETRY`]
+    /// allow, so a probe is never a flood of fetches).
+    fn ready(&self) -> BoxFuture<'_, Result<(), VerifyError>> {
+        Box::pin(self.refresh())
+    }
 }
 
 #[cfg(test)]

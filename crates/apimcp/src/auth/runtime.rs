@@ -68,6 +68,15 @@ impl Auth {
         AuthState::new(self.clone(), verifier, site, document_scopes)
     }
 
+    /// Whether the verifier in use can check tokens now (none made yet: nothing to wait for).
+    pub(crate) async fn ready(&self) -> Result<(), super::VerifyError> {
+        let verifier = self.config.verifier.as_ref().or_else(|| self.issuer_verifier.get());
+        match verifier {
+            Some(verifier) => verifier.ready().await,
+            None => Ok(()),
+        }
+    }
+
     /// The verifier for requests to the endpoint whose canonical URL is `resource`.
     fn verifier_for(&self, resource: Option<&str>) -> Option<Arc<dyn TokenVerifier>> {
         if let Some(verifier) = &self.config.verifier {
@@ -155,7 +164,10 @@ where
     );
     proxy::routes(proxy, metadata_path)
         .into_iter()
-        .fold(router, |router, (path, route)| router.route(&path, route))
+        .fold(router, |router, (path, route)| {
+            let route = crate::telemetry::count_oauth_proxy(&path, route);
+            router.route(&path, route)
+        })
 }
 
 impl Site {

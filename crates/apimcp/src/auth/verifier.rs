@@ -76,6 +76,12 @@ pub enum VerifyError {
 pub trait TokenVerifier: Send + Sync {
     /// The principal the token stands for, or why not.
     fn verify<'a>(&'a self, token: &'a BearerToken) -> BoxFuture<'a, Result<Principal, VerifyError>>;
+
+    /// Whether tokens can be checked now (a JWT verifier holds its issuer's keys, or could
+    /// fetch them): what `/readyz` reports. Ready unless a verifier says otherwise.
+    fn ready(&self) -> BoxFuture<'_, Result<(), VerifyError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A check over the incoming request: a principal, nothing (pass), or a rejection.

@@ -116,12 +116,14 @@ impl Handler {
             capabilities,
             level: self.level_for(context),
         };
+        let trace = crate::telemetry::TraceCarrier::from_fields(|name| context.meta.0.get(name)?.as_str());
         Context {
             channel: Some(Arc::new(channel)),
             headers,
             progress_token,
             principal,
             rounds: None,
+            trace,
         }
     }
 

@@ -103,6 +103,7 @@ impl BoundedSessions {
                 .get(&address)
                 .is_some_and(|n| *n >= self.max_per_address)
             {
+                crate::telemetry::rejected("sessions_per_address");
                 return Err(SessionsFull::Address { retry_after: MIN_IDLE });
             }
         }
@@ -117,7 +118,10 @@ impl BoundedSessions {
             return Ok(());
         }
         match MIN_IDLE.checked_sub(last.elapsed()) {
-            Some(left) if !left.is_zero() => Err(SessionsFull::Server { retry_after: left }),
+            Some(left) if !left.is_zero() => {
+                crate::telemetry::rejected("sessions");
+                Err(SessionsFull::Server { retry_after: left })
+            }
             _ => {
                 tracing::debug!(session = %id, "evicted the least recently used idle session");
                 let _ = self.close_session(&id).await;
@@ -171,7 +175,9 @@ impl BoundedSessions {
 
     fn forget(&self, id: &SessionId) {
         let mut book = self.book();
-        book.last_used.remove(id);
+        if book.last_used.remove(id).is_some() {
+            crate::telemetry::session_closed();
+        }
         if let Some(Opener {
             address: Some(address), ..
         }) = book.opener.remove(id)
@@ -192,6 +198,7 @@ impl SessionManager for BoundedSessions {
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
         let (id, transport) = self.inner.create_session().await?;
         self.book().last_used.insert(id.clone(), Instant::now());
+        crate::telemetry::session_opened();
         Ok((id, transport))
     }
 

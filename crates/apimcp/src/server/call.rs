@@ -9,11 +9,15 @@ use http::{HeaderMap, HeaderName, Request};
 use serde_json::{Map, Value};
 
 use super::catalog::Meta;
-use super::dispatch::{OperationServer, Reply};
+use serde_json::value::RawValue;
+use tracing::Instrument;
+
+use super::dispatch::{DispatchError, OperationServer, Reply};
 use super::registry::{ServedTool, ToolSet};
 use super::{BuildError, Context, Extensions, McpServer};
 use crate::auth::Principal;
 use crate::call::{ToolOutput, build_request, response_output};
+use crate::telemetry::{ServerCall, TraceCarrier, UpstreamCall};
 
 /// Who is calling: rmcp's path has the whole client context; the fast path only the request's
 /// headers and principal, and leaves custom tools (which may talk back to the client) to rmcp.
@@ -23,6 +27,7 @@ pub(crate) enum Caller<'a> {
     Fast {
         headers: &'a HeaderMap,
         principal: Option<&'a Principal>,
+        meta: Option<&'a RawValue>,
     },
 }
 
@@ -31,6 +36,14 @@ impl Caller<'_> {
         match self {
             Caller::Full(context) => context.headers(),
             Caller::Fast { headers, .. } => Some(headers),
+        }
+    }
+
+    /// The trace context the request's `_meta` carries.
+    fn trace(&self) -> Option<TraceCarrier> {
+        match self {
+            Caller::Full(context) => context.trace.clone(),
+            Caller::Fast { meta, .. } => meta.and_then(TraceCarrier::from_raw),
         }
     }
 
@@ -63,13 +76,38 @@ impl McpServer {
         arguments: Option<Map<String, Value>>,
         headers: &HeaderMap,
         principal: Option<&Principal>,
+        meta: Option<&RawValue>,
     ) -> Option<ToolOutput> {
-        let caller = Caller::Fast { headers, principal };
-        self.dispatch(&self.tools(), name, arguments, caller).await
+        let set = self.tools();
+        // Unknown and custom tools go to rmcp's path, which traces them once.
+        let searched = set.index.is_some() && Meta::named(name).is_some();
+        if !searched && set.get(name).is_none() {
+            return None;
+        }
+        let caller = Caller::Fast {
+            headers,
+            principal,
+            meta,
+        };
+        self.dispatch(&set, name, arguments, caller).await
+    }
+
+    /// Every path's tool call passes here once: its server span and duration.
+    async fn dispatch(
+        &self,
+        set: &ToolSet,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        caller: Caller<'_>,
+    ) -> Option<ToolOutput> {
+        let traced = ServerCall::start(name, caller.headers(), || caller.trace());
+        let output = self.route(set, name, arguments, caller).instrument(traced.span()).await;
+        traced.finish(name, output.as_ref());
+        output
     }
 
     /// In search mode the three search tools come first; then the API's tools and custom ones.
-    async fn dispatch(
+    async fn route(
         &self,
         set: &ToolSet,
         name: &str,
@@ -142,7 +180,11 @@ impl McpServer {
             forward(&self.inner.options.forward_headers, incoming, request.headers_mut());
         }
         let timeout = self.inner.options.timeout;
-        let reply = self.inner.dispatcher.load().send(request, timeout).await;
+        let dispatcher = self.inner.dispatcher.load();
+        let template = &tool.converted.binding.path;
+        let traced = UpstreamCall::start(&mut request, |r| dispatcher.base(r), template);
+        let reply = dispatcher.send(request, timeout).instrument(traced.span()).await;
+        traced.finish(reply.as_ref().map(|r| r.status).map_err(DispatchError::kind));
         let reply = reply.map_err(|e| failed(&e))?;
         if reply.status == http::StatusCode::UNAUTHORIZED {
             used.rejected();

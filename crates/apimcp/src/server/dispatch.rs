@@ -37,6 +37,17 @@ pub(crate) enum DispatchError {
     TooLarge,
 }
 
+impl DispatchError {
+    /// The failure's `error.type`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::Unreachable(_) => "unreachable",
+            Self::TooLarge => "response_too_large",
+        }
+    }
+}
+
 type InProcessService = BoxCloneSyncService<Request<Body>, http::Response<Body>, Infallible>;
 
 /// The HTTP side of the server.
@@ -67,6 +78,20 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self::Remote { client, base })
+    }
+
+    /// The base URL a remote request goes to (the operation's own server, else the API's), as
+    /// telemetry shows it; none in-process.
+    pub(crate) fn base(&self, request: &Request<Bytes>) -> Option<String> {
+        let Self::Remote { base, .. } = self else {
+            return None;
+        };
+        match request.extensions().get::<OperationServer>() {
+            Some(server) => crate::upstream::operation_base(base, &server.0)
+                .ok()
+                .map(|u| u.to_string()),
+            None => Some(base.to_string()),
+        }
     }
 
     pub(crate) async fn send(&self, request: Request<Bytes>, timeout: Duration) -> Result<Reply, DispatchError> {

@@ -168,6 +168,18 @@ impl McpServer {
     }
 
     /// The authorization runtime, when auth is on.
+    /// Whether the server can serve: its document is converted (it is, once built) and, when
+    /// tokens are checked against an issuer's keys, those keys are held or reachable.
+    ///
+    /// # Errors
+    /// Why tokens cannot be checked now.
+    pub async fn ready(&self) -> Result<(), crate::auth::VerifyError> {
+        match self.auth() {
+            Some(auth) => auth.ready().await,
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn auth(&self) -> Option<&Arc<Auth>> {
         self.inner.auth.as_ref()
     }

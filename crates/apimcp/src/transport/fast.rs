@@ -209,7 +209,13 @@ impl FastPath {
         }
         // `None` for a custom tool, which rmcp's path runs with its client connection.
         self.server
-            .call_derived(&call.name, call.arguments, &parts.headers, parts.extensions.get())
+            .call_derived(
+                &call.name,
+                call.arguments,
+                &parts.headers,
+                parts.extensions.get(),
+                call.meta,
+            )
             .await
     }
 }

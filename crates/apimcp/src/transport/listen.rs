@@ -187,7 +187,7 @@ impl Gate {
         let mut counts = lock(&self.by_address);
         let count = counts.entry(address).or_default();
         if *count >= self.max_per_address {
-            shed("the per-address limit");
+            shed("max_connections_per_address");
             return None;
         }
         *count += 1;
@@ -218,6 +218,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Logs a shed connection at debug level only: a flood must not flood the log.
 fn shed(limit: &'static str) {
     tracing::debug!(limit, "connection closed on accept: over a limit");
+    crate::telemetry::rejected(limit);
 }
 
 #[cfg(test)]

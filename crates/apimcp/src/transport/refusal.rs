@@ -74,6 +74,18 @@ impl Refusal {
         }
     }
 
+    /// The `reason` of the rejected-requests metric (the session cap counts where it refuses).
+    fn cause(&self) -> Option<&'static str> {
+        match self {
+            Self::Malformed(_) => Some("malformed"),
+            Self::TooLarge { .. } => Some("body_too_large"),
+            Self::NotAcceptable => Some("not_acceptable"),
+            Self::UnsupportedMediaType => Some("unsupported_media_type"),
+            Self::UnknownSession => Some("unknown_session"),
+            Self::Busy { .. } | Self::Transport { .. } => None,
+        }
+    }
+
     fn code(&self) -> i32 {
         match self {
             Self::Malformed(Malformed::Parse { .. }) => PARSE_ERROR,
@@ -87,6 +99,9 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
+        if let Some(cause) = self.cause() {
+            crate::telemetry::rejected(cause);
+        }
         let body = serde_json::json!({
             "jsonrpc": "2.0",
             "id": null,

@@ -307,6 +307,11 @@ impl Http {
     }
 }
 
+/// A `tools/call` of `tool` with `arguments`.
+pub(crate) fn rpc_call(tool: &str, arguments: serde_json::Value) -> serde_json::Value {
+    rpc::tools_call(7, tool, arguments)
+}
+
 fn reply(response: reqwest::blocking::Response) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();

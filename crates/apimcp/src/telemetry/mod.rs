@@ -1,0 +1,44 @@
+//! Traces and metrics through the OpenTelemetry API, so an operator can follow one agent
+//! request from the MCP client through apimcp into the API, and alert on what the agents do.
+//!
+//! The library only emits: a server span per tool call and a client span per API request (as
+//! `tracing` spans of target [`SPAN_TARGET`], which `tracing-opentelemetry` turns into
+//! OpenTelemetry spans), and metrics on the global meter once [`enable_metrics`] is called.
+//! The program that links it installs the providers and exporters (the `apimcp` command does,
+//! from the standard `OTEL_*` variables). With none installed, the spans are disabled
+//! callsites and the metrics are not recorded at all.
+//!
+//! The trace context of a call is taken from the request's `_meta` (`traceparent`,
+//! `tracestate`, `baggage`), else from the HTTP `traceparent` header, and injected into the
+//! API request, in-process or remote, through the global text map propagator.
+//!
+//! No attribute carries a token, a secret or an argument value: the API request's URL is its
+//! path template, with its query values replaced, unless [`record_arguments`] is turned on.
+
+mod carrier;
+mod metrics;
+pub mod semconv;
+mod spans;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub(crate) use carrier::TraceCarrier;
+pub use metrics::enable_metrics;
+pub(crate) use metrics::{auth_refused, count_oauth_proxy, rejected, session_closed, session_opened};
+pub(crate) use spans::{ServerCall, UpstreamCall};
+
+/// The `tracing` target of apimcp's OpenTelemetry spans: a subscriber enables it for its
+/// OpenTelemetry layer only (a log formatter has no use for a span per call).
+pub const SPAN_TARGET: &str = "apimcp::otel";
+
+static RECORD_ARGUMENTS: AtomicBool = AtomicBool::new(false);
+
+/// Lets the API request's span show the real path (with the call's path arguments) rather
+/// than its template. Query values stay hidden either way: an API key may ride there.
+pub fn record_arguments(on: bool) {
+    RECORD_ARGUMENTS.store(on, Ordering::Relaxed);
+}
+
+fn records_arguments() -> bool {
+    RECORD_ARGUMENTS.load(Ordering::Relaxed)
+}
