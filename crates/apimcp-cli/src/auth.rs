@@ -201,7 +201,11 @@ fn read_secrets(section: &mut AuthSection) -> anyhow::Result<()> {
         section.introspection_client_secret = Some(secret);
     }
     section.client_id = section.client_id.as_deref().map(env_value).transpose()?;
-    for field in [&mut section.client_secret, &mut section.consent_signing_key, &mut section.store] {
+    for field in [
+        &mut section.client_secret,
+        &mut section.consent_signing_key,
+        &mut section.store,
+    ] {
         *field = field.as_ref().map(Secret::resolve).transpose()?;
     }
     if let Some(keys) = &section.signing_keys {

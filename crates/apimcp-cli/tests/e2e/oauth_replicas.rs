@@ -58,7 +58,10 @@ impl Redis {
             let mut pong = [0; 7];
             conn.write_all(b"PING\r\n").is_ok() && conn.read_exact(&mut pong).is_ok() && &pong == b"+PONG\r\n"
         };
-        assert!(eventually(Duration::from_secs(20), answers), "redis-server answers PING");
+        assert!(
+            eventually(Duration::from_secs(20), answers),
+            "redis-server answers PING"
+        );
     }
 
     /// Kills it (SIGKILL): every connection drops, nothing answers on its port.
@@ -190,10 +193,7 @@ fn token_request(base: &str, form: &[(&str, &str)]) -> (u16, Value) {
         .form(form)
         .send()
         .expect("the token endpoint answers");
-    (
-        response.status().as_u16(),
-        response.json().unwrap_or(Value::Null),
-    )
+    (response.status().as_u16(), response.json().unwrap_or(Value::Null))
 }
 
 fn exchange(base: &str, client_id: &str, code: &str, verifier: &str) -> (u16, Value) {
@@ -326,7 +326,10 @@ fn two_replicas_on_redis_share_the_flow_and_do_once_what_must_happen_once() {
             "a rotating provider saw one refresh, answered twice"
         );
     }
-    let rotated = answers[0].1["refresh_token"].as_str().unwrap_or(&refresh_token).to_owned();
+    let rotated = answers[0].1["refresh_token"]
+        .as_str()
+        .unwrap_or(&refresh_token)
+        .to_owned();
     let (status, again) = refresh(&bases[1], &client_id, &rotated);
     assert_eq!(status, 200, "the rotated token works at either replica: {again}");
 

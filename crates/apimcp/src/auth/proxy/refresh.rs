@@ -116,7 +116,11 @@ impl Proxy {
                 return self.use_rotated(&key, &binding.family, rotated).await;
             }
             let claim = in_flight_key(&key);
-            if self.store.put_new(RecordKind::Refresh, &claim, Value::Bool(true), IN_FLIGHT_TTL).await? {
+            if self
+                .store
+                .put_new(RecordKind::Refresh, &claim, Value::Bool(true), IN_FLIGHT_TTL)
+                .await?
+            {
                 self.mark_used(&key).await?;
                 return Ok(Use::Refresh { family: binding.family });
             }

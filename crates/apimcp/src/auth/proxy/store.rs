@@ -58,8 +58,13 @@ pub trait OAuthStore: Send + Sync {
     fn put(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Keeps `value` under `key` for `ttl` only if no live value is there, atomically (two
     /// replicas claiming the same key at once: one wins); whether it was kept.
-    fn put_new(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration)
-    -> BoxFuture<'_, Result<bool, StoreError>>;
+    fn put_new(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: Value,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
     /// The live value under `key`.
     fn get(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>>;
     /// The live value under `key`, removed: what is taken once is never found again.
@@ -95,7 +100,14 @@ impl MemoryStore {
         }
     }
 
-    fn put_now(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration, only_new: bool) -> Result<bool, StoreError> {
+    fn put_now(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: Value,
+        ttl: Duration,
+        only_new: bool,
+    ) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let records = records.entry(kind).or_default();
@@ -188,7 +200,10 @@ mod tests {
         let put = |key: &'static str, secs| store.put(RecordKind::Refresh, key, json!(key), Duration::from_secs(secs));
         put("a", 10).await.expect("put");
         put("b", 100).await.expect("put");
-        assert!(put("c", 50).await.is_err(), "full of live records: the new one is refused");
+        assert!(
+            put("c", 50).await.is_err(),
+            "full of live records: the new one is refused"
+        );
         assert_eq!(store.get(RecordKind::Refresh, "a").await.ok(), Some(Some(json!("a"))));
         put("a", 0).await.expect("a key already kept may be replaced");
         put("c", 50).await.expect("the expired record made room");
