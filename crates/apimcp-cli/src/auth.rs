@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, bail};
 use apimcp::McpServerBuilder;
+use apimcp::auth::proxy::RedisStore;
 use apimcp::auth::{AuthConfig, IntrospectionVerifier, JwtVerifier, ScopeRules, StaticTokens, canonical_resource};
 
 use crate::config::{AuthSection, Secret, env_value};
@@ -29,6 +30,7 @@ impl AuthSettings {
             return Ok(None);
         }
         read_secrets(&mut section)?;
+        check_store(&section)?;
         let custom_metadata = section
             .custom_oauth_metadata
             .as_ref()
@@ -46,14 +48,36 @@ impl AuthSettings {
     }
 
     /// `builder` with this auth, for a server reached at `server.public_url`, or else at `bound`.
-    pub(crate) fn guard(
+    pub(crate) async fn guard(
         &self,
         builder: McpServerBuilder,
         server: &ServerSettings,
         bound: SocketAddr,
     ) -> anyhow::Result<McpServerBuilder> {
         let trust = self.section.trust_forwarded_headers.unwrap_or(false);
-        Ok(builder.auth(self.config(server, bound)?).trust_forwarded_headers(trust))
+        let config = self.shared_store(self.config(server, bound)?).await?;
+        Ok(builder.auth(config).trust_forwarded_headers(trust))
+    }
+
+    /// `[auth] store`: the proxy's store in Redis and, unless keys are configured, the key
+    /// every replica on that Redis shares.
+    async fn shared_store(&self, mut config: AuthConfig) -> anyhow::Result<AuthConfig> {
+        let Some(url) = &self.section.store else {
+            return Ok(config);
+        };
+        let shown = without_password(url.expose());
+        let store = RedisStore::connect(url.expose())
+            .await
+            .with_context(|| format!("[auth] store: cannot use the Redis at {shown}"))?;
+        if self.section.signing_keys.is_none() && self.section.consent_signing_key.is_none() {
+            let key = store
+                .shared_key()
+                .await
+                .with_context(|| format!("[auth] store: cannot read the shared key from {shown}"))?;
+            config = config.signing_keys([key]);
+        }
+        tracing::info!(store = %shown, "the OAuth proxy keeps its state in Redis");
+        Ok(config.oauth_store(store))
     }
 
     /// The library's configuration for a server reached at `server.public_url`, or else at
@@ -74,7 +98,7 @@ impl AuthSettings {
             config = config.authorization_server(issuer);
         }
         config = self.oauth_flow(config);
-        if self.sets_up_proxies() {
+        if self.sets_up_proxies() && section.store.is_none() {
             config = with_state_dir(config, server);
         }
         let rules = ScopeRules {
@@ -177,13 +201,44 @@ fn read_secrets(section: &mut AuthSection) -> anyhow::Result<()> {
         section.introspection_client_secret = Some(secret);
     }
     section.client_id = section.client_id.as_deref().map(env_value).transpose()?;
-    for field in [&mut section.client_secret, &mut section.consent_signing_key] {
+    for field in [
+        &mut section.client_secret,
+        &mut section.consent_signing_key,
+        &mut section.store,
+    ] {
         *field = field.as_ref().map(Secret::resolve).transpose()?;
     }
     if let Some(keys) = &section.signing_keys {
         section.signing_keys = Some(keys.iter().map(Secret::resolve).collect::<anyhow::Result<_>>()?);
     }
     Ok(())
+}
+
+/// `[auth] store`, checked: a Redis URL, for the proxy.
+fn check_store(section: &AuthSection) -> anyhow::Result<()> {
+    let Some(url) = &section.store else {
+        return Ok(());
+    };
+    if section.setup_proxies != Some(true) {
+        bail!("[auth] store is where the OAuth proxy keeps its state: it needs setup_proxies = true");
+    }
+    let scheme = url.expose().split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("redis" | "rediss")) {
+        bail!("[auth] store must be a Redis URL, redis://HOST:PORT[/DB]");
+    }
+    Ok(())
+}
+
+/// A store URL fit for a log line: any password replaced.
+fn without_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(an unreadable URL)".into(),
+    }
 }
 
 /// The verifier the section names (`checks_tokens` made sure there is one).

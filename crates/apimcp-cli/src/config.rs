@@ -56,6 +56,8 @@ pub(crate) struct AuthSection {
     pub(crate) signing_keys: Option<Vec<Secret>>,
     pub(crate) refresh_grace_secs: Option<u64>,
     pub(crate) registrations_per_minute: Option<u32>,
+    /// The proxy's shared store, `redis://HOST:PORT[/DB]` (a secret: it may hold a password).
+    pub(crate) store: Option<Secret>,
 }
 
 /// A secret as written (`env:NAME` or the value itself), or as read: its `Debug` never shows it.

@@ -48,7 +48,7 @@ async fn remote_server(
     let mut builder = McpServer::builder();
     // Before the fetch, which may be slow: a bad resource URL fails at once.
     if let Some(auth) = &settings.auth {
-        builder = auth.guard(builder, server, bound)?;
+        builder = auth.guard(builder, server, bound).await?;
     }
     let document = api.document.spec.load(settings.fetch_timeout).await?;
     let base = apimcp::upstream::base_url(document.server_url().as_deref(), api.upstream.as_ref())

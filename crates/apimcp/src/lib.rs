@@ -43,6 +43,7 @@
 //! |---|---|---|
 //! | `utoipa` | yes | [`McpServerBuilder::utoipa`]: a server from a utoipa `OpenApi` document |
 //! | `demo` | no | the bundled items API (`apimcp::demo::app()`), used by the examples below |
+//! | `redis` | no | `auth::proxy::RedisStore`: the OAuth proxy's store in Redis, shared by replicas |
 //!
 //! Converting a document alone, with no server:
 //!

@@ -7,6 +7,7 @@ mod conformance;
 mod demo_peers;
 mod oauth;
 mod oauth_proxy;
+mod oauth_replicas;
 mod search_mode;
 mod serve_upstream;
 mod telemetry;

@@ -19,7 +19,7 @@ use crate::util::{Apimcp, Http, Reply, Start, free_port, peers, workspace};
 
 /// The redirect URI of the clients this test registers (nothing listens there: the person
 /// stops at it).
-const CLIENT_REDIRECT: &str = "http://127.0.0.1:8799/cb";
+pub(crate) const CLIENT_REDIRECT: &str = "http://127.0.0.1:8799/cb";
 /// What the Auth0-like provider is asked for, as Auth0's API identifier.
 const AUDIENCE: &str = "https://items.api.test/";
 
@@ -88,13 +88,13 @@ fn setup(mode: Mode, extra_toml: &str) -> Setup {
 }
 
 /// A browser with a person at it: follows redirects, shows pages, answers consent forms.
-struct Person {
+pub(crate) struct Person {
     client: reqwest::blocking::Client,
 }
 
 /// Where following a URL ended.
 #[derive(Debug)]
-enum Stop {
+pub(crate) enum Stop {
     /// At a URL starting with the prefix looked for.
     Arrived(reqwest::Url),
     /// At a page that is not a redirect: its status and body (a consent page, an error).
@@ -102,8 +102,11 @@ enum Stop {
 }
 
 impl Person {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
+        // No kept-alive connections: each request is a new one, so behind the replicas'
+        // round-robin front (oauth_replicas.rs) successive requests land on alternate replicas.
         let client = reqwest::blocking::Client::builder()
+            .pool_max_idle_per_host(0)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(20))
@@ -113,7 +116,7 @@ impl Person {
     }
 
     /// GETs `url` and follows redirects until one points under `until`, or a page shows.
-    fn follow(&self, url: &str, until: &str) -> Stop {
+    pub(crate) fn follow(&self, url: &str, until: &str) -> Stop {
         let mut url = reqwest::Url::parse(url).expect("url");
         for _ in 0..20 {
             if url.as_str().starts_with(until) {
@@ -138,7 +141,7 @@ impl Person {
     }
 
     /// Answers the consent page `page` (found at `base`) and follows on.
-    fn answer(&self, base: &str, page: &str, decision: &str, until: &str) -> Stop {
+    pub(crate) fn answer(&self, base: &str, page: &str, decision: &str, until: &str) -> Stop {
         let field = |name: &str| {
             let marker = format!("name=\"{name}\" value=\"");
             let start = page
@@ -169,7 +172,7 @@ impl Person {
 }
 
 /// A PKCE pair.
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
@@ -214,7 +217,7 @@ fn authorize_url_for(
     .to_string()
 }
 
-fn query(url: &reqwest::Url, name: &str) -> Option<String> {
+pub(crate) fn query(url: &reqwest::Url, name: &str) -> Option<String> {
     url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 

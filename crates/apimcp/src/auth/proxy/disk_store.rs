@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
-use redb::{Database, TableDefinition, TableError};
+use redb::{Database, ReadableTable, TableDefinition, TableError};
 use serde_json::Value;
 
 use super::store::{OAuthStore, RecordKind, StoreError};
@@ -88,6 +88,22 @@ fn put(db: &Database, kind: RecordKind, key: &str, bytes: &[u8], sweep: bool) ->
     Ok(())
 }
 
+/// Inserts the record unless a live one is there, in one write transaction (which redb runs
+/// one at a time): whether it was inserted.
+fn put_new(db: &Database, kind: RecordKind, key: &str, bytes: &[u8]) -> Result<bool, redb::Error> {
+    let tx = db.begin_write()?;
+    let inserted = {
+        let mut records = tx.open_table(table(kind))?;
+        let live = records.get(key)?.is_some_and(|record| expiry(record.value()) > now());
+        if !live {
+            records.insert(key, bytes)?;
+        }
+        !live
+    };
+    tx.commit()?;
+    Ok(inserted)
+}
+
 fn get(db: &Database, kind: RecordKind, key: &str) -> Result<Option<Value>, redb::Error> {
     let tx = db.begin_read()?;
     let records = match tx.open_table(table(kind)) {
@@ -139,6 +155,17 @@ impl OAuthStore for DiskStore {
         self.run(move |db| put(db, kind, &key, &bytes, sweep))
     }
 
+    fn put_new(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: Value,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let (key, bytes) = (key.to_owned(), encode(&value, ttl));
+        self.run(move |db| put_new(db, kind, &key, &bytes))
+    }
+
     fn get(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>> {
         let key = key.to_owned();
         self.run(move |db| get(db, kind, &key))
@@ -186,6 +213,9 @@ mod tests {
             Some(Some(json!({"a": 1})))
         );
         assert_eq!(store.take(RecordKind::Code, "c").await.ok(), Some(None));
+        let claim = |v| store.put_new(RecordKind::Refresh, "k", json!(v), hour);
+        assert_eq!(claim(1).await.ok(), Some(true));
+        assert_eq!(claim(2).await.ok(), Some(false), "only the first claim is kept");
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -129,10 +129,19 @@ impl From<RepeatedParam> for TokenError {
 impl From<StoreError> for TokenError {
     fn from(error: StoreError) -> Self {
         Self::Unavailable {
-            description: error.to_string(),
+            description: store_down(&error).into(),
         }
     }
 }
+
+/// What a client is told when the store fails (what failed goes to the log, not to it).
+fn store_down(error: &StoreError) -> &'static str {
+    tracing::warn!(%error, "the OAuth proxy's store is unavailable");
+    STORE_DOWN
+}
+
+/// The description of a 503 for a store that failed.
+const STORE_DOWN: &str = "the authorization server's store is unavailable; try again shortly";
 
 /// The provider's answer to a refresh: down, or refusing the token or its scopes.
 impl From<ProviderError> for TokenError {
@@ -200,7 +209,7 @@ impl Refusal {
 
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
-        Self::page(StatusCode::SERVICE_UNAVAILABLE, "Try again later", error.to_string())
+        Self::page(StatusCode::SERVICE_UNAVAILABLE, "Try again later", store_down(&error))
     }
 }
 
@@ -294,7 +303,7 @@ mod tests {
         assert!(down.headers().get(header::CACHE_CONTROL).is_none());
         assert_eq!(
             body(down).await,
-            serde_json::json!({"error": "temporarily_unavailable", "error_description": "the OAuth store failed: down"})
+            serde_json::json!({"error": "temporarily_unavailable", "error_description": "the authorization server's store is unavailable; try again shortly"})
         );
     }
 

@@ -20,6 +20,8 @@ mod metadata;
 mod page;
 mod params;
 mod provider;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod refresh;
 mod register;
 mod registration;
@@ -40,6 +42,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 pub use disk_store::DiskStore;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
 pub use state_dir::StateDirError;
 pub use store::{MEMORY_STORE_CAPACITY, MemoryStore, OAuthStore, RecordKind, StoreError};
 

@@ -4,13 +4,21 @@
 //! has retired it), until its replacement is first used; presented after that, it revokes its
 //! whole family (RFC 9700 §4.14.2), as does a replayed code (RFC 6749 §4.1.2).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
 use super::error::TokenError;
 use super::{Proxy, REFRESH_TTL, RecordKind, StoreError, key_of, random_token};
 use crate::auth::types::ClientId;
+
+/// How long a refresh waits for another request refreshing the same token.
+const CONCURRENT_WAIT: Duration = Duration::from_secs(5);
+/// How often it looks whether that request is done.
+const CONCURRENT_POLL: Duration = Duration::from_millis(25);
+/// How long a claim on a refresh token outlives a replica that died while refreshing it: a
+/// little more than the provider's timeout.
+const IN_FLIGHT_TTL: Duration = Duration::from_secs(40);
 
 /// Tokens as the provider issued them.
 pub(super) type Tokens = Map<String, Value>;
@@ -52,6 +60,11 @@ fn used_key(key: &str) -> String {
     format!("used:{key}")
 }
 
+/// The store key that says a refresh token (by its store key) is at the provider right now.
+fn in_flight_key(key: &str) -> String {
+    format!("inflight:{key}")
+}
+
 /// The store key that says a family is revoked.
 fn family_key(family: &str) -> String {
     format!("family:{family}")
@@ -89,8 +102,37 @@ impl Proxy {
     }
 
     /// What `refresh`, presented by `client_id`, leads to; refused when it is unknown, another
-    /// client's, revoked, or rotated out and past its window (which revokes its family).
+    /// client's, revoked, or rotated out and past its window (which revokes its family). Only
+    /// one request at a time, across replicas, takes a token to the provider (a claim kept with
+    /// `put_new`): one presented again meanwhile waits for that refresh and is answered as a
+    /// rotated-out token within its window, so the provider never sees a token twice and
+    /// revokes the grant.
     pub(super) async fn use_refresh(&self, refresh: &str, client_id: &ClientId) -> Result<Use, TokenError> {
+        let key = key_of(refresh);
+        let deadline = Instant::now() + CONCURRENT_WAIT;
+        loop {
+            let binding = self.binding(refresh, client_id).await?;
+            if let Some(rotated) = binding.rotated {
+                return self.use_rotated(&key, &binding.family, rotated).await;
+            }
+            let claim = in_flight_key(&key);
+            if self
+                .store
+                .put_new(RecordKind::Refresh, &claim, Value::Bool(true), IN_FLIGHT_TTL)
+                .await?
+            {
+                self.mark_used(&key).await?;
+                return Ok(Use::Refresh { family: binding.family });
+            }
+            if Instant::now() >= deadline {
+                return Err(refused("another request is refreshing this token; try again"));
+            }
+            tokio::time::sleep(CONCURRENT_POLL).await;
+        }
+    }
+
+    /// The binding of `refresh`, if it is `client_id`'s and its family is not revoked.
+    async fn binding(&self, refresh: &str, client_id: &ClientId) -> Result<Binding, TokenError> {
         let binding: Binding = self
             .get_locked(RecordKind::Refresh, refresh)
             .await?
@@ -99,13 +141,13 @@ impl Proxy {
         if self.family_revoked(&binding.family).await? {
             return Err(refused("the refresh token has been revoked"));
         }
-        let used = used_key(&key_of(refresh));
-        self.store
-            .put(RecordKind::Refresh, &used, Value::Bool(true), REFRESH_TTL)
-            .await?;
-        let Some(rotated) = binding.rotated else {
-            return Ok(Use::Refresh { family: binding.family });
-        };
+        Ok(binding)
+    }
+
+    /// A rotated-out token: the same tokens again within its window, until its replacement is
+    /// used; after that it revokes its family.
+    async fn use_rotated(&self, key: &str, family: &str, rotated: Rotated) -> Result<Use, TokenError> {
+        self.mark_used(key).await?;
         let successor_used = self
             .store
             .get(RecordKind::Refresh, &used_key(&rotated.successor))
@@ -113,10 +155,23 @@ impl Proxy {
         if now() < rotated.until && successor_used.is_none() {
             return Ok(Use::Again(rotated.tokens));
         }
-        self.revoke_family(&binding.family).await?;
+        self.revoke_family(family).await?;
         Err(refused(
             "the refresh token was replaced and used again: every token of its grant is revoked",
         ))
+    }
+
+    async fn mark_used(&self, key: &str) -> Result<(), StoreError> {
+        self.store
+            .put(RecordKind::Refresh, &used_key(key), Value::Bool(true), REFRESH_TTL)
+            .await
+    }
+
+    /// Ends the claim [`use_refresh`](Self::use_refresh) took on `refresh`, once the provider
+    /// has answered (and a rotation, if any, is recorded).
+    pub(super) async fn release_refresh(&self, refresh: &str) -> Result<(), StoreError> {
+        let claim = in_flight_key(&key_of(refresh));
+        self.store.take(RecordKind::Refresh, &claim).await.map(drop)
     }
 
     /// After the provider answered a refresh of `old`: a replacement joins the family, and `old`
@@ -225,6 +280,36 @@ mod tests {
         assert!(
             proxy.use_refresh("r2", &a).await.is_err(),
             "the whole family is revoked"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_presented_twice_at_once_goes_to_the_provider_once() {
+        let proxy = std::sync::Arc::new(proxy(60));
+        let a = ClientId::new("a");
+        let family = proxy.start_family(&tokens("at1", "r1"), &a).await.expect("bound");
+        assert!(matches!(proxy.use_refresh("r1", &a).await, Ok(Use::Refresh { .. })));
+        let waiting = tokio::spawn({
+            let (proxy, a) = (proxy.clone(), a.clone());
+            async move { proxy.use_refresh("r1", &a).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "the second waits for the first refresh");
+        proxy
+            .rotate("r1", &a, &family, &tokens("at2", "r2"))
+            .await
+            .expect("rotated");
+        proxy.release_refresh("r1").await.expect("released");
+        let Ok(Ok(Use::Again(again))) = waiting.await else {
+            panic!("the second is answered with the first one's tokens");
+        };
+        assert_eq!(again, tokens("at2", "r2"));
+        let unrotated = proxy.start_family(&tokens("at3", "r3"), &a).await.expect("bound");
+        assert!(matches!(proxy.use_refresh("r3", &a).await, Ok(Use::Refresh { .. })));
+        proxy.release_refresh("r3").await.expect("released");
+        assert!(
+            matches!(proxy.use_refresh("r3", &a).await, Ok(Use::Refresh { family }) if family == unrotated),
+            "a token the provider kept goes to it again once the first refresh is done"
         );
     }
 

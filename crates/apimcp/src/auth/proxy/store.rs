@@ -56,6 +56,15 @@ impl StoreError {
 pub trait OAuthStore: Send + Sync {
     /// Keeps `value` under `key` for `ttl`, replacing what was there.
     fn put(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Keeps `value` under `key` for `ttl` only if no live value is there, atomically (two
+    /// replicas claiming the same key at once: one wins); whether it was kept.
+    fn put_new(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: Value,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
     /// The live value under `key`.
     fn get(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>>;
     /// The live value under `key`, removed: what is taken once is never found again.
@@ -63,7 +72,8 @@ pub trait OAuthStore: Send + Sync {
 }
 
 /// The in-memory store: at most `capacity` records of each kind; when a kind is full, expired
-/// records go first, then the one closest to expiry.
+/// records go, and if it is still full a new record is refused (a [`StoreError`], so 503),
+/// never a live one evicted: a flood cannot push out someone's login in progress.
 pub struct MemoryStore {
     capacity: usize,
     records: Mutex<HashMap<RecordKind, Records>>,
@@ -90,22 +100,29 @@ impl MemoryStore {
         }
     }
 
-    fn put_now(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) {
+    fn put_now(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: Value,
+        ttl: Duration,
+        only_new: bool,
+    ) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let records = records.entry(kind).or_default();
+        let live = records.get(key).is_some_and(|(expires, _)| *expires > now);
+        if only_new && live {
+            return Ok(false);
+        }
         if !records.contains_key(key) && records.len() >= self.capacity {
             records.retain(|_, (expires, _)| *expires > now);
-            if records.len() >= self.capacity
-                && let Some(soonest) = records
-                    .iter()
-                    .min_by_key(|(_, (expires, _))| *expires)
-                    .map(|(key, _)| key.clone())
-            {
-                records.remove(&soonest);
+            if records.len() >= self.capacity {
+                return Err(StoreError::new("the in-memory OAuth store is full"));
             }
         }
         records.insert(key.to_owned(), (now + ttl, value));
+        Ok(true)
     }
 
     fn lookup(&self, kind: RecordKind, key: &str, remove: bool) -> Option<Value> {
@@ -125,8 +142,19 @@ impl MemoryStore {
 
 impl OAuthStore for MemoryStore {
     fn put(&self, kind: RecordKind, key: &str, value: Value, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.put_now(kind, key, value, ttl);
-        Box::pin(async { Ok(()) })
+        let kept = self.put_now(kind, key, value, ttl, false).map(drop);
+        Box::pin(async move { kept })
+    }
+
+    fn put_new(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: Value,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let kept = self.put_now(kind, key, value, ttl, true);
+        Box::pin(async move { kept })
     }
 
     fn get(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>> {
@@ -167,20 +195,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_kind_drops_the_record_closest_to_expiry() {
+    async fn a_full_kind_refuses_new_records_rather_than_evict_live_ones() {
         let store = MemoryStore::with_capacity(2);
         let put = |key: &'static str, secs| store.put(RecordKind::Refresh, key, json!(key), Duration::from_secs(secs));
         put("a", 10).await.expect("put");
         put("b", 100).await.expect("put");
-        put("c", 50).await.expect("put");
-        assert_eq!(store.get(RecordKind::Refresh, "a").await.ok(), Some(None));
-        assert_eq!(store.get(RecordKind::Refresh, "b").await.ok(), Some(Some(json!("b"))));
+        assert!(
+            put("c", 50).await.is_err(),
+            "full of live records: the new one is refused"
+        );
+        assert_eq!(store.get(RecordKind::Refresh, "a").await.ok(), Some(Some(json!("a"))));
+        put("a", 0).await.expect("a key already kept may be replaced");
+        put("c", 50).await.expect("the expired record made room");
         assert_eq!(store.get(RecordKind::Refresh, "c").await.ok(), Some(Some(json!("c"))));
         store
             .put(RecordKind::Consent, "x", json!(1), Duration::from_secs(1))
             .await
             .expect("other kinds have their own room");
         assert_eq!(store.get(RecordKind::Refresh, "b").await.ok(), Some(Some(json!("b"))));
+    }
+
+    #[tokio::test]
+    async fn put_new_keeps_only_the_first_live_value() {
+        let store = MemoryStore::default();
+        let claim = |v| store.put_new(RecordKind::Refresh, "k", json!(v), Duration::from_secs(60));
+        assert_eq!(claim(1).await.ok(), Some(true));
+        assert_eq!(claim(2).await.ok(), Some(false));
+        assert_eq!(store.get(RecordKind::Refresh, "k").await.ok(), Some(Some(json!(1))));
+        store
+            .put(RecordKind::Refresh, "k", json!(0), Duration::ZERO)
+            .await
+            .expect("put");
+        assert_eq!(claim(3).await.ok(), Some(true), "an expired value does not count");
     }
 
     #[test]

@@ -118,9 +118,15 @@ impl Proxy {
         if let Ok(Some(scope)) = params.one("scope") {
             form.push(("scope", scope));
         }
-        let mut tokens = self.provider.token(&form).await?;
+        let answered = self.provider.token(&form).await;
+        let rotated = match &answered {
+            Ok(tokens) => self.rotate(refresh, client_id, &family, tokens).await,
+            Err(_) => Ok(()),
+        };
+        self.release_refresh(refresh).await?;
+        rotated?;
+        let mut tokens = answered?;
         tokens.remove("id_token");
-        self.rotate(refresh, client_id, &family, &tokens).await?;
         Ok(tokens)
     }
 }
