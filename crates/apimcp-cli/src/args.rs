@@ -72,6 +72,20 @@ pub(crate) struct ServeArgs {
     /// With --catalog auto: search mode above this many tools (default 64).
     #[arg(long, env = "APIMCP_CATALOG_AUTO_ABOVE", value_name = "N")]
     pub(crate) catalog_auto_above: Option<usize>,
+    /// In search mode, a tool that stays listed beside search_tools, describe_tools and
+    /// call_tool (repeatable, or comma-separated).
+    #[arg(
+        long = "pin-tool",
+        value_name = "NAME",
+        value_delimiter = ',',
+        env = "APIMCP_PIN_TOOLS"
+    )]
+    pub(crate) pin_tools: Option<Vec<String>>,
+    /// How tools use the response's outputSchema: advisory (default: relaxed where documents
+    /// drift, a drifting response served as text), strict (a drifting response is a tool
+    /// error) or off (no outputSchema).
+    #[arg(long, env = "APIMCP_OUTPUT_SCHEMA", value_name = "strict|advisory|off")]
+    pub(crate) output_schema: Option<String>,
     /// Serve MCP on stdin and stdout instead of HTTP.
     #[arg(long)]
     pub(crate) stdio: bool,

@@ -123,6 +123,10 @@ pub(crate) struct ApiSection {
     pub(crate) forward_headers: Option<Vec<String>>,
     pub(crate) catalog: Option<String>,
     pub(crate) catalog_auto_above: Option<usize>,
+    /// Tools listed beside the three in search mode.
+    pub(crate) pin_tools: Option<Vec<String>>,
+    /// strict | advisory | off.
+    pub(crate) output_schema: Option<String>,
     pub(crate) include_operations: Option<Vec<String>>,
     pub(crate) exclude_operations: Option<Vec<String>>,
     pub(crate) include_tags: Option<Vec<String>>,

@@ -59,6 +59,8 @@ async fn remote_server(
         .timeout(api.timeout)
         .upstream(api.upstream_config.clone())
         .catalog(api.catalog)
+        .pin_tools(api.pin_tools.clone())
+        .output_schemas(api.output_schemas)
         .convert_options(api.document.convert.clone());
     if let Some(names) = &api.forward_headers {
         builder = builder.forward_headers(names)?;

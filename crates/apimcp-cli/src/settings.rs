@@ -89,6 +89,10 @@ pub(crate) struct ApiSettings {
     pub(crate) upstream_config: apimcp::upstream::UpstreamConfig,
     /// Every tool in tools/list, or search mode.
     pub(crate) catalog: Catalog,
+    /// Tools listed beside the three in search mode (the flag's list replaces the file's).
+    pub(crate) pin_tools: Vec<String>,
+    /// What the outputSchemas promise.
+    pub(crate) output_schemas: apimcp::server::OutputSchemas,
 }
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
@@ -292,6 +296,11 @@ impl ApiSettings {
             forward_headers: pick(&args.forward_headers, &a.forward_headers),
             upstream_config: crate::upstream::upstream_config(args, a)?,
             catalog: catalog(args, a)?,
+            pin_tools: pick(&args.pin_tools, &a.pin_tools).unwrap_or_default(),
+            output_schemas: pick(&args.output_schema, &a.output_schema)
+                .map(|text| text.parse::<apimcp::server::OutputSchemas>())
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

@@ -22,6 +22,9 @@ fn main() {
     let conversions = eval::conversions();
     let tasks = eval::tasks();
     let indexes = indexes(&conversions, Weights::default());
+    if let Some(path) = std::env::args().skip_while(|a| a != "--dump").nth(1) {
+        dump(&conversions, &path);
+    }
     let score = eval::evaluate(&indexes, &tasks);
     println!(
         "tasks: {} (github {}, stripe {})",
@@ -43,6 +46,19 @@ fn main() {
     );
     for (document, task, expected, first) in &score.misses {
         println!("  not in top 5: [{document}] {task:?}: expected {expected}, first {first}");
+    }
+    let heldout = eval::heldout();
+    let held = eval::evaluate(&indexes, &heldout);
+    println!(
+        "held out: {} tasks, top-1 {:.1}% ({}), top-5 {:.1}% ({})",
+        held.tasks,
+        100.0 * held.top1_rate(),
+        held.top1,
+        100.0 * held.top5_rate(),
+        held.top5
+    );
+    for (document, task, expected, first) in &held.misses {
+        println!("  held out, not in top 5: [{document}] {task:?}: expected {expected}, first {first}");
     }
     cpu_per_search(&conversions, &tasks);
     sizes(&tasks);
@@ -152,13 +168,13 @@ fn tune(conversions: &BTreeMap<String, apimcp::Conversion>, tasks: &[eval::Task]
     let mut results = Vec::new();
     for name in [1.0, 3.0, 6.0] {
         for title in [3.0, 6.0] {
-            for lead in [1.0, 3.0] {
-                for description in [0.1, 0.3] {
+            for precision in [4.0, 8.0] {
+                for prefix in [0.3, 0.6] {
                     for path in [0.5, 1.5] {
                         for coverage in [1.0, 3.0] {
                             for method in [0.5, 2.0] {
                                 let mut w = Weights::default();
-                                (w.name, w.title, w.lead, w.description) = (name, title, lead, description);
+                                (w.name, w.title, w.precision, w.prefix) = (name, title, precision, prefix);
                                 (w.path, w.coverage, w.method) = (path, coverage, method);
                                 let score = eval::evaluate(&indexes(conversions, w), tasks);
                                 results.push((score.top5, score.top1, format!("{w:?}")));
@@ -173,4 +189,21 @@ fn tune(conversions: &BTreeMap<String, apimcp::Conversion>, tasks: &[eval::Task]
     for (top5, top1, weights) in results.iter().take(10) {
         println!("tune: top-5 {top5}, top-1 {top1}: {weights}");
     }
+}
+
+/// Writes each document's index entries as JSON lines (`--dump PATH`), to study the ranking
+/// outside the crate.
+fn dump(conversions: &BTreeMap<String, apimcp::Conversion>, path: &str) {
+    let mut out = String::new();
+    for (document, conversion) in conversions {
+        for tool in &conversion.tools {
+            let e = apimcp::search::Entry::from_converted(tool);
+            let line = json!({"document": document, "name": e.name, "operation_id": e.operation_id,
+                "title": e.title, "description": e.description, "tags": e.tags, "path": e.path,
+                "method": e.method, "params": e.params});
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+    }
+    std::fs::write(path, out).expect("writes the dump");
 }

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::Request;
 use serde_json::{Value, json};
 
-use crate::util::{Apimcp, Http, serve_app};
+use crate::util::{Apimcp, Http, peers, serve_app, workspace};
 
 /// Derived tools in the test document: five about tickets and 65 others, past `auto`'s 64.
 const TOOLS: usize = 70;
@@ -231,4 +231,112 @@ fn a_scope_filtered_token_only_finds_describes_and_calls_what_it_may() {
     );
     let allowed = client.call("call_tool", json!({"name": "get_ticket", "arguments": {"id": 1}}));
     assert_eq!(allowed["isError"], false, "{allowed}");
+}
+
+#[test]
+fn pinned_tools_stay_listed_from_the_flag_and_from_the_file() {
+    let server = serve(&["--catalog", "search", "--pin-tool", "get_ticket,list_tickets"]);
+    let (client, _) = Client::new(&server, None);
+    assert_eq!(
+        client.list(),
+        [
+            "search_tools",
+            "describe_tools",
+            "call_tool",
+            "get_ticket",
+            "list_tickets"
+        ]
+    );
+    let upstream = start_upstream();
+    let spec = spec_file();
+    let config = std::env::temp_dir().join(format!("apimcp-search-pin-{}.toml", std::process::id()));
+    let toml = format!(
+        "[api]\nspec = \"{spec}\"\nupstream = \"{upstream}\"\ncatalog = \"search\"\npin_tools = [\"create_ticket\"]\n"
+    );
+    std::fs::write(&config, toml).expect("write config");
+    let config = config.display().to_string();
+    let server = Apimcp::cmd(["serve", "--config", config.as_str()]).start();
+    let (client, _) = Client::new(&server, None);
+    assert_eq!(
+        client.list(),
+        ["search_tools", "describe_tools", "call_tool", "create_ticket"]
+    );
+}
+
+/// `apimcp serve --spec <GitHub's document> --catalog search` against the echoing upstream.
+fn serve_github() -> Apimcp {
+    let upstream = start_upstream();
+    let spec = workspace().join(".cache/openapi/github.json").display().to_string();
+    Apimcp::cmd([
+        "serve",
+        "--spec",
+        spec.as_str(),
+        "--upstream",
+        upstream.as_str(),
+        "--catalog",
+        "search",
+    ])
+    .start()
+}
+
+#[test]
+fn the_inspector_lists_and_searches_githubs_catalog() {
+    let server = serve_github();
+    let url = server.url("/mcp");
+    let out = peers().inspector(&url, &["--method", "tools/list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .map(|tools| tools.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["search_tools", "describe_tools", "call_tool"]);
+    let search = [
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "search_tools",
+        "--tool-arg",
+        "query=close an issue",
+    ];
+    let out = peers().inspector(&url, &search);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        found["structuredContent"]["tools"][0]["name"], "issues_update",
+        "{found}"
+    );
+}
+
+#[test]
+fn the_python_sdk_searches_describes_and_calls_githubs_catalog() {
+    let server = serve_github();
+    let steps = [
+        "list",
+        r#"call:search_tools:{"query":"list the pull requests of a repository"}"#,
+        r#"call:describe_tools:{"names":["repos_get"]}"#,
+        r#"call:call_tool:{"name":"repos_get","arguments":{"owner":"octocat","repo":"hello"}}"#,
+        r#"call:call_tool:{"name":"repos_get","arguments":{"owner":"octocat"}}"#,
+    ];
+    let (ok, lines) = peers().python_client(&server.url("/mcp"), "auto", &steps);
+    assert!(ok, "{lines:?}");
+    assert_eq!(
+        lines[1]["names"],
+        json!(["search_tools", "describe_tools", "call_tool"]),
+        "{lines:?}"
+    );
+    let hits = lines[2]["structured"]["tools"].as_array().cloned().unwrap_or_default();
+    assert!(hits.iter().take(5).any(|h| h["name"] == "pulls_list"), "{lines:?}");
+    let described = &lines[3]["structured"]["tools"][0];
+    assert_eq!(described["name"], "repos_get", "{lines:?}");
+    assert!(
+        described["inputSchema"]["required"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("repo")))
+    );
+    assert_eq!(lines[4]["is_error"], false, "{lines:?}");
+    assert_eq!(lines[4]["structured"]["path"], "/repos/octocat/hello", "{lines:?}");
+    assert_eq!(lines[5]["is_error"], true, "{lines:?}");
+    let message = lines[5]["text"].as_str().unwrap_or_default();
+    assert!(message.contains("Invalid arguments for repos_get"), "{message}");
 }

@@ -61,6 +61,11 @@ impl Field {
         matches!(self, Field::Name | Field::Title | Field::Lead)
     }
 
+    /// The fields that name the tool: what it is called, where it lives and what it does.
+    pub(super) fn is_identity(self) -> bool {
+        matches!(self, Field::Name | Field::Path | Field::Method)
+    }
+
     pub(super) fn weight(self, weights: &Weights) -> f32 {
         match self {
             Field::Name => weights.name,

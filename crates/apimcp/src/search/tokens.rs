@@ -36,22 +36,30 @@ impl Tokenizer {
         self.words(text).into_iter().map(|(_, term)| term).collect()
     }
 
-    /// The words of `text` that say something, lower-cased, each with its term.
+    /// The words of `text` that say something, lower-cased, each with its term: without
+    /// common words and single letters (the `s` of "customer's").
     pub(crate) fn words(&self, text: &str) -> Vec<(String, String)> {
+        let mut words = self.all_words(text);
+        words.retain(|(word, _)| {
+            !STOP_WORDS.contains(&word.as_str()) && (word.len() > 1 || word.as_bytes()[0].is_ascii_digit())
+        });
+        words
+    }
+
+    /// Every word of `text`, lower-cased, each with its term ("me" and "my" say whose).
+    pub(crate) fn all_words(&self, text: &str) -> Vec<(String, String)> {
         let mut words = Vec::new();
         for piece in text.split(|c: char| !c.is_alphanumeric()).filter(|p| !p.is_empty()) {
             // heck splits `listForRepo` and `HTTPServer` where a reader would.
             for word in piece.to_snake_case().split('_').filter(|w| !w.is_empty()) {
-                if !STOP_WORDS.contains(&word) {
-                    words.push((word.to_owned(), self.term(word)));
-                }
+                words.push((word.to_owned(), self.term(word)));
             }
         }
         words
     }
 
     /// The stem of a lower-case word, the same for an abbreviation and its long form.
-    fn term(&self, word: &str) -> String {
+    pub(crate) fn term(&self, word: &str) -> String {
         let stem = self.stemmer.stem(word);
         let same = SAME_STEM.iter().find(|(long, _)| *long == stem.as_ref());
         same.map_or_else(|| stem.into_owned(), |(_, short)| (*short).to_owned())

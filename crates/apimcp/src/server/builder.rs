@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::dispatch::Dispatcher;
 use super::extend::Extensions;
 use super::registry::ToolSet;
-use super::{Catalog, HostGuard, McpServer, StateKeys, check_names};
+use super::{Catalog, HostGuard, McpServer, OutputSchemas, StateKeys, check_names};
 use crate::auth::AuthConfig;
 use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument, convert};
 use crate::tool::InvalidToolName;
@@ -117,6 +117,8 @@ pub struct ServerOptions {
     pub catalog: Catalog,
     /// Tools listed beside the three in search mode (custom tools, usually).
     pub pinned_tools: Vec<String>,
+    /// What the outputSchemas promise and what a response that breaks it becomes.
+    pub output_schemas: OutputSchemas,
 }
 
 impl Default for ServerOptions {
@@ -137,6 +139,7 @@ impl Default for ServerOptions {
             fast_path: true,
             catalog: Catalog::Full,
             pinned_tools: Vec::new(),
+            output_schemas: OutputSchemas::default(),
         }
     }
 }
@@ -401,6 +404,15 @@ impl McpServerBuilder {
         self
     }
 
+    /// How tools use the outputSchema of the document's success response
+    /// ([`OutputSchemas::Advisory`] by default: relaxed where documents drift, never failing a
+    /// call for a drifting response; `Strict`: as written, a drifting response is a tool
+    /// error; `Off`: none).
+    pub fn output_schemas(mut self, mode: OutputSchemas) -> Self {
+        self.options.output_schemas = mode;
+        self
+    }
+
     /// Tools that stay listed beside the three in search mode (custom tools, usually).
     pub fn pin_tools<I, S>(mut self, names: I) -> Self
     where
@@ -432,7 +444,8 @@ impl McpServerBuilder {
         let upstream = Upstream::new(document.value(), &self.upstream, base.as_ref(), options.timeout)?;
         warn_overlaps(&upstream, &options.forward_headers);
         let custom: Vec<_> = self.extensions.tools.iter().map(|t| &t.tool).collect();
-        let set = ToolSet::new(convert(&document, &self.convert)?).with_catalog(options.catalog, &custom);
+        let conversion = convert(&document, &self.convert)?;
+        let set = ToolSet::new(conversion, options.output_schemas).with_catalog(options.catalog, &custom);
         check_names(&set, &self.extensions)?;
         check_pinned(&set, &self.extensions, &options.pinned_tools)?;
         let parts = super::Parts {

@@ -9,6 +9,7 @@ mod discovery;
 mod dispatch;
 mod extend;
 mod guard;
+mod output;
 mod peers;
 mod registry;
 mod request_state;
@@ -37,6 +38,7 @@ pub use extend::{
 };
 pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::{HostGuard, Refused};
+pub use output::{OutputSchemas, UnknownOutputSchemas};
 pub(crate) use registry::{PerToolSet, ToolSet};
 pub(crate) use request_state::{Binding, StateKeys};
 pub use request_state::{REQUEST_STATE_TTL, StateError};
@@ -133,7 +135,8 @@ impl McpServer {
     /// and credentials stay as they were checked against the first document.
     pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, BuildError> {
         let conversion = convert(document, &self.inner.convert)?;
-        let set = ToolSet::new(conversion).with_catalog(self.inner.options.catalog, &self.custom_tools());
+        let set = ToolSet::new(conversion, self.inner.options.output_schemas)
+            .with_catalog(self.inner.options.catalog, &self.custom_tools());
         check_names(&set, &self.inner.extensions)?;
         let report = set.report.clone();
         self.inner.tools.store(Arc::new(set));

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use serde_json::Value;
 
 use super::catalog::{self, Catalog};
+use super::output::OutputSchemas;
 use crate::call::{ArgumentValidator, CheckError, Content, OutputCheck, ToolOutput};
 use crate::openapi::{Conversion, ConvertedTool, Report};
 use crate::search::{Entry, SearchIndex};
@@ -17,14 +18,20 @@ pub(crate) struct ServedTool {
     pub(crate) converted: ConvertedTool,
     input: OnceLock<Result<ArgumentValidator, CheckError>>,
     output: OnceLock<Option<Result<OutputCheck, CheckError>>>,
+    mode: OutputSchemas,
+    /// Whether a response has drifted from the outputSchema yet (logged once).
+    drifted: std::sync::atomic::AtomicBool,
 }
 
 impl ServedTool {
-    fn new(converted: ConvertedTool) -> Self {
+    fn new(mut converted: ConvertedTool, mode: OutputSchemas) -> Self {
+        converted.tool.output_schema = mode.advertised(converted.tool.output_schema.take());
         Self {
             converted,
             input: OnceLock::new(),
             output: OnceLock::new(),
+            mode,
+            drifted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -49,8 +56,9 @@ impl ServedTool {
         }
     }
 
-    /// `structuredContent` must match the outputSchema; a response that does not is an
-    /// error the model can read (the body is kept as text), never invalid structured data.
+    /// `structuredContent` must match the outputSchema; a response that does not loses it
+    /// (the body is kept as text) and is an error the model can read (strict) or a plain
+    /// text result, logged once per tool (advisory): never invalid structured data.
     pub(crate) fn check_output(&self, mut output: ToolOutput) -> ToolOutput {
         let Some(structured) = &output.structured_content else {
             return output;
@@ -62,8 +70,11 @@ impl ServedTool {
         let Some(Ok(check)) = check else {
             return output;
         };
-        if let Err(problem) = check.check(structured) {
-            output.structured_content = None;
+        let Err(problem) = check.check(structured) else {
+            return output;
+        };
+        output.structured_content = None;
+        if self.mode == OutputSchemas::Strict {
             output.is_error = true;
             output.content.insert(
                 0,
@@ -72,6 +83,9 @@ impl ServedTool {
                     self.name()
                 )),
             );
+        } else if !self.drifted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(tool = self.name(), mismatch = %problem,
+                "the API's response does not match the tool's outputSchema: served as text (logged once per tool)");
         }
         output
     }
@@ -87,11 +101,12 @@ pub(crate) struct ToolSet {
 }
 
 impl ToolSet {
-    pub(crate) fn new(conversion: Conversion) -> Self {
+    /// The set of `conversion`'s tools, their outputSchemas as `mode` says.
+    pub(crate) fn new(conversion: Conversion, mode: OutputSchemas) -> Self {
         let tools: Vec<Arc<ServedTool>> = conversion
             .tools
             .into_iter()
-            .map(|t| Arc::new(ServedTool::new(t)))
+            .map(|t| Arc::new(ServedTool::new(t, mode)))
             .collect();
         let by_name = tools
             .iter()
@@ -170,6 +185,7 @@ mod tests {
         let document = OpenApiDocument::from_value(document).expect("document");
         Arc::new(ToolSet::new(
             convert(&document, &ConvertOptions::default()).expect("converts"),
+            OutputSchemas::default(),
         ))
     }
 

@@ -17,15 +17,25 @@ pub(crate) struct Task {
     pub(crate) text: String,
 }
 
-/// The tasks of `tasks.tsv` (`document<TAB>tool|tool<TAB>task`; `#` starts a comment).
+/// The tasks of `tasks.tsv`, the set the ranking is tuned on.
 pub(crate) fn tasks() -> Vec<Task> {
-    include_str!("tasks.tsv")
-        .lines()
+    parse_tasks(include_str!("tasks.tsv"))
+}
+
+/// The tasks of `heldout.tsv`: written before tuning and never tuned on, so their rates show
+/// whether the ranking generalises.
+pub(crate) fn heldout() -> Vec<Task> {
+    parse_tasks(include_str!("heldout.tsv"))
+}
+
+/// Task lines `document<TAB>tool|tool<TAB>task`; `#` starts a comment.
+fn parse_tasks(text: &str) -> Vec<Task> {
+    text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|line| {
             let mut fields = line.split('\t');
             let (Some(document), Some(expected), Some(text)) = (fields.next(), fields.next(), fields.next()) else {
-                panic!("tasks.tsv: malformed line {line:?}");
+                panic!("malformed task line {line:?}");
             };
             Task {
                 document: document.to_owned(),
