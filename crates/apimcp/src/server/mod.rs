@@ -9,6 +9,7 @@ mod discovery;
 mod dispatch;
 mod extend;
 mod guard;
+mod pages;
 mod peers;
 mod registry;
 
@@ -35,6 +36,7 @@ pub use extend::{
 };
 pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::{HostGuard, Refused};
+pub(crate) use pages::{Page, ToolPages};
 pub(crate) use registry::{PerToolSet, ToolSet};
 
 /// An MCP server whose tools are an HTTP API's operations. Cheap to clone.
@@ -54,7 +56,7 @@ struct Inner {
     upstream: Upstream,
     extensions: Extensions,
     auth: Option<Arc<Auth>>,
-    listed: PerToolSet<bytes::Bytes>,
+    listed: PerToolSet<Arc<ToolPages>>,
     meta: catalog::MetaTools,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: CancellationToken,
@@ -148,14 +150,11 @@ impl McpServer {
         self.refresh(document)
     }
 
-    /// `{"tools": [...]}` as JSON, built once per tool set.
-    pub(crate) fn tools_list_json(&self) -> bytes::Bytes {
-        let set = self.tools();
-        self.inner.listed.get(&set, || {
-            serde_json::json!({ "tools": self.definitions_of(&set) })
-                .to_string()
-                .into()
-        })
+    /// The tool list of `set` in pages, built once per tool set.
+    pub(crate) fn tool_pages_of(&self, set: &Arc<ToolSet>) -> Arc<ToolPages> {
+        self.inner
+            .listed
+            .get(set, || Arc::new(ToolPages::new(&self.definitions_of(set))))
     }
 
     /// The authorization runtime, when auth is on.

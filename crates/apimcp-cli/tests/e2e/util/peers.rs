@@ -69,7 +69,13 @@ impl Peers {
     /// (`auto`: 2026-07-28, `legacy`: a 2025-11-25 session), running `steps` (`list`,
     /// `call:NAME:JSON`): whether it exited 0, and the JSON line it printed per step.
     pub(crate) fn python_client(&self, url: &str, mode: &str, steps: &[&str]) -> (bool, Vec<Value>) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/py-client.py");
+        self.python_script("py-client.py", url, mode, steps)
+    }
+
+    /// [`python_client`](Self::python_client) with another script of `tests/peers/` that takes
+    /// the same arguments (`fastmcp-client.py`: FastMCP 4's client).
+    pub(crate) fn python_script(&self, name: &str, url: &str, mode: &str, steps: &[&str]) -> (bool, Vec<Value>) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(name);
         let mut cmd = Command::new(self.var("PYTHON_PEERS"));
         cmd.arg(script).args([url, mode]).args(steps);
         let out = run_bounded(spawned(&mut cmd), Duration::from_secs(60));
