@@ -15,11 +15,10 @@ use crate::util::{Apimcp, Http, peers, serve_app, workspace};
 const GITHUB_TOOLS: usize = 1_223;
 
 /// `apimcp serve` of GitHub's document in front of an upstream that answers every request with
-/// the path it was asked for.
+/// the path it was asked for, as text (`meta_get-zen`, GET /zen, answers text).
 fn github(extra: &[&str]) -> Apimcp {
-    let upstream = serve_app(Router::new().fallback(|request: Request| async move {
-        axum::Json(json!({"path": request.uri().path()}))
-    }));
+    let upstream =
+        serve_app(Router::new().fallback(|request: Request| async move { format!("zen at {}", request.uri().path()) }));
     let spec = workspace().join(".cache/openapi/github.json");
     let status = std::process::Command::new("bash")
         .arg(workspace().join("scripts/fetch-openapi-docs.sh"))
@@ -37,14 +36,14 @@ fn github(extra: &[&str]) -> Apimcp {
     Apimcp::cmd(args).start()
 }
 
-/// Lists every tool and calls `meta_root` (GET /) with a Python client script of
+/// Lists every tool and calls `meta_get-zen` (GET /zen) with a Python client script of
 /// `tests/peers/`, in `mode`; the names it listed.
 fn list_and_call(script: &str, url: &str, mode: &str, protocol: &str) -> Vec<String> {
-    let (ok, lines) = peers().python_script(script, url, mode, &["list", "call:meta_root:{}"]);
+    let (ok, lines) = peers().python_script(script, url, mode, &["list", "call:meta_get-zen:{}"]);
     assert!(ok, "{script} {mode}: {lines:?}");
     assert_eq!(lines[0]["protocol"], protocol, "{script}: {lines:?}");
     assert_eq!(lines[2]["is_error"], false, "{script} {mode}: {lines:?}");
-    assert_eq!(lines[2]["structured"]["path"], "/", "{script} {mode}: {lines:?}");
+    assert_eq!(lines[2]["text"], "zen at /zen", "{script} {mode}: {lines:?}");
     let names: Vec<String> = serde_json::from_value(lines[1]["names"].clone()).expect("names");
     names
 }
@@ -134,19 +133,26 @@ fn the_fast_path_answers_2026_requests_exactly_as_rmcps_path() {
     assert!(fast_pages.len() > 10, "{} pages", fast_pages.len());
 
     let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
-        "params": {"name": "meta_root", "arguments": {}, "_meta": meta()}});
-    let headers = modern("tools/call", Some("meta_root"));
+        "params": {"name": "meta_get-zen", "arguments": {}, "_meta": meta()}});
+    let headers = modern("tools/call", Some("meta_get-zen"));
     let answered = post(&fast, &headers, &call);
     assert_eq!(answered, post(&rmcp, &headers, &call));
     assert_eq!(answered.1, "application/json");
-    assert_eq!(answered.2["result"]["structuredContent"]["path"], "/", "{}", answered.2);
+    assert_eq!(
+        answered.2["result"]["content"][0]["text"], "zen at /zen",
+        "{}",
+        answered.2
+    );
 
     // What is not plain goes to rmcp on both: the same refusals.
     let bad_name = modern("tools/call", Some("repos_get"));
     assert_eq!(post(&fast, &bad_name, &call), post(&rmcp, &bad_name, &call));
     let no_meta = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"});
     let list_headers = modern("tools/list", None);
-    assert_eq!(post(&fast, &list_headers, &no_meta), post(&rmcp, &list_headers, &no_meta));
+    assert_eq!(
+        post(&fast, &list_headers, &no_meta),
+        post(&rmcp, &list_headers, &no_meta)
+    );
 }
 
 #[test]
@@ -181,6 +187,26 @@ fn a_session_delete_answers_204() {
         .send()
         .expect("DELETE");
     assert_eq!(deleted.status().as_u16(), 204);
-    let after = Http::new().post(&url, &[("mcp-session-id", &session)], &apimcp::test_helpers::tools_list(1));
+    let after = Http::new().post(
+        &url,
+        &[("mcp-session-id", &session)],
+        &apimcp::test_helpers::tools_list(1),
+    );
     assert_eq!(after.status, 404, "{}", after.body);
+}
+
+#[test]
+fn the_search_catalog_lists_in_one_page_alike_on_both_paths() {
+    let fast = github(&["--catalog", "search"]);
+    let rmcp = github(&["--catalog", "search", "--no-fast-path"]);
+    let pages = modern_pages(&fast.url("/mcp"));
+    assert_eq!(pages, modern_pages(&rmcp.url("/mcp")));
+    assert_eq!(pages.len(), 1);
+    let names: Vec<&str> = pages[0].2["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["search_tools", "describe_tools", "call_tool"]);
 }

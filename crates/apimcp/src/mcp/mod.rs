@@ -18,8 +18,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ErrorData,
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, ServerResult,
-    SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
+    ServerResult, SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{RoleServer, ServerHandler};
@@ -41,8 +41,9 @@ struct ListCache(PerToolSet<Arc<Vec<Option<Tool>>>>);
 
 impl ListCache {
     fn tools_of(&self, server: &McpServer, set: &Arc<ToolSet>) -> Arc<Vec<Option<Tool>>> {
-        self.0
-            .get(set, || Arc::new(server.definitions_of(set).iter().map(to_rmcp_tool).collect()))
+        self.0.get(set, || {
+            Arc::new(server.definitions_of(set).iter().map(to_rmcp_tool).collect())
+        })
     }
 }
 

@@ -68,7 +68,9 @@ impl ToolPages {
         }
         let fingerprint = digest.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
         let sizes = encoded.iter().map(Vec::len).collect();
-        let param_headers = encoded.iter().any(|t| t.windows(PARAM_HEADER.len()).any(|w| w == PARAM_HEADER));
+        let param_headers = encoded
+            .iter()
+            .any(|t| t.windows(PARAM_HEADER.len()).any(|w| w == PARAM_HEADER));
         let mut pages = Self {
             fingerprint,
             param_headers,
@@ -202,7 +204,10 @@ mod tests {
 
     fn names(page: &Page) -> Vec<String> {
         let tools: Vec<Value> = serde_json::from_slice(&page.json).expect("a JSON array");
-        tools.iter().map(|t| t["name"].as_str().unwrap_or_default().to_owned()).collect()
+        tools
+            .iter()
+            .map(|t| t["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     #[test]

@@ -17,10 +17,10 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::value::RawValue;
 use futures::future::BoxFuture;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::value::RawValue;
 use tower::ServiceExt;
 
 use super::refusal::{Refusal, by_the_book, check_accept, check_content_type};

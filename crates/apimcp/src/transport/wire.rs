@@ -233,7 +233,10 @@ impl<'a> Envelope<'a> {
     /// of the expected shape.
     pub(super) fn list_params(&self) -> Option<ListParams<'a>> {
         match self.params {
-            None => Some(ListParams { cursor: None, meta: None }),
+            None => Some(ListParams {
+                cursor: None,
+                meta: None,
+            }),
             Some(raw) => serde_json::from_str(raw.get()).ok(),
         }
     }
