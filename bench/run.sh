@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark, in one run on loopback so the ratios hold on a noisy machine:
 # direct GET on `apimcp demo`, MCP tools/call over Streamable HTTP (stateless, stateful with 1
-# and 64 sessions), legacy SSE, tools/list (demo and GitHub's 1,223 tools), memory, start-up
+# and 64 sessions, and 2026-07-28's per-request calls on both), legacy SSE, tools/list (demo
+# and the first page of GitHub's 1,223 tools, in both protocol eras), memory, start-up
 # time, and FastAPI-MCP 0.4.0 (uvicorn, one worker) serving the same items API under the same
 # load. Server on core 0, load generator on core 1. Tracing is compiled in everywhere; one more
 # stateless server exports its spans over OTLP/HTTP to a local receiver (a sink that answers 200).
@@ -28,6 +29,10 @@ rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
 CALL='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_item","arguments":{"item_id":1}}}'
 LIST='{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
+# 2026-07-28: no session; the revision and the client's capabilities in each request's _meta.
+META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}'
+CALL26='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_item","arguments":{"item_id":1},'"$META"'}}'
+LIST26='{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{'"$META"'}}'
 session() { # URL -> a new initialized session id
   local id
   id=$(curl -s -D - -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d "$INIT" "$1" | tr -d '\r' | awk 'tolower($1)=="mcp-session-id:" {print $2}')
@@ -37,10 +42,11 @@ session() { # URL -> a new initialized session id
 }
 sessions() { local list=(); for _ in $(seq 1 "$2"); do list+=("$(session "$1")"); done; (IFS=,; echo "${list[*]}"); }
 RESULTS=$(mktemp)
-measure() { # NAME CONNS URL [BODY [SESSIONS]]
-  local name=$1 conns=$2 url=$3 out
+measure() { # NAME CONNS URL [BODY [SESSIONS [MCP-METHOD [MCP-NAME]]]]: with a method, at 2026-07-28
+  local name=$1 conns=$2 url=$3 out protocol=
+  [ -n "${6:-}" ] && protocol=2026-07-28
   if [ -n "${4:-}" ]; then
-    out=$(BODY=$4 SESSIONS=${5:-} taskset -c $LOAD_CPU wrk -t1 -c"$conns" -d"${SECS}s" --latency -s bench/lua/mcp.lua "$url")
+    out=$(BODY=$4 SESSIONS=${5:-} PROTOCOL=$protocol METHOD=${6:-} NAME=${7:-} taskset -c $LOAD_CPU wrk -t1 -c"$conns" -d"${SECS}s" --latency -s bench/lua/mcp.lua "$url")
   else
     out=$(taskset -c $LOAD_CPU wrk -t1 -c"$conns" -d"${SECS}s" --latency "$url")
   fi
@@ -51,7 +57,7 @@ measure() { # NAME CONNS URL [BODY [SESSIONS]]
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "${rps:-0}" "${p99:-?}" "${errors:-0}" >> "$RESULTS"
 }
 
-P_STATEFUL=$(port); P_STATELESS=$(port); P_GITHUB=$(port); P_FASTAPI=$(port); P_OTEL=$(port); P_SINK=$(port)
+P_STATEFUL=$(port); P_STATELESS=$(port); P_GITHUB=$(port); P_FASTAPI=$(port); P_OTEL=$(port); P_SINK=$(port); P_RMCP=$(port)
 taskset -c $LOAD_CPU python3 - "$P_SINK" >/dev/null 2>&1 <<'PY' & PIDS+=($!)
 import http.server, sys
 class Sink(http.server.BaseHTTPRequestHandler):
@@ -64,9 +70,11 @@ PY
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$P_SINK taskset -c $SERVER_CPU $BIN demo --stateless --listen 127.0.0.1:$P_OTEL >/dev/null 2>&1 & PIDS+=($!)
 taskset -c $SERVER_CPU $BIN demo --listen 127.0.0.1:$P_STATEFUL >/dev/null 2>&1 & PIDS+=($!); DEMO=$!
 taskset -c $SERVER_CPU $BIN demo --stateless --listen 127.0.0.1:$P_STATELESS >/dev/null 2>&1 & PIDS+=($!)
+# The same without the fast path: what 2026-07-28 calls cost when rmcp's service answers them.
+taskset -c $SERVER_CPU $BIN demo --stateless --no-fast-path --listen 127.0.0.1:$P_RMCP >/dev/null 2>&1 & PIDS+=($!)
 taskset -c $SERVER_CPU $BIN serve --stateless --spec .cache/openapi/github.json --upstream http://127.0.0.1:9 --listen 127.0.0.1:$P_GITHUB >/dev/null 2>&1 & PIDS+=($!)
 (cd bench && exec taskset -c $SERVER_CPU "../$VENV/bin/uvicorn" fastapi_items:app --host 127.0.0.1 --port "$P_FASTAPI" --workers 1 --log-level warning >/dev/null 2>&1) & PIDS+=($!)
-up "http://127.0.0.1:$P_OTEL/items/1"; up "http://127.0.0.1:$P_STATEFUL/items/1"; up "http://127.0.0.1:$P_STATELESS/items/1"; up "http://127.0.0.1:$P_FASTAPI/items/1"
+up "http://127.0.0.1:$P_OTEL/items/1"; up "http://127.0.0.1:$P_STATEFUL/items/1"; up "http://127.0.0.1:$P_STATELESS/items/1"; up "http://127.0.0.1:$P_RMCP/items/1"; up "http://127.0.0.1:$P_FASTAPI/items/1"
 for _ in $(seq 1 100); do curl -s -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d "$LIST" "http://127.0.0.1:$P_GITHUB/mcp" && break; sleep 0.1; done
 FASTAPI_PID=$(pgrep -f "uvicorn fastapi_items:app --host 127.0.0.1 --port $P_FASTAPI" | head -n1)
 IDLE=$(rss_mb $DEMO); FASTAPI_IDLE=$(rss_mb "$FASTAPI_PID")
@@ -81,13 +89,19 @@ for c in 16 64; do
   measure "MCP tools/call, stateless, OTLP export" $c "http://127.0.0.1:$P_OTEL/mcp" "$CALL"
   measure "MCP tools/call, stateful, 1 session" $c "http://127.0.0.1:$P_STATEFUL/mcp" "$CALL" "$S1"
   measure "MCP tools/call, stateful, 64 sessions" $c "http://127.0.0.1:$P_STATEFUL/mcp" "$CALL" "$S64"
+  measure "MCP tools/call, 2026-07-28, stateless server" $c "http://127.0.0.1:$P_STATELESS/mcp" "$CALL26" "" tools/call get_item
+  measure "MCP tools/call, 2026-07-28, stateful server" $c "http://127.0.0.1:$P_STATEFUL/mcp" "$CALL26" "" tools/call get_item
+  measure "MCP tools/call, 2026-07-28, rmcp's path (--no-fast-path)" $c "http://127.0.0.1:$P_RMCP/mcp" "$CALL26" "" tools/call get_item
   sse=$(taskset -c $LOAD_CPU $LOADER sse "http://127.0.0.1:$P_STATEFUL/sse" $c "$SECS")
   printf '%s\t%s\t%s\t%s\t0\n' "MCP tools/call, legacy SSE" $c "$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$sse")" "$(sed 's/.*p99_ms=\([0-9.]*\).*/\1ms/' <<<"$sse")" >> "$RESULTS"
   measure "FastAPI-MCP direct GET /items/1" $c "http://127.0.0.1:$P_FASTAPI/items/1"
   measure "FastAPI-MCP tools/call, 1 session" $c "http://127.0.0.1:$P_FASTAPI/mcp" "$CALL" "$F1"
 done
 measure "MCP tools/list, demo (6 tools)" 16 "http://127.0.0.1:$P_STATELESS/mcp" "$LIST"
-measure "MCP tools/list, GitHub (1,223 tools)" 4 "http://127.0.0.1:$P_GITHUB/mcp" "$LIST"
+measure "MCP tools/list, 2026-07-28, demo (6 tools)" 16 "http://127.0.0.1:$P_STATELESS/mcp" "$LIST26" "" tools/list
+# A page: at most 256 KiB of definitions (the whole list is 11.5 MB).
+measure "MCP tools/list, GitHub (first page of 1,223 tools)" 4 "http://127.0.0.1:$P_GITHUB/mcp" "$LIST"
+measure "MCP tools/list, 2026-07-28, GitHub (first page)" 4 "http://127.0.0.1:$P_GITHUB/mcp" "$LIST26" "" tools/list
 LOADED=$(rss_mb $DEMO); FASTAPI_LOADED=$(rss_mb "$FASTAPI_PID")
 
 P_START=$(port); P_FSTART=$(port)

@@ -5,6 +5,7 @@
 mod cli;
 mod conformance;
 mod demo_peers;
+mod large_lists;
 mod oauth;
 mod oauth_proxy;
 mod oauth_replicas;

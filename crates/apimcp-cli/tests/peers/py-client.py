@@ -2,7 +2,7 @@
 
 Usage: py-client.py URL MODE STEP...
   MODE  auto (2026-07-28 through server/discover, the SDK's default) | legacy (an initialize session)
-  STEP  list | call:NAME:JSON_ARGUMENTS
+  STEP  list (every page) | call:NAME:JSON_ARGUMENTS
 Prints one JSON line per step: {"step": ..., "ok": bool, ...}; the first line says what was negotiated.
 Exit 0 when every step ran (a tool answering isError still counts as run: the line says so)."""
 import asyncio, json, sys
@@ -24,8 +24,15 @@ async def main(url, mode, steps):
         emit(step="connect", ok=True, protocol=client.protocol_version)
         for step in steps:
             if step == "list":
-                tools = await client.list_tools()
-                emit(step="list", ok=True, names=[t.name for t in tools.tools])
+                names, pages, cursor = [], 0, None
+                while True:  # every page, as a client that wants the whole list does
+                    page = await client.list_tools(cursor=cursor)
+                    names += [t.name for t in page.tools]
+                    pages += 1
+                    cursor = page.next_cursor
+                    if not cursor:
+                        break
+                emit(step="list", ok=True, names=names, pages=pages)
             elif step.startswith("call:"):
                 _, name, arguments = step.split(":", 2)
                 result = await client.call_tool(name, json.loads(arguments))

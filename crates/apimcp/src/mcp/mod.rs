@@ -21,7 +21,7 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    ServerResult, SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::call::ToolOutput;
-use crate::server::{CompletionRequest, Context, HandlerError, LogLevel, McpServer, PerToolSet};
+use crate::server::{CompletionRequest, Context, HandlerError, LogLevel, McpServer, PerToolSet, ToolSet};
 use peer::PeerChannel;
 use rounds::{Echoed, Outcome};
 
@@ -38,17 +38,75 @@ pub(crate) use transport::{
     streamable_http,
 };
 
-/// The tool list in rmcp's types, built once per tool set: derived tools, then custom ones.
+/// The tool list in rmcp's types, built once per tool set: derived tools, then custom ones, at
+/// the indices of the server's tool pages (`None` where rmcp refused a definition).
 #[derive(Default)]
-struct ListCache(PerToolSet<Arc<Vec<Tool>>>);
+struct ListCache(PerToolSet<Arc<Vec<Option<Tool>>>>);
 
 impl ListCache {
-    fn tools(&self, server: &McpServer) -> Arc<Vec<Tool>> {
-        let set = server.tools();
-        self.0.get(&set, || {
-            Arc::new(server.definitions_of(&set).iter().filter_map(to_rmcp_tool).collect())
+    fn tools_of(&self, server: &McpServer, set: &Arc<ToolSet>) -> Arc<Vec<Option<Tool>>> {
+        self.0.get(set, || {
+            Arc::new(server.definitions_of(set).iter().map(to_rmcp_tool).collect())
         })
     }
+}
+
+/// A `tools/list` result: one page, and the cursor of the next.
+fn tools_page(tools: Vec<Tool>, next: Option<String>) -> ListToolsResult {
+    let mut result = ListToolsResult::with_all_items(tools);
+    result.next_cursor = next;
+    result
+}
+
+/// What rmcp's path writes in a `tools/list` page and a `tools/call` result besides the
+/// tools, the cursor and the tool's own output, for a client of 2026-07-28 on (`modern`) or
+/// of an older revision: JSON members, each followed by a comma, that the fast path writes
+/// first, so both paths answer alike.
+pub(crate) struct ResultMembers {
+    /// Before `"tools"` (`resultType`, `ttlMs`, `cacheScope` from 2026-07-28).
+    pub(crate) list: String,
+    /// Before the tool's output (`resultType` from 2026-07-28).
+    pub(crate) call: String,
+}
+
+impl ResultMembers {
+    pub(crate) fn new(modern: bool) -> Self {
+        let list = shaped(ServerResult::ListToolsResult(tools_page(Vec::new(), None)), modern);
+        let output = ToolOutput::error(String::new());
+        let own = output.to_json();
+        let call = shaped(CallToolResponse::from(to_rmcp_result(&output)).into(), modern);
+        let call = call.into_iter().filter(|(k, _)| own.get(k).is_none()).collect();
+        Self {
+            list: members(list.into_iter().filter(|(k, _)| k != "tools").collect()),
+            call: members(call),
+        }
+    }
+}
+
+/// `result` as rmcp's handler sends it to a client of the era, as a JSON object.
+fn shaped(mut result: ServerResult, modern: bool) -> serde_json::Map<String, Value> {
+    if modern {
+        result.fill_missing_cache_hints();
+    } else {
+        result.strip_result_type_for_legacy_peer();
+    }
+    match serde_json::to_value(result) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// `"a":1,"b":2,` from the members of an object.
+fn members(map: serde_json::Map<String, Value>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{}:{v},", Value::String(k.clone())))
+        .collect()
+}
+
+/// Whether rmcp reads `raw` as client capabilities (a 2026-07-28 request's `_meta` must carry
+/// them).
+pub(crate) fn readable_capabilities(raw: &str) -> bool {
+    serde_json::from_str::<rmcp::model::ClientCapabilities>(raw).is_ok()
 }
 
 fn to_rmcp_tool(tool: &crate::tool::Tool) -> Option<Tool> {
@@ -206,26 +264,32 @@ impl ServerHandler for Handler {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = self.cache.tools(&self.server);
-        let filter = self.server.filters_tools();
-        if !filter {
-            return Ok(ListToolsResult::with_all_items(tools.as_ref().clone()));
-        }
-        let principal = self.context(&context).principal;
-        let visible = tools
-            .iter()
-            .filter(|t| self.server.tool_allowed(&t.name, principal.as_ref()))
-            .cloned()
-            .collect();
-        Ok(ListToolsResult::with_all_items(visible))
+        let set = self.server.tools();
+        let tools = self.cache.tools_of(&self.server, &set);
+        let pages = self.server.tool_pages_of(&set);
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let page = if self.server.filters_tools() {
+            let principal = self.context(&context).principal;
+            let allowed = |i: usize| {
+                tools[i]
+                    .as_ref()
+                    .is_some_and(|t| self.server.tool_allowed(&t.name, principal.as_ref()))
+            };
+            pages.filtered(cursor, allowed)
+        } else {
+            pages.page(cursor).map(|p| (p.tools.clone().collect(), p.next.clone()))
+        };
+        let (indices, next) = page.map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        let listed = indices.into_iter().filter_map(|i| tools[i].clone()).collect();
+        Ok(tools_page(listed, next))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let tools = self.cache.tools(&self.server);
-        tools.iter().find(|t| t.name == name).cloned()
+        let tools = self.cache.tools_of(&self.server, &self.server.tools());
+        tools.iter().flatten().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(

@@ -57,7 +57,9 @@ pub(crate) fn streamable_http(server: &McpServer, cancel: CancellationToken) -> 
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .with_legacy_session_mode(!options.stateless)
-        .with_json_response(options.stateless)
+        // JSON whenever the answer is one message: 2026-07-28 requests are served without a
+        // session even here, and clients cap an SSE event (the Python SDK at 1 MiB).
+        .with_json_response(true)
         .with_cancellation_token(cancel);
     let handler = Handler::new(server.clone());
     let service = StreamableHttpService::new(move || Ok(handler.for_session()), sessions.clone(), config);

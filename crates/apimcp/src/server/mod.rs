@@ -10,6 +10,7 @@ mod dispatch;
 mod extend;
 mod guard;
 mod output;
+mod pages;
 mod peers;
 mod registry;
 mod request_state;
@@ -39,6 +40,7 @@ pub use extend::{
 pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::{HostGuard, Refused};
 pub use output::{OutputSchemas, UnknownOutputSchemas};
+pub(crate) use pages::{Page, ToolPages};
 pub(crate) use registry::{PerToolSet, ToolSet};
 pub(crate) use request_state::{Binding, StateKeys};
 pub use request_state::{REQUEST_STATE_TTL, StateError};
@@ -62,7 +64,7 @@ struct Inner {
     upstream: Upstream,
     extensions: Extensions,
     auth: Option<Arc<Auth>>,
-    listed: PerToolSet<bytes::Bytes>,
+    listed: PerToolSet<Arc<ToolPages>>,
     meta: catalog::MetaTools,
     peers: std::sync::Mutex<Vec<Arc<dyn ClientChannel>>>,
     shutdown: CancellationToken,
@@ -160,14 +162,11 @@ impl McpServer {
         self.refresh(document)
     }
 
-    /// `{"tools": [...]}` as JSON, built once per tool set.
-    pub(crate) fn tools_list_json(&self) -> bytes::Bytes {
-        let set = self.tools();
-        self.inner.listed.get(&set, || {
-            serde_json::json!({ "tools": self.definitions_of(&set) })
-                .to_string()
-                .into()
-        })
+    /// The tool list of `set` in pages, built once per tool set.
+    pub(crate) fn tool_pages_of(&self, set: &Arc<ToolSet>) -> Arc<ToolPages> {
+        self.inner
+            .listed
+            .get(set, || Arc::new(ToolPages::new(&self.definitions_of(set))))
     }
 
     /// The authorization runtime, when auth is on.

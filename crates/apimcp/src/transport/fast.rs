@@ -1,8 +1,9 @@
 //! The fast path: plain `tools/call` and `tools/list` requests answered in the HTTP task, with
-//! the same tool logic ([`McpServer::call_tool`]) and the same checks as rmcp's service, which
-//! gets everything else: initialize, notifications, GET and DELETE, unknown or missing
-//! sessions, 2026-07-28 requests, calls that want progress, custom tools (they may talk back
-//! to the client), and anything malformed, so errors are rmcp's own.
+//! the same tool logic ([`McpServer::call_tool`]), the same checks and the same answer as rmcp's
+//! service, which gets everything else: initialize, notifications, GET and DELETE, unknown or
+//! missing sessions, calls that want progress, custom tools (they may talk back to the client),
+//! 2026-07-28 requests whose headers or `_meta` are not exactly as that revision asks, and
+//! anything malformed, so errors are rmcp's own.
 //!
 //! The host guard and the bearer check are layers outside; the per-call scope check is here,
 //! on the envelope the fast path reads too ([`super::wire`]), so a body is read and parsed once.
@@ -18,18 +19,29 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::value::RawValue;
 use tower::ServiceExt;
 
 use super::refusal::{Refusal, by_the_book, check_accept, check_content_type};
-use super::wire::{CallParams, Envelope, MAX_BODY};
+use super::wire::{CallParams, Envelope, MAX_BODY, RequestMeta};
 use crate::auth::AuthState;
 use crate::call::ToolOutput;
-use crate::mcp::HttpEndpoint;
+use crate::mcp::{HttpEndpoint, ResultMembers, readable_capabilities};
 use crate::server::McpServer;
 
-/// From this revision on, requests carry their lifecycle in `_meta`: rmcp's job.
+/// From this revision on, requests carry their lifecycle in `_meta`, not in a session.
 const STATELESS_REVISION: &str = "2026-07-28";
+
+/// The revision a request speaks, as far as the fast path cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Era {
+    /// Before 2026-07-28: in a session (or on a stateless server), no lifecycle in `_meta`.
+    Sessions,
+    /// 2026-07-28 on: no session; the revision and the client's capabilities in `_meta`, the
+    /// method and the tool's name repeated in headers.
+    PerRequest,
+}
 
 /// The Streamable HTTP endpoint as a tower service: the per-call scope check when auth is on,
 /// then the fast path when it is on, then rmcp's service for the rest.
@@ -41,6 +53,8 @@ struct FastPath {
     endpoint: HttpEndpoint,
     auth: Option<AuthState>,
     versions: Vec<String>,
+    /// What rmcp's path adds to results, by [`Era`]: sessions first.
+    members: [ResultMembers; 2],
 }
 
 impl Endpoint {
@@ -50,6 +64,7 @@ impl Endpoint {
             endpoint,
             auth,
             versions: crate::mcp::known_protocol_versions(),
+            members: [ResultMembers::new(false), ResultMembers::new(true)],
         }))
     }
 }
@@ -82,7 +97,13 @@ impl FastPath {
         {
             return refusal;
         }
-        self.rmcp(request, false).await
+        let delete = request.method() == Method::DELETE;
+        let response = self.rmcp(request, false).await;
+        if delete && response.status() == StatusCode::ACCEPTED {
+            // A session ended: 204, as clients expect (the Python SDK warns on rmcp's 202).
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        response
     }
 
     /// A message: its headers and body checked here (so every refusal is a JSON-RPC error),
@@ -103,8 +124,8 @@ impl FastPath {
             return Err(refusal);
         }
         let opens_session = self.opens_session(&parts.headers, &envelope);
-        if self.plain_post(&parts.headers)
-            && let Some(response) = self.answer(&parts, envelope).await
+        if let Some(era) = self.era(&parts.headers)
+            && let Some(response) = self.answer(&parts, envelope, era).await
         {
             return Ok(response);
         }
@@ -148,23 +169,34 @@ impl FastPath {
         by_the_book(response.into_response(), content_type_checked).await
     }
 
-    /// The fast path is on, and the protocol version is one rmcp knows, before 2026-07-28 (the
-    /// media types are checked already).
-    fn plain_post(&self, headers: &HeaderMap) -> bool {
-        let version = headers
-            .get("mcp-protocol-version")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let version_ok =
-            version.is_empty() || (version < STATELESS_REVISION && self.versions.iter().any(|v| v == version));
-        self.server.options().fast_path && version_ok
-    }
-
-    async fn answer(&self, parts: &Parts, envelope: Envelope<'_>) -> Option<Response> {
-        let id = envelope.request_id()?;
-        if !matches!(envelope.method(), "tools/call" | "tools/list") || !self.in_session(parts).await {
+    /// The era of a request the fast path may answer: it is on, and the protocol version is one
+    /// rmcp knows (the media types are checked already).
+    fn era(&self, headers: &HeaderMap) -> Option<Era> {
+        if !self.server.options().fast_path {
             return None;
         }
+        let version = single(headers, "mcp-protocol-version")?.unwrap_or("");
+        let known = self.versions.iter().any(|v| v == version);
+        if version.is_empty() || (known && version < STATELESS_REVISION) {
+            Some(Era::Sessions)
+        } else if known && !headers.contains_key("mcp-session-id") {
+            Some(Era::PerRequest)
+        } else {
+            None
+        }
+    }
+
+    async fn answer(&self, parts: &Parts, envelope: Envelope<'_>, era: Era) -> Option<Response> {
+        let id = envelope.request_id()?;
+        let method = envelope.method().to_owned();
+        let method = method.as_str();
+        if !matches!(method, "tools/call" | "tools/list") {
+            return None;
+        }
+        if era == Era::Sessions && !self.in_session(parts).await {
+            return None;
+        }
+        let members = &self.members[usize::from(era == Era::PerRequest)];
         let mut body = Vec::with_capacity(1024);
         body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
         body.extend_from_slice(id.get().as_bytes());
@@ -172,18 +204,65 @@ impl FastPath {
         let body = match envelope.call {
             // The result is written in place, after the envelope.
             Some(call) => {
-                serde_json::to_writer(&mut body, &self.call(parts, call).await?).ok()?;
+                self.lifecycle(&parts.headers, call.meta, era, method, Some(&call.name))?;
+                let output = self.call(parts, call, era).await?;
+                let start = body.len();
+                serde_json::to_writer(&mut body, &output).ok()?;
+                let after_brace = start + 1;
+                body.splice(after_brace..after_brace, members.call.bytes());
                 body.push(b'}');
                 Body::from(body)
             }
-            // The cached list (megabytes for a large API) is sent as it is, not copied.
-            None if envelope.method() == "tools/list" => {
-                Body::new(Pieces::new([body.into(), self.list()?, Bytes::from_static(b"}")]))
+            // The cached page (a large API's list is megabytes) is sent as it is, not copied.
+            None if method == "tools/list" => {
+                let params = envelope.list_params()?;
+                self.lifecycle(&parts.headers, params.meta, era, method, None)?;
+                let page = self.page(params.cursor.as_deref())?;
+                body.push(b'{');
+                body.extend_from_slice(members.list.as_bytes());
+                body.extend_from_slice(br#""tools":"#);
+                let mut tail = Vec::with_capacity(64);
+                if let Some(next) = &page.next {
+                    tail.extend_from_slice(br#","nextCursor":"#);
+                    serde_json::to_writer(&mut tail, next).ok()?;
+                }
+                tail.extend_from_slice(b"}}");
+                Body::new(Pieces::new([body.into(), page.json, tail.into()]))
             }
             None => return None,
         };
         let json = HeaderValue::from_static("application/json");
         Some(([(header::CONTENT_TYPE, json)], body).into_response())
+    }
+
+    /// Whether a request's `_meta` and headers are what its era asks, exactly: before
+    /// 2026-07-28 no revision in `_meta`; from it, the header's revision and readable client
+    /// capabilities in `_meta`, `Mcp-Method` naming the method and `Mcp-Name` the tool (plain,
+    /// once each), and no `Mcp-Param-*` headers. Anything else is rmcp's to answer or refuse.
+    fn lifecycle(
+        &self,
+        headers: &HeaderMap,
+        meta: Option<&RawValue>,
+        era: Era,
+        method: &str,
+        tool: Option<&str>,
+    ) -> Option<()> {
+        let meta = RequestMeta::read(meta)?;
+        if era == Era::Sessions {
+            return meta.protocol_version.is_none().then_some(());
+        }
+        let version = single(headers, "mcp-protocol-version")??;
+        let capabilities = meta.client_capabilities?;
+        let named = match tool {
+            Some(tool) => single(headers, "mcp-name")?? == tool,
+            None => true,
+        };
+        let plain = meta.protocol_version.as_deref() == Some(version)
+            && readable_capabilities(capabilities.get())
+            && single(headers, "mcp-method")?? == method
+            && named
+            && !headers.keys().any(|k| k.as_str().starts_with("mcp-param-"));
+        plain.then_some(())
     }
 
     /// Stateless, or a live session of rmcp's (which answers unknown sessions itself).
@@ -198,13 +277,23 @@ impl FastPath {
         }
     }
 
-    fn list(&self) -> Option<Bytes> {
-        (!self.server.filters_tools()).then(|| self.server.tools_list_json())
+    /// The page the cursor names, when every tool is listed to everyone and the cursor is one
+    /// this list issued (rmcp's path refuses the others with its invalid-params error).
+    fn page(&self, cursor: Option<&str>) -> Option<crate::server::Page> {
+        if self.server.filters_tools() {
+            return None;
+        }
+        let pages = self.server.tool_pages_of(&self.server.tools());
+        pages.page(cursor).ok().cloned()
     }
 
-    /// A derived tool's call without a progress token; `None` for anything else.
-    async fn call(&self, parts: &Parts, call: CallParams<'_>) -> Option<ToolOutput> {
+    /// A derived tool's call without a progress token; `None` for anything else (and, from
+    /// 2026-07-28, for a tool whose schema asks for `Mcp-Param-*` headers: rmcp checks them).
+    async fn call(&self, parts: &Parts, call: CallParams<'_>, era: Era) -> Option<ToolOutput> {
         if call.wants_progress() {
+            return None;
+        }
+        if era == Era::PerRequest && self.server.tool_pages_of(&self.server.tools()).names_param_headers() {
             return None;
         }
         // `None` for a custom tool, which rmcp's path runs with its client connection.
@@ -217,6 +306,20 @@ impl FastPath {
                 call.meta,
             )
             .await
+    }
+}
+
+/// The one value of header `name`: `Some(None)` when absent, `None` when it is sent more than
+/// once or is not text.
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<Option<&'h str>> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return None;
+    }
+    match first {
+        None => Some(None),
+        Some(value) => value.to_str().ok().map(Some),
     }
 }
 

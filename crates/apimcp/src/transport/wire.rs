@@ -74,6 +74,8 @@ pub(super) struct Envelope<'a> {
     pub(super) method: Option<Cow<'a, str>>,
     /// The parameters of a `tools/call`, parsed.
     pub(super) call: Option<CallParams<'a>>,
+    /// The parameters as sent, unparsed.
+    pub(super) params: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +122,7 @@ impl<'a> Envelope<'a> {
             id: raw.id,
             method: raw.method,
             call,
+            params: raw.params,
         })
     }
 
@@ -186,6 +189,56 @@ impl Envelope<'_> {
     pub(super) fn tool_for<'s>(&'s self, server: &crate::server::McpServer) -> Option<&'s str> {
         let arguments = self.call.as_ref().and_then(|c| c.arguments.as_ref());
         Some(server.scope_target(self.tool()?, arguments))
+    }
+}
+
+/// The parameters of `tools/list`.
+#[derive(Deserialize)]
+pub(super) struct ListParams<'a> {
+    /// Where the page starts.
+    #[serde(borrow)]
+    pub(super) cursor: Option<Cow<'a, str>>,
+    /// `_meta`, kept raw.
+    #[serde(rename = "_meta", borrow)]
+    pub(super) meta: Option<&'a RawValue>,
+}
+
+/// What the fast path reads of a request's `_meta`: the 2026-07-28 lifecycle keys.
+#[derive(Deserialize)]
+pub(super) struct RequestMeta<'a> {
+    /// The revision the request speaks (2026-07-28 on).
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow)]
+    pub(super) protocol_version: Option<Cow<'a, str>>,
+    /// The client's capabilities (2026-07-28 on), kept raw.
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow)]
+    pub(super) client_capabilities: Option<&'a RawValue>,
+}
+
+impl<'a> RequestMeta<'a> {
+    /// The `_meta` of a request: empty without one, `None` when it is not an object of the
+    /// expected shape (rmcp's path answers that).
+    pub(super) fn read(meta: Option<&'a RawValue>) -> Option<Self> {
+        match meta {
+            None => Some(Self {
+                protocol_version: None,
+                client_capabilities: None,
+            }),
+            Some(raw) => serde_json::from_str(raw.get()).ok(),
+        }
+    }
+}
+
+impl<'a> Envelope<'a> {
+    /// The parameters of a `tools/list` (none sent reads as none), or `None` when they are not
+    /// of the expected shape.
+    pub(super) fn list_params(&self) -> Option<ListParams<'a>> {
+        match self.params {
+            None => Some(ListParams {
+                cursor: None,
+                meta: None,
+            }),
+            Some(raw) => serde_json::from_str(raw.get()).ok(),
+        }
     }
 }
 

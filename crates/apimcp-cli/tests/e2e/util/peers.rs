@@ -69,8 +69,14 @@ impl Peers {
     /// (`auto`: 2026-07-28, `legacy`: a 2025-11-25 session), running `steps` (`list`,
     /// `call:NAME:JSON`): whether it exited 0, and the JSON line it printed per step.
     pub(crate) fn python_client(&self, url: &str, mode: &str, steps: &[&str]) -> (bool, Vec<Value>) {
+        self.python_script("py-client.py", url, mode, steps)
+    }
+
+    /// [`python_client`](Self::python_client) with another script of `tests/peers/` that takes
+    /// the same arguments (`fastmcp-client.py`: FastMCP 4's client).
+    pub(crate) fn python_script(&self, name: &str, url: &str, mode: &str, steps: &[&str]) -> (bool, Vec<Value>) {
         let args: Vec<&str> = [url, mode].into_iter().chain(steps.iter().copied()).collect();
-        self.python("py-client.py", &args)
+        self.python(name, &args)
     }
 
     /// A Python script of `tests/peers/` run with the Python SDK's venv: whether it exited 0,
