@@ -54,6 +54,10 @@ pub(crate) struct AuthSection {
     pub(crate) signing_keys: Option<Vec<Secret>>,
     pub(crate) refresh_grace_secs: Option<u64>,
     pub(crate) registrations_per_minute: Option<u32>,
+    pub(crate) client_metadata_documents: Option<bool>,
+    /// Tests only: client metadata documents over http from loopback.
+    pub(crate) client_metadata_loopback_for_tests: Option<bool>,
+    pub(crate) allowed_redirect_uris: Option<Vec<String>>,
 }
 
 /// A secret as written (`env:NAME` or the value itself), or as read: its `Debug` never shows it.

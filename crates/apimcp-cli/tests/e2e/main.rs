@@ -6,6 +6,7 @@ mod cli;
 mod conformance;
 mod demo_peers;
 mod oauth;
+mod oauth_clients;
 mod oauth_proxy;
 mod search_mode;
 mod serve_upstream;
