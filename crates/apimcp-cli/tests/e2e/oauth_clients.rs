@@ -103,7 +103,9 @@ fn a_client_with_a_metadata_document_completes_the_flow_and_broken_documents_are
     let documents = document_server();
     let setup = setup(Mode::Standard, LOOPBACK_DOCUMENTS);
     let server = &setup.server;
-    let metadata = crate::util::Http::new().get(&server.url("/.well-known/oauth-authorization-server")).json();
+    let metadata = crate::util::Http::new()
+        .get(&server.url("/.well-known/oauth-authorization-server"))
+        .json();
     assert_eq!(metadata["client_id_metadata_document_supported"], true, "{metadata}");
 
     let client_id = format!("http://{documents}/good.json");
@@ -113,8 +115,14 @@ fn a_client_with_a_metadata_document_completes_the_flow_and_broken_documents_are
     let Stop::Page(200, page, _) = person.follow(&url, CLIENT_REDIRECT) else {
         panic!("a client with a document gets the consent page");
     };
-    assert!(page.contains("Document Client") && page.contains("127.0.0.1:8799"), "{page}");
-    assert!(page.contains("loopback-warning"), "a loopback redirect is warned about: {page}");
+    assert!(
+        page.contains("Document Client") && page.contains("127.0.0.1:8799"),
+        "{page}"
+    );
+    assert!(
+        page.contains("loopback-warning"),
+        "a loopback redirect is warned about: {page}"
+    );
     let code = approve(server, &person, &url, CLIENT_REDIRECT);
     let (status, tokens) = exchange_as(server, &client_id, &code, &verifier, CLIENT_REDIRECT);
     assert_eq!(status, 200, "{tokens}");
@@ -123,7 +131,10 @@ fn a_client_with_a_metadata_document_completes_the_flow_and_broken_documents_are
 
     // A redirect URI the document does not list: a page, never a redirect.
     let stray = authorize_url(server, &client_id, "http://127.0.0.1:8799/other", &challenge, "c2");
-    assert!(matches!(person.follow(&stray, "http://127.0.0.1:8799/other"), Stop::Page(400, ..)));
+    assert!(matches!(
+        person.follow(&stray, "http://127.0.0.1:8799/other"),
+        Stop::Page(400, ..)
+    ));
 
     let broken = [
         ("mismatch.json", "not its own URL"),
@@ -144,15 +155,30 @@ fn a_client_with_a_metadata_document_completes_the_flow_and_broken_documents_are
             other => panic!("{name}: {other:?}"),
         }
         let (status, refused) = exchange_as(server, &client_id, "x", &verifier, CLIENT_REDIRECT);
-        assert_eq!((status, refused["error"].as_str()), (401, Some("invalid_client")), "{name}: {refused}");
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{name}: {refused}"
+        );
         let description = refused["error_description"].as_str().unwrap_or_default();
         assert!(description.contains(why), "{name}: {refused}");
     }
     // Addresses: a private one is refused whatever the setting; an https URL to loopback too
     // is only allowed because of the test setting, so a link-local one stands for the rest.
-    let (status, refused) = exchange_as(server, "https://169.254.169.254/latest/meta-data", "x", &verifier, CLIENT_REDIRECT);
+    let (status, refused) = exchange_as(
+        server,
+        "https://169.254.169.254/latest/meta-data",
+        "x",
+        &verifier,
+        CLIENT_REDIRECT,
+    );
     assert_eq!(status, 401, "{refused}");
-    assert!(refused["error_description"].as_str().is_some_and(|d| d.contains("link-local")), "{refused}");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("link-local")),
+        "{refused}"
+    );
     let (status, refused) = exchange_as(server, "https://10.0.0.1/c.json", "x", &verifier, CLIENT_REDIRECT);
     assert_eq!(status, 401, "{refused}");
 }
@@ -163,12 +189,26 @@ fn without_the_test_setting_loopback_documents_are_refused() {
     let setup = setup(Mode::Standard, "");
     let client_id = format!("http://{documents}/good.json");
     let (status, refused) = exchange_as(&setup.server, &client_id, "x", "v", CLIENT_REDIRECT);
-    assert_eq!((status, refused["error"].as_str()), (401, Some("invalid_client")), "{refused}");
-    assert!(refused["error_description"].as_str().is_some_and(|d| d.contains("https")), "{refused}");
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{refused}"
+    );
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("https")),
+        "{refused}"
+    );
     let https_loopback = format!("https://localhost:{}/good.json", documents.port());
     let (status, refused) = exchange_as(&setup.server, &https_loopback, "x", "v", CLIENT_REDIRECT);
     assert_eq!(status, 401, "{refused}");
-    assert!(refused["error_description"].as_str().is_some_and(|d| d.contains("loopback")), "{refused}");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("loopback")),
+        "{refused}"
+    );
 }
 
 #[test]
@@ -186,7 +226,11 @@ fn loopback_redirects_match_on_any_port_redirects_are_302_and_consent_is_per_sco
         server,
         &json!({"redirect_uris": ["http://127.0.0.1/callback"], "application_type": "web"}),
     );
-    assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_redirect_uri")), "{refused}");
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_redirect_uri")),
+        "{refused}"
+    );
 
     // RFC 8252 §7.3: the port of a loopback redirect URI is the client's choice.
     let redirect = "http://127.0.0.1:48123/callback";
@@ -201,7 +245,10 @@ fn loopback_redirects_match_on_any_port_redirects_are_302_and_consent_is_per_sco
     let (_, challenge) = pkce();
     let url = authorize_url(server, client_id, "http://127.0.0.1:48124/callback", &challenge, "p2");
     let statuses = redirect_statuses(&url, "http://127.0.0.1:48124/", &person);
-    assert!(!statuses.is_empty() && statuses.iter().all(|s| *s == 302 || *s == 303), "{statuses:?}");
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| *s == 302 || *s == 303),
+        "{statuses:?}"
+    );
 
     // More scopes than consented to: the page again.
     let more = url.replace("scope=mcp%3Aread", "scope=mcp%3Aread+mcp%3Awrite");
@@ -234,7 +281,10 @@ fn the_conformance_suites_authorization_command_passes_against_the_proxy() {
     let server = &setup.server;
     let port = free_port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
-    let (status, client) = register(server, &json!({"client_name": "Conformance", "redirect_uris": [redirect]}));
+    let (status, client) = register(
+        server,
+        &json!({"client_name": "Conformance", "redirect_uris": [redirect]}),
+    );
     assert_eq!(status, 201, "{client}");
     let client_id = client["client_id"].as_str().expect("client id");
     let mut suite = peers().node("CONFORMANCE_020");

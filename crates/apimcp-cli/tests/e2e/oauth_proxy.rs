@@ -269,7 +269,12 @@ fn check_metadata(setup: &Setup, mode: Mode) {
         assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
         assert_eq!(metadata["client_id_metadata_document_supported"], true);
-        for not_ours in ["jwks_uri", "dpop_signing_alg_values_supported", "id_token_signing_alg_values_supported", "userinfo_endpoint"] {
+        for not_ours in [
+            "jwks_uri",
+            "dpop_signing_alg_values_supported",
+            "id_token_signing_alg_values_supported",
+            "userinfo_endpoint",
+        ] {
             assert!(metadata.get(not_ours).is_none(), "only what apimcp does: {not_ours}");
         }
         let text = metadata.to_string();

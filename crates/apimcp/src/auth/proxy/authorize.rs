@@ -96,14 +96,12 @@ impl Proxy {
             .map_err(|e| page(e.to_string()))?
             .ok_or_else(|| page("client_id is missing".into()))?;
         let client_id = ClientId::new(client_id);
-        self.client(&client_id)
-            .await?
-            .ok_or_else(|| {
-                page(format!(
-                    "invalid_client: the client {:?} is not registered here",
-                    client_id.as_str()
-                ))
-            })
+        self.client(&client_id).await?.ok_or_else(|| {
+            page(format!(
+                "invalid_client: the client {:?} is not registered here",
+                client_id.as_str()
+            ))
+        })
     }
 
     /// The checks once the redirect URI is known; `request` is filled in as they pass.
@@ -136,7 +134,7 @@ impl Proxy {
             Some(other) => {
                 log_other_resource(other, ours.as_str());
                 Err(Denied::new(
-                "invalid_target",
+                    "invalid_target",
                     format!("this server issues tokens for {ours} only, not {other}"),
                 ))
             }
@@ -232,7 +230,11 @@ fn log_other_resource(other: &str, ours: &str) {
              if clients reach the server at {origin}, set [server] public_url = \"{origin}\", \
              else have them use {ours}"
         ),
-        None => tracing::warn!(client_used = other, resource = ours, "a client asked for a token for another server"),
+        None => tracing::warn!(
+            client_used = other,
+            resource = ours,
+            "a client asked for a token for another server"
+        ),
     }
 }
 

@@ -37,7 +37,9 @@ pub(crate) enum CimdError {
     #[error("the client id {url:?} is not a valid client metadata document URL: {why}")]
     BadUrl { url: String, why: &'static str },
     /// The host is, or resolves to, an address apimcp does not fetch from.
-    #[error("the client id {url:?} points at {address}, a private, loopback or link-local address, which is not fetched")]
+    #[error(
+        "the client id {url:?} points at {address}, a private, loopback or link-local address, which is not fetched"
+    )]
     ForbiddenAddress { url: String, address: IpAddr },
     /// The document could not be fetched.
     #[error("the client metadata document at {url} could not be fetched: {reason}")]
@@ -64,7 +66,9 @@ pub(crate) enum CimdError {
     #[error("the client metadata document at {url} lists a redirect URI that cannot be used: {why}")]
     RedirectUri { url: String, why: String },
     /// It asks for client authentication with a secret, which a document cannot hold.
-    #[error("the client metadata document at {url} asks for token_endpoint_auth_method {method:?}; only \"none\" is supported")]
+    #[error(
+        "the client metadata document at {url} asks for token_endpoint_auth_method {method:?}; only \"none\" is supported"
+    )]
     AuthMethod { url: String, method: String },
     /// Client metadata documents are turned off.
     #[error("client ids that are URLs (client metadata documents) are not accepted by this server")]
@@ -151,7 +155,10 @@ impl Documents {
     /// The URL rules of the draft (§3): https, a path, no fragment, no credentials, no dot
     /// segments; and, for an address written in the URL, one apimcp may fetch from.
     fn check_url(&self, raw: &str) -> Result<Url, CimdError> {
-        let bad = |why| CimdError::BadUrl { url: raw.to_owned(), why };
+        let bad = |why| CimdError::BadUrl {
+            url: raw.to_owned(),
+            why,
+        };
         if raw.len() > MAX_URL {
             return Err(bad("it is longer than 2048 characters"));
         }
@@ -196,10 +203,16 @@ impl Documents {
             .map_err(|error| unreachable(&raw, error))?;
         let status = response.status();
         if status.is_redirection() {
-            return Err(CimdError::Redirected { url: raw, status: status.as_u16() });
+            return Err(CimdError::Redirected {
+                url: raw,
+                status: status.as_u16(),
+            });
         }
         if status != reqwest::StatusCode::OK {
-            return Err(CimdError::Status { url: raw, status: status.as_u16() });
+            return Err(CimdError::Status {
+                url: raw,
+                status: status.as_u16(),
+            });
         }
         let max_age = cache_age(response.headers());
         let mut body = Vec::new();
@@ -230,7 +243,10 @@ fn unreachable(url: &str, error: reqwest::Error) -> CimdError {
     } else {
         error.without_url().to_string()
     };
-    CimdError::Unreachable { url: url.to_owned(), reason }
+    CimdError::Unreachable {
+        url: url.to_owned(),
+        reason,
+    }
 }
 
 /// How long `Cache-Control` lets the document be cached, at most [`MAX_CACHE_AGE`]; `None`
@@ -261,11 +277,17 @@ fn parse_document(url: &str, body: &[u8]) -> Result<DocumentClient, CimdError> {
     let Ok(Value::Object(document)) = serde_json::from_slice::<Value>(body) else {
         return Err(CimdError::NotJson { url: url.to_owned() });
     };
-    let missing = |member| CimdError::Missing { url: url.to_owned(), member };
+    let missing = |member| CimdError::Missing {
+        url: url.to_owned(),
+        member,
+    };
     match document.get("client_id") {
         Some(Value::String(id)) if id == url => {}
         Some(Value::String(found)) => {
-            return Err(CimdError::ClientIdMismatch { url: url.to_owned(), found: found.clone() });
+            return Err(CimdError::ClientIdMismatch {
+                url: url.to_owned(),
+                found: found.clone(),
+            });
         }
         _ => return Err(missing("client_id")),
     }
@@ -285,7 +307,10 @@ fn parse_document(url: &str, body: &[u8]) -> Result<DocumentClient, CimdError> {
 fn check_auth_method(url: &str, document: &Map<String, Value>) -> Result<(), CimdError> {
     if document.contains_key("client_secret") {
         let method = "client_secret".to_owned();
-        return Err(CimdError::AuthMethod { url: url.to_owned(), method });
+        return Err(CimdError::AuthMethod {
+            url: url.to_owned(),
+            method,
+        });
     }
     match document.get("token_endpoint_auth_method") {
         None => Ok(()),
@@ -298,7 +323,10 @@ fn check_auth_method(url: &str, document: &Map<String, Value>) -> Result<(), Cim
 }
 
 fn redirect_uris(url: &str, document: &Map<String, Value>) -> Result<Vec<String>, CimdError> {
-    let missing = || CimdError::Missing { url: url.to_owned(), member: "redirect_uris" };
+    let missing = || CimdError::Missing {
+        url: url.to_owned(),
+        member: "redirect_uris",
+    };
     let uris = document
         .get("redirect_uris")
         .and_then(Value::as_array)
@@ -426,7 +454,10 @@ mod tests {
             assert!(!allowed(private.parse().expect("ip"), false), "{private}");
         }
         assert!(allowed("127.0.0.1".parse().expect("ip"), true));
-        assert!(!allowed("10.0.0.1".parse().expect("ip"), true), "only loopback is relaxed");
+        assert!(
+            !allowed("10.0.0.1".parse().expect("ip"), true),
+            "only loopback is relaxed"
+        );
     }
 
     #[test]
@@ -441,7 +472,10 @@ mod tests {
         assert!(why("https://app.test/a/../b").is_some_and(|w| w.contains("segments")));
         assert!(why("https://127.0.0.1/client.json").is_some_and(|w| w.contains("loopback")));
         assert!(why("https://[::1]/client.json").is_some());
-        assert!(why("http://127.0.0.1:9/client.json").is_some(), "http only when relaxed");
+        assert!(
+            why("http://127.0.0.1:9/client.json").is_some(),
+            "http only when relaxed"
+        );
         let relaxed = documents(true);
         assert!(relaxed.check_url("http://127.0.0.1:9/client.json").is_ok());
         assert!(relaxed.check_url("http://app.test/client.json").is_err());
@@ -451,7 +485,8 @@ mod tests {
     fn documents_must_describe_themselves() {
         let url = "https://app.test/c.json";
         let parse = |doc: Value| parse_document(url, doc.to_string().as_bytes());
-        let good = serde_json::json!({"client_id": url, "client_name": "App", "redirect_uris": ["http://127.0.0.1/cb"]});
+        let good =
+            serde_json::json!({"client_id": url, "client_name": "App", "redirect_uris": ["http://127.0.0.1/cb"]});
         let client = parse(good.clone()).expect("valid");
         assert_eq!((client.client_name.as_str(), client.redirect_uris.len()), ("App", 1));
         let mut other = good.clone();
@@ -465,7 +500,13 @@ mod tests {
         assert!(matches!(parse(bad_uri), Err(CimdError::RedirectUri { .. })));
         let mut no_name = good;
         no_name.as_object_mut().expect("object").remove("client_name");
-        assert!(matches!(parse(no_name), Err(CimdError::Missing { member: "client_name", .. })));
+        assert!(matches!(
+            parse(no_name),
+            Err(CimdError::Missing {
+                member: "client_name",
+                ..
+            })
+        ));
         assert!(matches!(parse_document(url, b"[1]"), Err(CimdError::NotJson { .. })));
     }
 
@@ -492,10 +533,20 @@ mod tests {
         };
         let later = Instant::now() + Duration::from_secs(60);
         for i in 0..MAX_CACHED + 10 {
-            docs.keep(&format!("https://a.test/{i}"), &client, later + Duration::from_millis(i as u64));
+            docs.keep(
+                &format!("https://a.test/{i}"),
+                &client,
+                later + Duration::from_millis(i as u64),
+            );
         }
         assert_eq!(docs.cache.lock().expect("lock").len(), MAX_CACHED);
-        assert!(docs.cached("https://a.test/0", Instant::now()).is_none(), "the soonest to expire went");
-        assert!(docs.cached(&format!("https://a.test/{}", MAX_CACHED + 9), Instant::now()).is_some());
+        assert!(
+            docs.cached("https://a.test/0", Instant::now()).is_none(),
+            "the soonest to expire went"
+        );
+        assert!(
+            docs.cached(&format!("https://a.test/{}", MAX_CACHED + 9), Instant::now())
+                .is_some()
+        );
     }
 }

@@ -102,7 +102,11 @@ impl Proxy {
     }
 
     /// The scopes the browser in `headers` consented to for `client_id`, if it ever did.
-    pub(super) async fn consented(&self, headers: &HeaderMap, client_id: &ClientId) -> Result<Option<Scopes>, StoreError> {
+    pub(super) async fn consented(
+        &self,
+        headers: &HeaderMap,
+        client_id: &ClientId,
+    ) -> Result<Option<Scopes>, StoreError> {
         let Some(browser) = browser(&self.keys, headers) else {
             return Ok(None);
         };

@@ -53,12 +53,21 @@ mod tests {
     fn loopback_redirect_uris_match_on_any_port() {
         assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:53122/cb"));
         assert!(matches("http://127.0.0.1:8080/cb", "http://127.0.0.1:9090/cb"));
-        assert!(matches("http://localhost:3000/callback", "http://localhost:41000/callback"));
+        assert!(matches(
+            "http://localhost:3000/callback",
+            "http://localhost:41000/callback"
+        ));
         assert!(matches("http://[::1]:1/cb", "http://[::1]:2/cb"));
         assert!(!matches("http://127.0.0.1:8080/cb", "http://127.0.0.1:8080/other"));
-        assert!(!matches("http://127.0.0.1:8080/cb", "http://localhost:8080/cb"), "the host stays");
+        assert!(
+            !matches("http://127.0.0.1:8080/cb", "http://localhost:8080/cb"),
+            "the host stays"
+        );
         assert!(!matches("http://127.0.0.1:8080/cb", "http://127.0.0.1:8080/cb?x=1"));
-        assert!(!matches("https://app.test/cb", "https://app.test:8443/cb"), "only loopback");
+        assert!(
+            !matches("https://app.test/cb", "https://app.test:8443/cb"),
+            "only loopback"
+        );
         assert!(matches("https://app.test/cb", "https://app.test/cb"));
     }
 
@@ -71,11 +80,17 @@ mod tests {
             "http://127.0.0.1/callback".into(),
             "http://localhost:3000/callback".into(),
         ]);
-        assert!(hosted.check(&["https://claude.ai/api/mcp/auth_callback".into()]).is_ok());
+        assert!(
+            hosted
+                .check(&["https://claude.ai/api/mcp/auth_callback".into()])
+                .is_ok()
+        );
         assert!(hosted.check(&["http://127.0.0.1:5555/callback".into()]).is_ok());
         assert!(hosted.check(&["http://localhost:7/callback".into()]).is_ok());
         assert!(hosted.check(&["http://localhost:7@evil.test/callback".into()]).is_err());
-        let refused = hosted.check(&["https://evil.test/cb".into()]).map_err(|e| e.to_string());
+        let refused = hosted
+            .check(&["https://evil.test/cb".into()])
+            .map_err(|e| e.to_string());
         assert_eq!(
             refused,
             Err("\"https://evil.test/cb\" is not among the redirect URIs this server allows".to_owned())

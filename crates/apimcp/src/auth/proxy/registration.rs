@@ -117,7 +117,9 @@ pub(super) enum RegistrationError {
     HttpNotOnLoopback { uri: String },
     #[error("{uri:?}: the scheme {scheme:?} is not allowed (https, or http on loopback)")]
     RedirectUriScheme { uri: String, scheme: String },
-    #[error("{uri:?}: a web application cannot return to a loopback host; register it with application_type \"native\"")]
+    #[error(
+        "{uri:?}: a web application cannot return to a loopback host; register it with application_type \"native\""
+    )]
     LoopbackForWeb { uri: String },
     #[error("{uri:?} is not among the redirect URIs this server allows")]
     NotAllowed { uri: String },
@@ -374,8 +376,14 @@ mod tests {
         let hosted = json!(["https://claude.ai/api/mcp/auth_callback"]);
         assert_eq!(kind(json!({"redirect_uris": loopback})), Ok("native"));
         assert_eq!(kind(json!({"redirect_uris": hosted})), Ok("web"));
-        assert_eq!(kind(json!({"redirect_uris": hosted, "application_type": "native"})), Ok("native"));
-        assert_eq!(kind(json!({"redirect_uris": hosted, "application_type": "web"})), Ok("web"));
+        assert_eq!(
+            kind(json!({"redirect_uris": hosted, "application_type": "native"})),
+            Ok("native")
+        );
+        assert_eq!(
+            kind(json!({"redirect_uris": hosted, "application_type": "web"})),
+            Ok("web")
+        );
         let web_on_loopback = kind(json!({"redirect_uris": loopback, "application_type": "web"}));
         assert!(web_on_loopback.is_err_and(|e| e.contains("native")));
         assert!(kind(json!({"redirect_uris": hosted, "application_type": "desktop"})).is_err());
