@@ -297,6 +297,21 @@ fn provider_options(mut config: AuthConfig, section: &AuthSection) -> AuthConfig
     if let Some(secs) = section.refresh_grace_secs {
         config = config.refresh_grace(std::time::Duration::from_secs(secs));
     }
+    client_options(config, section)
+}
+
+/// Which clients the proxy takes: metadata documents, the redirect URIs allowed.
+fn client_options(mut config: AuthConfig, section: &AuthSection) -> AuthConfig {
+    if let Some(on) = section.client_metadata_documents {
+        config = config.client_metadata_documents(on);
+    }
+    if section.client_metadata_loopback_for_tests == Some(true) {
+        tracing::warn!("client_metadata_loopback_for_tests is on: for tests only, never in production");
+        config = config.client_metadata_loopback_for_tests(true);
+    }
+    if let Some(uris) = &section.allowed_redirect_uris {
+        config = config.allowed_redirect_uris(uris.clone());
+    }
     config
 }
 

@@ -58,6 +58,10 @@ pub(crate) struct AuthSection {
     pub(crate) registrations_per_minute: Option<u32>,
     /// The proxy's shared store, `redis://HOST:PORT[/DB]` (a secret: it may hold a password).
     pub(crate) store: Option<Secret>,
+    pub(crate) client_metadata_documents: Option<bool>,
+    /// Tests only: client metadata documents over http from loopback.
+    pub(crate) client_metadata_loopback_for_tests: Option<bool>,
+    pub(crate) allowed_redirect_uris: Option<Vec<String>>,
 }
 
 /// A secret as written (`env:NAME` or the value itself), or as read: its `Debug` never shows it.

@@ -7,6 +7,7 @@ mod conformance;
 mod demo_peers;
 mod large_lists;
 mod oauth;
+mod oauth_clients;
 mod oauth_proxy;
 mod oauth_replicas;
 mod search_mode;

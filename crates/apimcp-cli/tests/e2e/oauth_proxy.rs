@@ -24,16 +24,16 @@ pub(crate) const CLIENT_REDIRECT: &str = "http://127.0.0.1:8799/cb";
 const AUDIENCE: &str = "https://items.api.test/";
 
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Standard,
     Auth0,
 }
 
 /// The demo API, apimcp in front of it as the proxy, and the provider behind.
-struct Setup {
-    issuer: Issuer,
+pub(crate) struct Setup {
+    pub(crate) issuer: Issuer,
     _demo: Apimcp,
-    server: Apimcp,
+    pub(crate) server: Apimcp,
     /// apimcp's configuration file, to start it again.
     config: PathBuf,
 }
@@ -54,7 +54,7 @@ fn proxy_server(config: &Path) -> Start {
     Apimcp::cmd(["serve", "--config", &config.display().to_string()]).env("TEST_PROXY_SECRET", "proxy-secret")
 }
 
-fn setup(mode: Mode, extra_toml: &str) -> Setup {
+pub(crate) fn setup(mode: Mode, extra_toml: &str) -> Setup {
     let issuer = Issuer::reserve("jwt");
     let demo = Apimcp::cmd(["demo"]).start();
     let provider = match mode {
@@ -89,7 +89,7 @@ fn setup(mode: Mode, extra_toml: &str) -> Setup {
 
 /// A browser with a person at it: follows redirects, shows pages, answers consent forms.
 pub(crate) struct Person {
-    client: reqwest::blocking::Client,
+    pub(crate) client: reqwest::blocking::Client,
 }
 
 /// Where following a URL ended.
@@ -178,7 +178,7 @@ pub(crate) fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-fn register(server: &Apimcp, metadata: &Value) -> (u16, Value) {
+pub(crate) fn register(server: &Apimcp, metadata: &Value) -> (u16, Value) {
     let response = reqwest::blocking::Client::new()
         .post(server.url("/oauth/register"))
         .json(metadata)
@@ -188,7 +188,7 @@ fn register(server: &Apimcp, metadata: &Value) -> (u16, Value) {
     (status, response.json().unwrap_or(Value::Null))
 }
 
-fn authorize_url(server: &Apimcp, client_id: &str, redirect: &str, challenge: &str, state: &str) -> String {
+pub(crate) fn authorize_url(server: &Apimcp, client_id: &str, redirect: &str, challenge: &str, state: &str) -> String {
     authorize_url_for(server, client_id, redirect, challenge, state, &server.url("/mcp"))
 }
 
@@ -221,7 +221,7 @@ pub(crate) fn query(url: &reqwest::Url, name: &str) -> Option<String> {
     url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-fn exchange(server: &Apimcp, client_id: &str, code: &str, verifier: &str) -> (u16, Value) {
+pub(crate) fn exchange(server: &Apimcp, client_id: &str, code: &str, verifier: &str) -> (u16, Value) {
     let response = reqwest::blocking::Client::new()
         .post(server.url("/oauth/token"))
         .form(&[
@@ -237,7 +237,7 @@ fn exchange(server: &Apimcp, client_id: &str, code: &str, verifier: &str) -> (u1
     (status, response.json().unwrap_or(Value::Null))
 }
 
-fn call_get_item(server: &Apimcp, token: &str, id: u64) -> Reply {
+pub(crate) fn call_get_item(server: &Apimcp, token: &str, id: u64) -> Reply {
     let bearer = format!("Bearer {token}");
     Http::new().post(
         &server.url("/mcp"),
@@ -271,11 +271,15 @@ fn check_metadata(setup: &Setup, mode: Mode) {
         assert_eq!(metadata["revocation_endpoint"], server.url("/oauth/revoke"));
         assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
-        assert_eq!(
-            metadata["jwks_uri"],
-            format!("{}/jwks", setup.issuer.url()),
-            "the provider's other fields are kept"
-        );
+        assert_eq!(metadata["client_id_metadata_document_supported"], true);
+        for not_ours in [
+            "jwks_uri",
+            "dpop_signing_alg_values_supported",
+            "id_token_signing_alg_values_supported",
+            "userinfo_endpoint",
+        ] {
+            assert!(metadata.get(not_ours).is_none(), "only what apimcp does: {not_ours}");
+        }
         let text = metadata.to_string();
         assert!(
             !text.contains("None") && !text.contains("null"),
@@ -338,19 +342,13 @@ fn code_flow_and_its_failures(setup: &Setup) {
         Stop::Page(400, body, _) => assert!(body.contains("not a redirect URI registered"), "{body}"),
         other => panic!("an unregistered redirect URI: {other:?}"),
     }
-    // No PKCE: back to the client with invalid_request.
+    // Before consent the redirect URI is not trusted (RFC 9700 §4.11.2): errors are pages.
     let no_pkce = authorize_url(server, &client_id, CLIENT_REDIRECT, &challenge, "s1")
         .replace("code_challenge_method=S256", "code_challenge_method=plain");
     match person.follow(&no_pkce, CLIENT_REDIRECT) {
-        Stop::Arrived(url) => {
-            assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
-            assert_eq!(query(&url, "state").as_deref(), Some("s1"));
-            assert_eq!(query(&url, "code"), None);
-        }
-        other => panic!("no PKCE: {other:?}"),
+        Stop::Page(400, body, _) => assert!(body.contains("invalid_request"), "{body}"),
+        other => panic!("no PKCE before consent: {other:?}"),
     }
-
-    // A resource other than this server: invalid_target (the static client is not lent out).
     let elsewhere = authorize_url_for(
         server,
         &client_id,
@@ -360,8 +358,8 @@ fn code_flow_and_its_failures(setup: &Setup) {
         "https://other.test/mcp",
     );
     match person.follow(&elsewhere, CLIENT_REDIRECT) {
-        Stop::Arrived(url) => assert_eq!(query(&url, "error").as_deref(), Some("invalid_target"), "{url}"),
-        other => panic!("another resource: {other:?}"),
+        Stop::Page(400, body, _) => assert!(body.contains("invalid_target"), "{body}"),
+        other => panic!("another resource before consent: {other:?}"),
     }
 
     // The consent page: names the client, its redirect host and the scopes; no framing.
@@ -423,6 +421,21 @@ fn code_flow_and_its_failures(setup: &Setup) {
     assert!(refused.get("access_token").is_none());
     let (status, _) = exchange(server, &client_id, &code, &verifier);
     assert_eq!(status, 400, "a code that met a wrong verifier is spent");
+
+    // Once consented, errors go back to the client: no PKCE is invalid_request, another
+    // resource invalid_target (the static client is not lent out).
+    match person.follow(&no_pkce, CLIENT_REDIRECT) {
+        Stop::Arrived(url) => {
+            assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
+            assert_eq!(query(&url, "state").as_deref(), Some("s1"));
+            assert_eq!(query(&url, "code"), None);
+        }
+        other => panic!("no PKCE: {other:?}"),
+    }
+    match person.follow(&elsewhere, CLIENT_REDIRECT) {
+        Stop::Arrived(url) => assert_eq!(query(&url, "error").as_deref(), Some("invalid_target"), "{url}"),
+        other => panic!("another resource: {other:?}"),
+    }
 
     // Consent is remembered (signed __Host- cookie): straight to the provider this time.
     let (verifier, challenge) = pkce();

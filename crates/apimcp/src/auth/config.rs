@@ -82,6 +82,9 @@ pub(crate) struct OAuthOptions {
     pub(crate) signing_keys: Vec<Vec<u8>>,
     pub(crate) state_dir: Option<std::path::PathBuf>,
     pub(crate) refresh_grace: std::time::Duration,
+    pub(crate) client_metadata_documents: bool,
+    pub(crate) client_metadata_loopback_for_tests: bool,
+    pub(crate) allowed_redirect_uris: Vec<String>,
 }
 
 /// The scopes the proxy asks the provider for when the client asks for fewer (FastAPI-MCP's).
@@ -111,6 +114,9 @@ impl Default for OAuthOptions {
             signing_keys: Vec::new(),
             state_dir: None,
             refresh_grace: proxy::DEFAULT_REFRESH_GRACE,
+            client_metadata_documents: true,
+            client_metadata_loopback_for_tests: false,
+            allowed_redirect_uris: Vec::new(),
         }
     }
 }
@@ -334,6 +340,37 @@ impl AuthConfig {
         self
     }
 
+    /// Whether a client id that is an https URL is taken as a client ID metadata document
+    /// (default on): apimcp fetches the document (https only, never from a private, loopback
+    /// or link-local address, no redirects, at most 5 KB within 5 s, cached as its
+    /// `Cache-Control` says up to an hour) and the client gets the consent page.
+    pub fn client_metadata_documents(mut self, on: bool) -> Self {
+        self.oauth.client_metadata_documents = on;
+        self
+    }
+
+    /// **For tests only**: client metadata documents may also be served over plain http from
+    /// loopback (`127.0.0.1`, `[::1]`, `localhost`), so a test harness can serve one. Never
+    /// turn this on in production: any program on the server's machine could then pose as a
+    /// client.
+    pub fn client_metadata_loopback_for_tests(mut self, on: bool) -> Self {
+        self.oauth.client_metadata_loopback_for_tests = on;
+        self
+    }
+
+    /// The only redirect URIs clients that register themselves or come with a metadata
+    /// document may use (default: any https URI, and http on loopback). A loopback entry
+    /// matches on any port. For hosted clients see `docs/oauth.md` (claude.ai, claude.com,
+    /// chatgpt.com callbacks).
+    pub fn allowed_redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.oauth.allowed_redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Dynamic registrations accepted per minute (default
     /// [`DEFAULT_REGISTRATIONS_PER_MINUTE`]).
     pub fn registrations_per_minute(mut self, per_minute: u32) -> Self {
@@ -414,6 +451,9 @@ impl AuthConfig {
             signing_keys: o.signing_keys.clone(),
             state_dir: o.state_dir.clone(),
             refresh_grace: o.refresh_grace,
+            client_metadata_documents: o.client_metadata_documents,
+            client_metadata_loopback_for_tests: o.client_metadata_loopback_for_tests,
+            allowed_redirect_uris: o.allowed_redirect_uris.clone(),
         })?;
         Ok(Some(Arc::new(proxy)))
     }

@@ -12,6 +12,8 @@ use url::Url;
 use super::error::{Denied, Refusal};
 use super::page::{ConsentPage, redirect};
 use super::params::Params;
+use super::redirects;
+use super::registration::is_loopback_uri;
 use super::{AUTHORIZATION_TTL, AuthRequest, Client, Pending, Proxy, RecordKind, random_token, s256};
 use crate::auth::types::{ClientId, Scopes};
 
@@ -31,19 +33,37 @@ pub(super) async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Refusal> {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let (request, client) = proxy.check_request(&params).await?;
+    let client = proxy.requesting_client(&params).await?;
+    let redirect_uri = registered_redirect_uri(&client, &params)?;
     let consented = proxy.consented(&headers, &client.client_id).await?;
-    if !client.dynamic || consented {
+    // RFC 9700 §4.11.2: no automatic redirect to a URI nobody has trusted yet. A client the
+    // operator registered, or one this person approved before, is trusted; until then errors
+    // are shown on a page.
+    let trusted = !client.dynamic || consented.is_some();
+    let request = proxy.check_request(&params, &client, redirect_uri, trusted)?;
+    let covered = consented.is_some_and(|scopes| covers(&scopes, &request.scopes));
+    if !client.dynamic || covered {
         return proxy.to_provider(request, StatusCode::FOUND).await;
     }
-    proxy.ask_consent(request).await
+    proxy.ask_consent(request, &client).await
+}
+
+/// Whether the scopes consented to include every one of `asked`.
+fn covers(consented: &Scopes, asked: &Scopes) -> bool {
+    asked.iter().all(|scope| consented.iter().any(|c| c == scope))
 }
 
 impl Proxy {
-    /// The request, checked: a registered client, its exact redirect URI, PKCE S256.
-    async fn check_request(&self, params: &Params) -> Result<(AuthRequest, Client), Refusal> {
-        let client = self.requesting_client(params).await?;
-        let redirect_uri = registered_redirect_uri(&client, params)?;
+    /// The request of `client` to come back to `redirect_uri`, checked: PKCE S256, a response
+    /// type of `code`, this server as the resource. A failure goes back to the client when its
+    /// redirect URI is `trusted`, else it is a page.
+    fn check_request(
+        &self,
+        params: &Params,
+        client: &Client,
+        redirect_uri: String,
+        trusted: bool,
+    ) -> Result<AuthRequest, Refusal> {
         let mut request = AuthRequest {
             client_id: client.client_id.clone(),
             client_name: client
@@ -59,8 +79,13 @@ impl Proxy {
             csrf: random_token(),
         };
         match self.complete(&mut request, params) {
-            Ok(()) => Ok((request, client)),
-            Err(denied) => Err(self.back(&request, StatusCode::FOUND).refuse(denied)),
+            Ok(()) => Ok(request),
+            Err(denied) if trusted => Err(self.back(&request, StatusCode::FOUND).refuse(denied)),
+            Err(denied) => Err(Refusal::page(
+                StatusCode::BAD_REQUEST,
+                INVALID,
+                format!("{}: {}", denied.error, denied.description),
+            )),
         }
     }
 
@@ -71,13 +96,15 @@ impl Proxy {
             .map_err(|e| page(e.to_string()))?
             .ok_or_else(|| page("client_id is missing".into()))?;
         let client_id = ClientId::new(client_id);
-        self.client(&client_id)
-            .await?
-            .ok_or_else(|| page(format!("the client {:?} is not registered here", client_id.as_str())))
+        self.client(&client_id).await?.ok_or_else(|| {
+            page(format!(
+                "invalid_client: the client {:?} is not registered here",
+                client_id.as_str()
+            ))
+        })
     }
 
-    /// The checks once the redirect URI is trusted, so that failures go back to the client;
-    /// `request` is filled in as they pass.
+    /// The checks once the redirect URI is known; `request` is filled in as they pass.
     fn complete(&self, request: &mut AuthRequest, params: &Params) -> Result<(), Denied> {
         request.state = params.one("state")?.map(str::to_owned);
         check_response_type(params)?;
@@ -104,16 +131,19 @@ impl Proxy {
             return Ok(());
         };
         match resources.iter().find(|r| r.trim_end_matches('/') != ours.as_str()) {
-            Some(other) => Err(Denied::new(
-                "invalid_target",
-                format!("this server issues tokens for {ours} only, not {other}"),
-            )),
+            Some(other) => {
+                log_other_resource(other, ours.as_str());
+                Err(Denied::new(
+                    "invalid_target",
+                    format!("this server issues tokens for {ours} only, not {other}"),
+                ))
+            }
             None => Ok(()),
         }
     }
 
     /// Stores the request and shows the consent page for it.
-    async fn ask_consent(&self, request: AuthRequest) -> Result<Response, Refusal> {
+    async fn ask_consent(&self, request: AuthRequest, client: &Client) -> Result<Response, Refusal> {
         let id = random_token();
         self.put_locked(RecordKind::Request, &id, &request, AUTHORIZATION_TTL)
             .await?;
@@ -124,6 +154,9 @@ impl Proxy {
             scopes: &request.scopes,
             request_id: &id,
             csrf: &request.csrf,
+            // Anyone can name a document whose redirect URIs are on loopback: the program
+            // listening there on this person's machine gets the code (the CIMD draft's §6.3).
+            loopback_warning: client.document && is_loopback_uri(&request.redirect_uri),
         };
         Ok(page.render())
     }
@@ -181,12 +214,36 @@ impl Proxy {
     }
 }
 
+/// Says what went wrong when a client names another URL for this server: most often the
+/// server is reached under another name (`localhost` for `127.0.0.1`) than its `public_url`.
+fn log_other_resource(other: &str, ours: &str) {
+    let origin = Url::parse(other).ok().map(|url| url.origin().ascii_serialization());
+    let same_path = Url::parse(other)
+        .ok()
+        .zip(Url::parse(ours).ok())
+        .is_some_and(|(a, b)| a.path().trim_end_matches('/') == b.path().trim_end_matches('/'));
+    match origin.filter(|_| same_path) {
+        Some(origin) => tracing::warn!(
+            client_used = other,
+            resource = ours,
+            "a client asked for a token for {other}, but this server's resource is {ours}: \
+             if clients reach the server at {origin}, set [server] public_url = \"{origin}\", \
+             else have them use {ours}"
+        ),
+        None => tracing::warn!(
+            client_used = other,
+            resource = ours,
+            "a client asked for a token for another server"
+        ),
+    }
+}
+
 /// The redirect URI the request names, which must be one the client registered; a client
 /// with only one may leave it out.
 fn registered_redirect_uri(client: &Client, params: &Params) -> Result<String, Refusal> {
     let page = |detail: String| Refusal::page(StatusCode::BAD_REQUEST, INVALID, detail);
     match params.one("redirect_uri").map_err(|e| page(e.to_string()))? {
-        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(uri.to_owned()),
+        Some(uri) if client.redirect_uris.iter().any(|r| redirects::matches(r, uri)) => Ok(uri.to_owned()),
         Some(uri) => Err(page(format!(
             "{uri:?} is not a redirect URI registered for this client"
         ))),

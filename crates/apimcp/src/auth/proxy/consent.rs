@@ -14,7 +14,7 @@ use super::error::{Denied, Refusal};
 use super::keys::Keys;
 use super::params::Params;
 use super::{AuthRequest, Proxy, RecordKind, StoreError, key_of, random_token, same_secret};
-use crate::auth::types::ClientId;
+use crate::auth::types::{ClientId, Scopes};
 
 /// The cookie that names the browser whose consents are stored.
 const COOKIE: &str = "__Host-apimcp-consent";
@@ -38,7 +38,7 @@ pub(super) async fn consent(
         return Err(proxy.back(&request, StatusCode::SEE_OTHER).refuse(denied));
     }
     let browser = browser(&proxy.keys, &headers).unwrap_or_else(random_token);
-    proxy.remember_consent(&browser, &request.client_id).await?;
+    proxy.remember_consent(&browser, &request).await?;
     let mut response = proxy.to_provider(request, StatusCode::SEE_OTHER).await.into_response();
     if let Ok(cookie) = HeaderValue::from_str(&set_cookie(&proxy.keys, &browser)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -101,23 +101,38 @@ impl Proxy {
         Ok(request)
     }
 
-    /// Whether the browser in `headers` consented to `client_id` before.
-    pub(super) async fn consented(&self, headers: &HeaderMap, client_id: &ClientId) -> Result<bool, StoreError> {
+    /// The scopes the browser in `headers` consented to for `client_id`, if it ever did.
+    pub(super) async fn consented(
+        &self,
+        headers: &HeaderMap,
+        client_id: &ClientId,
+    ) -> Result<Option<Scopes>, StoreError> {
         let Some(browser) = browser(&self.keys, headers) else {
-            return Ok(false);
+            return Ok(None);
         };
-        let found = self
-            .store
-            .get(RecordKind::Consent, &consent_key(&browser, client_id))
-            .await?;
-        Ok(found.is_some())
+        self.consented_by(&browser, client_id).await
     }
 
-    async fn remember_consent(&self, browser: &str, client_id: &ClientId) -> Result<(), StoreError> {
-        let key = consent_key(browser, client_id);
-        self.store
-            .put(RecordKind::Consent, &key, Value::Bool(true), CONSENT_TTL)
-            .await
+    async fn consented_by(&self, browser: &str, client_id: &ClientId) -> Result<Option<Scopes>, StoreError> {
+        let found = self
+            .store
+            .get(RecordKind::Consent, &consent_key(browser, client_id))
+            .await?;
+        // A consent recorded before scopes were (`true`) covers none: the page shows again.
+        Ok(found.map(|value| serde_json::from_value(value).unwrap_or_default()))
+    }
+
+    /// Remembers the request's scopes, beside those consented to before: a client that later
+    /// asks for more sees the page again, one that asks for less does not.
+    async fn remember_consent(&self, browser: &str, request: &AuthRequest) -> Result<(), StoreError> {
+        let mut scopes = self
+            .consented_by(browser, &request.client_id)
+            .await?
+            .unwrap_or_default();
+        scopes.include(&request.scopes);
+        let key = consent_key(browser, &request.client_id);
+        let value = serde_json::to_value(&scopes).unwrap_or(Value::Null);
+        self.store.put(RecordKind::Consent, &key, value, CONSENT_TTL).await
     }
 }
 

@@ -14,7 +14,7 @@ use url::Url;
 use super::page::{error_page, redirect};
 use super::params::RepeatedParam;
 use super::provider::ProviderError;
-use super::{AuthRequest, Proxy, StoreError};
+use super::{AuthRequest, LookupError, Proxy, StoreError};
 
 /// The headers of every token and registration answer (RFC 6749 §5.1).
 pub(super) const NO_STORE: [(HeaderName, &str); 2] =
@@ -143,6 +143,18 @@ fn store_down(error: &StoreError) -> &'static str {
 /// The description of a 503 for a store that failed.
 const STORE_DOWN: &str = "the authorization server's store is unavailable; try again shortly";
 
+/// A client whose metadata document cannot be used is `invalid_client`.
+impl From<LookupError> for TokenError {
+    fn from(error: LookupError) -> Self {
+        match error {
+            LookupError::Store(error) => error.into(),
+            LookupError::Document(error) => Self::InvalidClient {
+                description: error.to_string(),
+            },
+        }
+    }
+}
+
 /// The provider's answer to a refresh: down, or refusing the token or its scopes.
 impl From<ProviderError> for TokenError {
     fn from(error: ProviderError) -> Self {
@@ -210,6 +222,21 @@ impl Refusal {
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
         Self::page(StatusCode::SERVICE_UNAVAILABLE, "Try again later", store_down(&error))
+    }
+}
+
+/// Before the client is known there is no redirect URI to go back to: a page, which names
+/// the OAuth error.
+impl From<LookupError> for Refusal {
+    fn from(error: LookupError) -> Self {
+        match error {
+            LookupError::Store(error) => error.into(),
+            LookupError::Document(error) => Self::page(
+                StatusCode::BAD_REQUEST,
+                "Invalid client",
+                format!("invalid_client: {error}"),
+            ),
+        }
     }
 }
 

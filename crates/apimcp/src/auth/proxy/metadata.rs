@@ -1,5 +1,5 @@
-//! RFC 8414 authorization server metadata: the provider's, with apimcp as the issuer and its
-//! endpoints in place of the provider's.
+//! RFC 8414 authorization server metadata: apimcp as the issuer, its endpoints and what they
+//! do, and the few fields of the provider's that hold for them too.
 
 use std::sync::Arc;
 
@@ -15,15 +15,17 @@ use crate::auth::types::IssuerUrl;
 /// The OpenID discovery path, served with the same document as the metadata path.
 const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 
-/// The provider's endpoints apimcp does not stand in for: they would take tokens apimcp's
-/// clients do not have (and a provider registration would bypass the consent page).
-const NOT_OURS: [&str; 6] = [
-    "introspection_endpoint",
-    "pushed_authorization_request_endpoint",
-    "require_pushed_authorization_requests",
-    "device_authorization_endpoint",
-    "end_session_endpoint",
-    "backchannel_authentication_endpoint",
+/// The provider's fields that describe what apimcp's endpoints do too: the scopes (passed on
+/// to it) and its documents for people. Every other field is left out: the provider's other
+/// endpoints (introspection, PAR, device, logout, registration) would take tokens apimcp's
+/// clients do not have or bypass the consent page, and its DPoP, ID token, request object and
+/// client authentication fields describe what apimcp's endpoints do not do.
+const KEPT: [&str; 5] = [
+    "scopes_supported",
+    "service_documentation",
+    "ui_locales_supported",
+    "op_policy_uri",
+    "op_tos_uri",
 ];
 
 /// Where the metadata is served: `metadata_path` and OpenID's, and for an issuer with a path
@@ -49,11 +51,17 @@ pub(super) async fn metadata(State(proxy): State<Arc<Proxy>>) -> Result<Json<Map
 impl Proxy {
     /// The provider's metadata, with apimcp's issuer and endpoints.
     async fn metadata(&self) -> Result<Map<String, Value>, ProviderError> {
-        let mut metadata = (*self.provider.metadata().await?).clone();
+        let provider = self.provider.metadata().await?;
+        let mut metadata = Map::new();
         self.insert_endpoints(&mut metadata);
         insert_capabilities(&mut metadata);
-        for field in NOT_OURS {
-            metadata.remove(field);
+        for field in KEPT {
+            if let Some(value) = provider.get(field) {
+                metadata.insert(field.into(), value.clone());
+            }
+        }
+        if self.documents.is_some() {
+            metadata.insert("client_id_metadata_document_supported".into(), Value::Bool(true));
         }
         Ok(metadata)
     }
@@ -67,8 +75,6 @@ impl Proxy {
         metadata.insert("revocation_endpoint_auth_methods_supported".into(), json!(["none"]));
         if self.registration {
             metadata.insert("registration_endpoint".into(), ours("/oauth/register"));
-        } else {
-            metadata.remove("registration_endpoint");
         }
     }
 }

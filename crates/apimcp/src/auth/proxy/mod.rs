@@ -12,6 +12,7 @@
 
 mod authorize;
 mod callback;
+mod cimd;
 mod consent;
 mod disk_store;
 mod error;
@@ -22,6 +23,7 @@ mod params;
 mod provider;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod redirects;
 mod refresh;
 mod register;
 mod registration;
@@ -41,6 +43,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub(crate) use cimd::CimdError;
 pub use disk_store::DiskStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
@@ -48,8 +51,10 @@ pub use state_dir::StateDirError;
 pub use store::{MEMORY_STORE_CAPACITY, MemoryStore, OAuthStore, RecordKind, StoreError};
 
 use crate::auth::types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scopes};
+use cimd::Documents;
 use keys::Keys;
 use provider::Provider;
+use redirects::AllowList;
 use register::Bucket;
 
 /// How long an authorization may wait for consent or for the provider.
@@ -83,6 +88,12 @@ pub(crate) struct ProxySettings {
     pub(crate) state_dir: Option<PathBuf>,
     /// How long a rotated-out refresh token keeps working.
     pub(crate) refresh_grace: Duration,
+    /// Whether client ids that are https URLs are resolved as client metadata documents.
+    pub(crate) client_metadata_documents: bool,
+    /// Tests only: metadata documents may be served over http from loopback.
+    pub(crate) client_metadata_loopback_for_tests: bool,
+    /// The redirect URIs self-registered and document clients may use (empty: any).
+    pub(crate) allowed_redirect_uris: Vec<String>,
 }
 
 /// Why the proxy cannot be built.
@@ -120,6 +131,19 @@ pub(crate) struct Proxy {
     keys: Keys,
     refresh_grace: Duration,
     registrations: Mutex<Bucket>,
+    /// Client metadata documents, when they are accepted.
+    documents: Option<Documents>,
+    allowed_redirects: AllowList,
+}
+
+/// Why a client cannot be looked up.
+#[derive(Debug, thiserror::Error)]
+enum LookupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Its client metadata document does not describe a usable client.
+    #[error(transparent)]
+    Document(#[from] CimdError),
 }
 
 impl Proxy {
@@ -134,7 +158,13 @@ impl Proxy {
         )?;
         let (store, keys) = durable_parts(settings.store, settings.signing_keys, settings.state_dir.as_deref())?;
         let clients = settings.clients.into_iter();
+        let documents = settings
+            .client_metadata_documents
+            .then(|| Documents::new(settings.client_metadata_loopback_for_tests))
+            .transpose()?;
         Ok(Self {
+            documents,
+            allowed_redirects: AllowList::new(settings.allowed_redirect_uris),
             callback: format!("{issuer}/oauth/callback"),
             issuer,
             resource: OnceLock::new(),
@@ -165,20 +195,44 @@ impl Proxy {
         self.issuer.as_str()
     }
 
-    /// A registered client: one the operator configured, or one from `/oauth/register`.
-    async fn client(&self, client_id: &ClientId) -> Result<Option<Client>, StoreError> {
+    /// A registered client: one the operator configured, one described by its metadata
+    /// document, or one from `/oauth/register`.
+    async fn client(&self, client_id: &ClientId) -> Result<Option<Client>, LookupError> {
         if let Some((id, uris)) = self.clients.iter().find(|(id, _)| id == client_id) {
             return Ok(Some(Client {
                 client_id: id.clone(),
                 client_name: None,
                 redirect_uris: uris.clone(),
                 dynamic: false,
+                document: false,
             }));
+        }
+        if client_id.as_str().starts_with("https://") || client_id.as_str().starts_with("http://") {
+            return self.document_client(client_id).await.map(Some);
         }
         Ok(self
             .keys
             .open::<Registration>(CLIENT, client_id.as_str())
             .map(|registration| registration.client(client_id.clone())))
+    }
+
+    /// The client the metadata document at `client_id` describes, its redirect URIs allowed.
+    async fn document_client(&self, client_id: &ClientId) -> Result<Client, LookupError> {
+        let documents = self.documents.as_ref().ok_or(CimdError::Off)?;
+        let found = documents.client(client_id.as_str()).await?;
+        self.allowed_redirects
+            .check(&found.redirect_uris)
+            .map_err(|error| CimdError::RedirectUri {
+                url: client_id.to_string(),
+                why: error.to_string(),
+            })?;
+        Ok(Client {
+            client_id: client_id.clone(),
+            client_name: Some(found.client_name),
+            redirect_uris: found.redirect_uris,
+            dynamic: true,
+            document: true,
+        })
     }
 
     /// `record`, locked under `secret`, kept under the secret's hash.
@@ -244,8 +298,12 @@ struct Client {
     client_id: ClientId,
     client_name: Option<String>,
     redirect_uris: Vec<String>,
-    /// Registered at `/oauth/register` (so the person must consent).
+    /// Registered at `/oauth/register` or described by a metadata document (so the person
+    /// must consent).
     dynamic: bool,
+    /// Described by a client metadata document: its client id is the document's URL.
+    #[serde(default)]
+    document: bool,
 }
 
 /// What a sealed client id holds: the registration, so that no store keeps it.
@@ -267,6 +325,7 @@ impl Registration {
             client_name: self.client_name,
             redirect_uris: self.redirect_uris,
             dynamic: true,
+            document: false,
         }
     }
 }

@@ -15,6 +15,8 @@ pub(super) struct ConsentPage<'a> {
     pub(super) scopes: &'a Scopes,
     pub(super) request_id: &'a str,
     pub(super) csrf: &'a str,
+    /// The client comes with a metadata document and returns to a loopback address.
+    pub(super) loopback_warning: bool,
 }
 
 impl ConsentPage<'_> {
@@ -35,7 +37,7 @@ impl ConsentPage<'_> {
 <h1>Allow <span id="client-name">{name}</span>?</h1>
 <p>The application <strong>{name}</strong> (client <code>{id}</code>) asks to use this MCP server on your behalf.</p>
 <p>After you sign in, you will be sent back to <strong id="redirect-host">{host}</strong>.</p>
-<p>It asks for these scopes:</p><ul id="scopes">{scopes}</ul>
+{warning}<p>It asks for these scopes:</p><ul id="scopes">{scopes}</ul>
 <form method="post" action="/oauth/consent">
 <input type="hidden" name="request" value="{request}">
 <input type="hidden" name="csrf" value="{csrf}">
@@ -49,12 +51,19 @@ impl ConsentPage<'_> {
             host = escape(self.redirect_host),
             request = escape(self.request_id),
             csrf = escape(self.csrf),
+            warning = if self.loopback_warning { LOOPBACK_WARNING } else { "" },
         );
         let mut response = Html(page).into_response();
         guard_page(response.headers_mut());
         response
     }
 }
+
+/// Shown when a client with a metadata document returns to this computer: any program on it
+/// could have started the request in that client's name.
+const LOOPBACK_WARNING: &str = "<p id=\"loopback-warning\"><strong>Warning:</strong> this application \
+returns to a program on your own computer (localhost). Approve only if you started it yourself \
+just now: another program could be using its name.</p>";
 
 /// No framing (clickjacking), no caching, no referrer to other sites (`no-referrer` would make
 /// the browser send `Origin: null` with the form, which the consent check refuses).
@@ -122,6 +131,7 @@ mod tests {
             scopes: &Scopes::parse("a&b"),
             request_id: "r",
             csrf: "t",
+            loopback_warning: true,
         }
         .render();
         assert_eq!(page.headers()[header::X_FRAME_OPTIONS], "DENY");
@@ -135,6 +145,6 @@ mod tests {
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("<code>c&quot;1</code>") && html.contains("<code>a&amp;b</code>"));
-        assert!(html.contains("127.0.0.1:8080"));
+        assert!(html.contains("127.0.0.1:8080") && html.contains("loopback-warning"));
     }
 }

@@ -247,6 +247,9 @@ mod tests {
             signing_keys: Vec::new(),
             state_dir: None,
             refresh_grace: Duration::from_secs(grace_secs),
+            client_metadata_documents: true,
+            client_metadata_loopback_for_tests: false,
+            allowed_redirect_uris: Vec::new(),
         })
         .expect("proxy")
     }

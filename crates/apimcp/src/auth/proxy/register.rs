@@ -19,6 +19,7 @@ pub(super) async fn register(State(proxy): State<Arc<Proxy>>, body: Bytes) -> Re
     proxy.check_registration_open()?;
     let request = RegistrationRequest::parse(&body)?;
     let mut response = request.response(ClientId::new(""), seconds_since_epoch())?;
+    proxy.allowed_redirects.check(&response.redirect_uris)?;
     // The client id is the registration, sealed: no store holds it, so no flood of
     // registrations can push it out, and it outlives restarts.
     let registration = Registration {

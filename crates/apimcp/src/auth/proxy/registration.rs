@@ -65,6 +65,8 @@ pub(super) struct RegistrationRequest {
     software_id: Member<String>,
     #[serde(default)]
     software_version: Member<String>,
+    #[serde(default)]
+    application_type: Member<String>,
     /// The members apimcp does not read (`token_endpoint_auth_method`, `contacts`, ...).
     #[serde(flatten)]
     pub(super) extra: Map<String, Value>,
@@ -79,6 +81,8 @@ pub(super) struct RegistrationResponse {
     pub(super) grant_types: Vec<String>,
     pub(super) response_types: Vec<String>,
     pub(super) token_endpoint_auth_method: &'static str,
+    /// `native` (loopback redirect URIs) or `web`, as the client said or as its URIs show.
+    pub(super) application_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) client_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +117,14 @@ pub(super) enum RegistrationError {
     HttpNotOnLoopback { uri: String },
     #[error("{uri:?}: the scheme {scheme:?} is not allowed (https, or http on loopback)")]
     RedirectUriScheme { uri: String, scheme: String },
+    #[error(
+        "{uri:?}: a web application cannot return to a loopback host; register it with application_type \"native\""
+    )]
+    LoopbackForWeb { uri: String },
+    #[error("{uri:?} is not among the redirect URIs this server allows")]
+    NotAllowed { uri: String },
+    #[error("application_type must be \"native\" or \"web\"")]
+    ApplicationType,
     #[error("{member} must be an array of strings")]
     NotStrings { member: &'static str },
     #[error("{member}: {value:?} is not supported ({})", .allowed.join(", "))]
@@ -133,7 +145,9 @@ impl From<RegistrationError> for TokenError {
             | RegistrationError::RedirectUriNotAUrl { .. }
             | RegistrationError::RedirectUriFragment { .. }
             | RegistrationError::HttpNotOnLoopback { .. }
-            | RegistrationError::RedirectUriScheme { .. } => Self::InvalidRedirectUri { description },
+            | RegistrationError::RedirectUriScheme { .. }
+            | RegistrationError::LoopbackForWeb { .. }
+            | RegistrationError::NotAllowed { .. } => Self::InvalidRedirectUri { description },
             _ => Self::InvalidClientMetadata { description },
         }
     }
@@ -178,8 +192,24 @@ impl RegistrationRequest {
     /// overrides that reverse what the consent page shows, zero-width characters) and at most
     /// 100 characters long: the consent page shows it.
     fn client_name(&self) -> Option<String> {
-        let name = self.client_name.given()?;
-        Some(name.chars().filter(|c| shown(*c)).take(100).collect())
+        self.client_name.given().map(|name| shown_name(name))
+    }
+
+    /// `native` or `web` (OpenID Connect Dynamic Registration §2, which the 2026-07-28 MCP
+    /// revision asks clients to send): a web application may not return to a loopback host.
+    /// A client that says nothing is `native` when it has a loopback redirect URI.
+    fn application_type(&self, uris: &[String]) -> Result<&'static str, RegistrationError> {
+        let loopback = uris.iter().find(|uri| is_loopback_uri(uri));
+        match (&self.application_type, loopback) {
+            (Member::Given(kind), _) if kind == "native" => Ok("native"),
+            (Member::Given(kind), None) if kind == "web" => Ok("web"),
+            (Member::Given(kind), Some(uri)) if kind == "web" => {
+                Err(RegistrationError::LoopbackForWeb { uri: uri.clone() })
+            }
+            (Member::Absent, Some(_)) => Ok("native"),
+            (Member::Absent, None) => Ok("web"),
+            _ => Err(RegistrationError::ApplicationType),
+        }
     }
 
     /// The response for the client to be registered as `client_id`, once the request is
@@ -190,10 +220,12 @@ impl RegistrationRequest {
         issued_at: u64,
     ) -> Result<RegistrationResponse, RegistrationError> {
         let text = |member: &Member<String>| member.given().cloned();
+        let redirect_uris = self.redirect_uris()?;
         Ok(RegistrationResponse {
             client_id,
             client_id_issued_at: issued_at,
-            redirect_uris: self.redirect_uris()?,
+            application_type: self.application_type(&redirect_uris)?,
+            redirect_uris,
             grant_types: self.grant_types()?,
             response_types: self.response_types()?,
             token_endpoint_auth_method: "none",
@@ -217,7 +249,23 @@ fn shown(c: char) -> bool {
     !c.is_control() && !invisible
 }
 
-fn check_redirect_uri(uri: &str) -> Result<String, RegistrationError> {
+/// A client's name as the consent page shows it: without control characters or invisible
+/// formatting, at most 100 characters.
+pub(super) fn shown_name(name: &str) -> String {
+    name.chars().filter(|c| shown(*c)).take(100).collect()
+}
+
+/// Whether `uri` is an http URI on a loopback host (RFC 8252 §7.3).
+pub(super) fn is_loopback_uri(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| url.scheme() == "http" && is_loopback(&url))
+}
+
+fn is_loopback(url: &Url) -> bool {
+    matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
+}
+
+/// A redirect URI a client may have: https, or http on a loopback host; no fragment.
+pub(super) fn check_redirect_uri(uri: &str) -> Result<String, RegistrationError> {
     let url = Url::parse(uri).map_err(|source| RegistrationError::RedirectUriNotAUrl {
         uri: uri.to_owned(),
         source,
@@ -225,7 +273,7 @@ fn check_redirect_uri(uri: &str) -> Result<String, RegistrationError> {
     if url.fragment().is_some() {
         return Err(RegistrationError::RedirectUriFragment { uri: uri.to_owned() });
     }
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => Ok(uri.to_owned()),
         "http" if loopback => Ok(uri.to_owned()),
@@ -306,12 +354,40 @@ mod tests {
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"],
                 "token_endpoint_auth_method": "none",
+                "application_type": "native",
                 "client_name": "App",
                 "scope": "mcp:read",
             })
             .to_string(),
             "the same members in the same order"
         );
+    }
+
+    #[test]
+    fn the_application_type_fits_the_redirect_uris() {
+        let kind = |members: Value| {
+            let asked = request(members);
+            asked
+                .redirect_uris()
+                .and_then(|uris| asked.application_type(&uris))
+                .map_err(|e| e.to_string())
+        };
+        let loopback = json!(["http://127.0.0.1:8080/cb"]);
+        let hosted = json!(["https://claude.ai/api/mcp/auth_callback"]);
+        assert_eq!(kind(json!({"redirect_uris": loopback})), Ok("native"));
+        assert_eq!(kind(json!({"redirect_uris": hosted})), Ok("web"));
+        assert_eq!(
+            kind(json!({"redirect_uris": hosted, "application_type": "native"})),
+            Ok("native")
+        );
+        assert_eq!(
+            kind(json!({"redirect_uris": hosted, "application_type": "web"})),
+            Ok("web")
+        );
+        let web_on_loopback = kind(json!({"redirect_uris": loopback, "application_type": "web"}));
+        assert!(web_on_loopback.is_err_and(|e| e.contains("native")));
+        assert!(kind(json!({"redirect_uris": hosted, "application_type": "desktop"})).is_err());
+        assert!(kind(json!({"redirect_uris": hosted, "application_type": 1})).is_err());
     }
 
     #[test]
