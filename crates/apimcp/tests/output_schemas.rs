@@ -112,7 +112,7 @@ fn advisory_serves_a_response_that_breaks_even_the_relaxed_schema_as_text() {
 fn off_advertises_no_output_schema() {
     let document = github();
     let example = repos_get_example(&document);
-    let off = server(document, OutputSchemas::Off, example.clone());
+    let off = server(document, OutputSchemas::Off, example);
     assert_eq!(output_schema(&off), None);
     assert!(off.tool_definitions().iter().all(|t| t.output_schema.is_none()));
     let result = call(&off);

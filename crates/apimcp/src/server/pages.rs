@@ -277,7 +277,7 @@ mod tests {
     fn a_filtered_list_is_paged_over_the_visible_tools_only() {
         let list = tools(100, 20_000);
         let pages = ToolPages::new(&list);
-        let even = |i: usize| i % 2 == 0;
+        let even = |i: usize| i.is_multiple_of(2);
         let (first, next) = pages.filtered(None, even).expect("a page");
         assert!(first.iter().all(|&i| even(i)) && !first.is_empty());
         let (second, _) = pages.filtered(next.as_deref(), even).expect("a page");

@@ -21,9 +21,9 @@ mod metadata;
 mod page;
 mod params;
 mod provider;
+mod redirects;
 #[cfg(feature = "redis")]
 mod redis_store;
-mod redirects;
 mod refresh;
 mod register;
 mod registration;
