@@ -20,8 +20,14 @@ fn github() -> OpenApiDocument {
 
 /// GitHub's own example answer of `GET /repos/{owner}/{repo}`.
 fn repos_get_example(document: &OpenApiDocument) -> Value {
-    let operation = &document.value()["paths"]["/repos/{owner}/{repo}"]["get"];
-    operation["responses"]["200"]["content"]["application/json"]["examples"]["default-response"]["value"].clone()
+    let doc = document.value();
+    let operation = &doc["paths"]["/repos/{owner}/{repo}"]["get"];
+    let mut example = &operation["responses"]["200"]["content"]["application/json"]["examples"]["default-response"];
+    // GitHub keeps its examples under components/examples and points at them.
+    if let Some(target) = example["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
+        example = doc.pointer(target).unwrap_or(&Value::Null);
+    }
+    example["value"].clone()
 }
 
 /// A server over GitHub's document whose API answers every call with `body`.
