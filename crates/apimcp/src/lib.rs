@@ -66,6 +66,7 @@ pub mod auth;
 pub mod call;
 #[cfg(feature = "demo")]
 pub mod demo;
+mod keys;
 mod mcp;
 pub mod openapi;
 pub mod search;

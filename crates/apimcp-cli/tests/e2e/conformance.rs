@@ -36,9 +36,7 @@ fn all_active_scenarios_of_0_1_16_pass() {
     assert!(scenarios >= 31, "30 scenarios and the total: {summary}");
 }
 
-#[test]
-fn requirements_of_2025_11_25_pass() {
-    let server = server();
+fn requirements_of_2025_11_25_pass(server: &Apimcp) {
     let (ok, summary) = suite(
         "CONFORMANCE_020",
         &server.url("/mcp"),
@@ -48,8 +46,26 @@ fn requirements_of_2025_11_25_pass() {
 }
 
 #[test]
-fn requirements_of_2026_07_28_pass() {
-    let server = server();
+fn requirements_of_2025_11_25_pass_on_the_fast_path() {
+    requirements_of_2025_11_25_pass(&server());
+}
+
+#[test]
+fn requirements_of_2025_11_25_pass_through_rmcp_alone() {
+    requirements_of_2025_11_25_pass(&Apimcp::example("conformance").arg("--no-fast-path").start());
+}
+
+#[test]
+fn requirements_of_2026_07_28_pass_on_the_fast_path() {
+    requirements_of_2026_07_28_pass(&server());
+}
+
+#[test]
+fn requirements_of_2026_07_28_pass_through_rmcp_alone() {
+    requirements_of_2026_07_28_pass(&Apimcp::example("conformance").arg("--no-fast-path").start());
+}
+
+fn requirements_of_2026_07_28_pass(server: &Apimcp) {
     let (ok, summary) = suite(
         "CONFORMANCE_020",
         &server.url("/mcp"),

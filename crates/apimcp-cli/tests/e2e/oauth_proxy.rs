@@ -140,6 +140,15 @@ impl Person {
         Err(Stop::Page(status, response.text().unwrap_or_default(), headers))
     }
 
+    /// Follows `url` like [`follow`](Self::follow), approving the consent page of the proxy at
+    /// `base` if it shows one.
+    pub(crate) fn approving(&self, base: &str, url: &str, until: &str) -> Stop {
+        match self.follow(url, until) {
+            Stop::Page(200, page, _) if page.contains("/oauth/consent") => self.answer(base, &page, "approve", until),
+            other => other,
+        }
+    }
+
     /// Answers the consent page `page` (found at `base`) and follows on.
     pub(crate) fn answer(&self, base: &str, page: &str, decision: &str, until: &str) -> Stop {
         let field = |name: &str| {
@@ -504,12 +513,7 @@ fn mcp_remote_completes_the_flow(server: &Apimcp) {
     let url = authorization_url_printed(&mut bridge);
     let person = Person::new();
     let callback = format!("http://127.0.0.1:{port}/");
-    let arrived = match person.follow(&url, &callback) {
-        Stop::Page(200, page, _) if page.contains("/oauth/consent") => {
-            person.answer(&server.base, &page, "approve", &callback)
-        }
-        other => other,
-    };
+    let arrived = person.approving(&server.base, &url, &callback);
     let Stop::Arrived(at) = arrived else {
         panic!("mcp-remote's authorization did not reach its callback: {arrived:?}");
     };
@@ -564,6 +568,82 @@ fn strict_sdk_client_completes_the_flow(server: &Apimcp, expect_refresh: bool) {
     }
 }
 
+/// A Python OAuth client completes the flow on its own machinery and calls a tool: `sdk` (the
+/// official SDK's `OAuthClientProvider`, 2026-07-28) or `fastmcp` (FastMCP 4's `OAuth`, with its
+/// own callback server). The person's browser is [`Person`]: the script prints the
+/// authorization URL and is given back where the browser arrived. With `expect_refresh`, the
+/// client's own refresh (forced by expiring its token) gives a new access token that works.
+fn python_client_completes_the_flow(server: &Apimcp, kind: &str, expect_refresh: bool) {
+    use std::io::Write as _;
+    let mut child = peers()
+        .python_command(
+            "py-oauth-client.py",
+            &[kind, &server.url("/mcp"), "get_item", r#"{"item_id":2}"#],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let lines = json_lines(child.stdout.take().expect("stdout"));
+    let said = drained(child.stderr.take().expect("stderr"));
+    let said = move || said.lock().map(|s| s.join("\n")).unwrap_or_default();
+    let next = || {
+        let line = lines.recv_timeout(Duration::from_secs(45));
+        line.unwrap_or_else(|_| panic!("{kind}: no line within 45 s\n{}", said()))
+    };
+    let authorize = next();
+    let url = authorize["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{kind}: {authorize}\n{}", said()));
+    let redirect = query(&reqwest::Url::parse(url).expect("url"), "redirect_uri").expect("redirect_uri");
+    let Stop::Arrived(at) = Person::new().approving(&server.base, url, &redirect) else {
+        panic!("{kind}: the authorization did not come back to {redirect}");
+    };
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{at}").expect("the client reads where the browser arrived");
+    let call = next();
+    assert_eq!(call["step"], "call", "{kind}: {call}\n{}", said());
+    assert_eq!(call["structured"]["name"], "Screwdriver", "{kind}: {call}");
+    let refresh = next();
+    assert_eq!(refresh["step"], "refresh", "{kind}: {refresh}\n{}", said());
+    if expect_refresh {
+        assert_eq!(refresh["refreshed"], true, "{kind}: {refresh}\n{}", said());
+    }
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "{kind}: {status}\n{}", said());
+}
+
+/// The JSON lines a child prints, as they come.
+fn json_lines(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(value) = serde_json::from_str(&line) {
+                let _ = tx.send(value);
+            }
+        }
+    });
+    rx
+}
+
+/// What a child writes on stderr, kept (the last 200 lines) for a failure message.
+fn drained(err: std::process::ChildStderr) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = kept.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if let Ok(mut kept) = writer.lock() {
+                kept.push(line);
+                if kept.len() > 200 {
+                    kept.remove(0);
+                }
+            }
+        }
+    });
+    kept
+}
+
 /// Headless Chromium on the consent page: a screenshot, a click on Approve, a code.
 fn chromium_approves_the_consent_page(server: &Apimcp, mode: &str) {
     let client_id = registered_client(server);
@@ -604,6 +684,7 @@ fn a_standard_provider_behind_the_proxy() {
     code_flow_and_its_failures(&setup);
     mcp_remote_completes_the_flow(&setup.server);
     strict_sdk_client_completes_the_flow(&setup.server, false);
+    python_client_completes_the_flow(&setup.server, "sdk", false);
     chromium_approves_the_consent_page(&setup.server, "standard");
 }
 
@@ -614,6 +695,8 @@ fn an_auth0_like_provider_behind_the_proxy() {
     code_flow_and_its_failures(&setup);
     mcp_remote_completes_the_flow(&setup.server);
     strict_sdk_client_completes_the_flow(&setup.server, true);
+    python_client_completes_the_flow(&setup.server, "sdk", true);
+    python_client_completes_the_flow(&setup.server, "fastmcp", true);
     chromium_approves_the_consent_page(&setup.server, "auth0");
 }
 

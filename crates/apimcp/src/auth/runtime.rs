@@ -31,6 +31,11 @@ impl Auth {
         }
     }
 
+    /// The OAuth proxy's keys, when it runs.
+    pub(crate) fn proxy_keys(&self) -> Option<Arc<crate::keys::Keys>> {
+        self.proxy.as_ref().map(|p| p.keys())
+    }
+
     /// The issuers the protected resource metadata lists.
     pub(crate) fn authorization_servers(&self) -> &[String] {
         &self.config.authorization_servers

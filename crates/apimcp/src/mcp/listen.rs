@@ -60,6 +60,24 @@ impl ClientChannel for ListenChannel {
         })
     }
 
+    /// Sent when the client listed `uri` in its resource subscriptions; otherwise nothing.
+    fn resource_updated(&self, uri: &str) -> BoxFuture<Result<(), ClientError>> {
+        let sink = self.sink.clone();
+        let uri = uri.to_owned();
+        Box::pin(async move {
+            let wanted = sink.accepted().resource_subscriptions.as_ref();
+            if !wanted.is_some_and(|uris| uris.contains(&uri)) {
+                return Ok(());
+            }
+            sink.notify_resource_updated(uri)
+                .await
+                .map_err(|e| ClientError::Failed {
+                    request: "resources/updated",
+                    source: Box::new(e),
+                })
+        })
+    }
+
     fn is_closed(&self) -> bool {
         self.closed.is_cancelled()
     }

@@ -135,7 +135,12 @@ pub(crate) struct Handler {
     cache: Arc<ListCache>,
     /// The session's log level (`logging/setLevel`); `None`: no log messages.
     level: Arc<Mutex<Option<LogLevel>>>,
+    /// The resources the session subscribed to.
+    subscriptions: peer::Subscriptions,
 }
+
+/// Resources one session may subscribe to at once: each costs a string of the session's.
+const MAX_SUBSCRIPTIONS: usize = 256;
 
 impl Handler {
     pub(crate) fn new(server: McpServer) -> Self {
@@ -143,15 +148,17 @@ impl Handler {
             server,
             cache: Arc::default(),
             level: Arc::new(Mutex::new(Some(LogLevel::Debug))),
+            subscriptions: Arc::default(),
         }
     }
 
-    /// A copy for a new session: shared tool cache, own log level.
+    /// A copy for a new session: shared tool cache, own log level and subscriptions.
     fn for_session(&self) -> Self {
         Self {
             server: self.server.clone(),
             cache: self.cache.clone(),
             level: Arc::new(Mutex::new(Some(LogLevel::Debug))),
+            subscriptions: Arc::default(),
         }
     }
 
@@ -173,6 +180,7 @@ impl Handler {
             peer: context.peer.clone(),
             capabilities,
             level: self.level_for(context),
+            subscriptions: self.subscriptions.clone(),
         };
         let trace = crate::telemetry::TraceCarrier::from_fields(|name| context.meta.0.get(name)?.as_str());
         Context {
@@ -237,7 +245,7 @@ impl ServerHandler for Handler {
             .enable_logging()
             .build();
         if extensions.has_resources() {
-            capabilities.resources = serde_json::from_value(json!({"subscribe": true, "listChanged": true})).ok();
+            capabilities.resources = serde_json::from_value(json!({"subscribe": true, "listChanged": false})).ok();
         }
         if !extensions.prompts.is_empty() {
             capabilities.prompts = serde_json::from_value(json!({"listChanged": false})).ok();
@@ -258,6 +266,7 @@ impl ServerHandler for Handler {
             peer: context.peer,
             capabilities: Value::Null,
             level: self.level.clone(),
+            subscriptions: self.subscriptions.clone(),
         };
         self.server.register_peer(Arc::new(channel));
     }
@@ -372,11 +381,21 @@ impl ServerHandler for Handler {
         request: SubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if self.server.extensions().has_resources() {
-            Ok(())
-        } else {
-            Err(resource_not_found(&request.uri))
+        if self.server.extensions().resource_handler(&request.uri).is_none() {
+            return Err(resource_not_found(&request.uri));
         }
+        let mut subscribed = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if subscribed.len() >= MAX_SUBSCRIPTIONS && !subscribed.contains(&request.uri) {
+            return Err(ErrorData::invalid_params(
+                format!("a session may subscribe to at most {MAX_SUBSCRIPTIONS} resources: unsubscribe from one first"),
+                None,
+            ));
+        }
+        subscribed.insert(request.uri);
+        Ok(())
     }
 
     /// Every category is accepted; rmcp keeps those the client asked for and the server
@@ -401,9 +420,13 @@ impl ServerHandler for Handler {
 
     async fn unsubscribe(
         &self,
-        _request: UnsubscribeRequestParams,
+        request: UnsubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&request.uri);
         Ok(())
     }
 

@@ -1,12 +1,13 @@
 //! The client side of one rmcp session as a [`ClientChannel`]: what handlers use to talk back
 //! (progress, logging, sampling, elicitation), and what list-changed notifications go through.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use rmcp::RoleServer;
 use rmcp::model::{
     ClientResult, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams, LoggingMessageNotificationParam,
-    ProgressNotificationParam, ServerRequest,
+    ProgressNotificationParam, ResourceUpdatedNotificationParam, ServerRequest,
 };
 use rmcp::service::Peer;
 use serde_json::{Value, json};
@@ -19,7 +20,13 @@ pub(super) struct PeerChannel {
     pub(super) peer: Peer<RoleServer>,
     pub(super) capabilities: Value,
     pub(super) level: Arc<Mutex<Option<LogLevel>>>,
+    /// The resources the session subscribed to (`resources/subscribe`).
+    pub(super) subscriptions: Subscriptions,
 }
+
+/// A session's resource subscriptions, shared by its handler (which changes them) and its
+/// channel (which reads them).
+pub(super) type Subscriptions = Arc<Mutex<HashSet<String>>>;
 
 /// The parameters of a `request` that do not make its MCP type.
 fn invalid(request: &'static str) -> impl FnOnce(serde_json::Error) -> ClientError {
@@ -118,6 +125,24 @@ impl ClientChannel for PeerChannel {
             peer.notify_tool_list_changed()
                 .await
                 .map_err(failed("tools/list_changed"))
+        })
+    }
+
+    fn resource_updated(&self, uri: &str) -> BoxFuture<Result<(), ClientError>> {
+        let subscribed = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(uri);
+        let peer = self.peer.clone();
+        let uri = uri.to_owned();
+        Box::pin(async move {
+            if !subscribed {
+                return Ok(());
+            }
+            peer.notify_resource_updated(ResourceUpdatedNotificationParam::new(uri))
+                .await
+                .map_err(failed("resources/updated"))
         })
     }
 

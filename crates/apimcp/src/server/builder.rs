@@ -334,8 +334,9 @@ impl McpServerBuilder {
     /// The keys that seal the `requestState` of multi-round-trip requests (2026-07-28 clients
     /// answering elicitation, sampling or roots questions): the first seals, all open, so a
     /// key rotates by putting a new one first. Share them between replicas. Default: the OAuth
-    /// proxy's [`signing_keys`](crate::auth::AuthConfig::signing_keys) when given, else a
-    /// random key of this process (a restart or another replica then refuses a state, and the
+    /// proxy's keys when it runs (its [`signing_keys`](crate::auth::AuthConfig::signing_keys),
+    /// the key shared through its store, or its state directory's), else a random key of this
+    /// process (a restart or another replica then refuses a state, and the
     /// client starts the request again).
     pub fn request_state_keys<I, K>(mut self, keys: I) -> Self
     where
@@ -436,11 +437,11 @@ impl McpServerBuilder {
         if let Some(error) = self.errors.into_iter().next() {
             return Err(error.into());
         }
-        let state_keys = state_keys(&self.request_state_keys, self.auth.as_ref());
         let auth = match self.auth.filter(AuthConfig::is_enabled) {
             Some(auth) => Some(Arc::new(auth.build(options.public_url.as_deref())?)),
             None => None,
         };
+        let state_keys = state_keys(&self.request_state_keys, auth.as_deref());
         let upstream = Upstream::new(document.value(), &self.upstream, base.as_ref(), options.timeout)?;
         warn_overlaps(&upstream, &options.forward_headers);
         let custom: Vec<_> = self.extensions.tools.iter().map(|t| &t.tool).collect();
@@ -522,10 +523,10 @@ fn withhold_authorization(forward: &mut Vec<HeaderName>) {
     );
 }
 
-/// The request-state keys: those given, else the OAuth proxy's.
-fn state_keys(given: &[Vec<u8>], auth: Option<&AuthConfig>) -> StateKeys {
-    if !given.is_empty() {
-        return StateKeys::new(given);
+/// The request-state keys: those given, else the OAuth proxy's, else a random one.
+fn state_keys(given: &[Vec<u8>], auth: Option<&crate::auth::Auth>) -> StateKeys {
+    match auth.and_then(crate::auth::Auth::proxy_keys) {
+        Some(keys) if given.is_empty() => StateKeys::shared(keys),
+        _ => StateKeys::new(given),
     }
-    StateKeys::new(auth.map(|a| a.oauth.signing_keys.as_slice()).unwrap_or_default())
 }

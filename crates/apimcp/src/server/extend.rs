@@ -111,6 +111,8 @@ pub(crate) trait ClientChannel: Send + Sync {
     fn list_roots(&self) -> BoxFuture<Result<Value, ClientError>>;
     fn client_capabilities(&self) -> Value;
     fn tools_changed(&self) -> BoxFuture<Result<(), ClientError>>;
+    /// Tells the client the resource `uri` changed, if it subscribed to it.
+    fn resource_updated(&self, uri: &str) -> BoxFuture<Result<(), ClientError>>;
     fn is_closed(&self) -> bool;
 }
 

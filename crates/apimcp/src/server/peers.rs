@@ -1,4 +1,5 @@
-//! The clients of live sessions, remembered to tell them when the tool list changes.
+//! The clients of live sessions and listen streams, remembered to tell them when the tool list
+//! or a resource they subscribed to changes.
 
 use std::sync::Arc;
 
@@ -17,6 +18,18 @@ impl McpServer {
     }
 
     pub(super) fn notify_tools_changed(&self) {
+        self.tell_peers(|peer| peer.tools_changed());
+    }
+
+    /// Tells the sessions and listen streams subscribed to the resource `uri` that it changed
+    /// (`notifications/resources/updated`; they then read it again). Call it when what the
+    /// resource's handler answers has changed.
+    pub fn notify_resource_updated(&self, uri: &str) {
+        self.tell_peers(|peer| peer.resource_updated(uri));
+    }
+
+    /// Sends what `tell` makes to every live client, without waiting for any of them.
+    fn tell_peers(&self, tell: impl Fn(&dyn ClientChannel) -> super::BoxFuture<Result<(), super::ClientError>>) {
         let mut peers = self
             .inner
             .peers
@@ -24,7 +37,7 @@ impl McpServer {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         peers.retain(|p| !p.is_closed());
         for peer in peers.iter() {
-            let sent = peer.tools_changed();
+            let sent = tell(peer.as_ref());
             tokio::spawn(async move {
                 let _ = sent.await;
             });

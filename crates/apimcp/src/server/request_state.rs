@@ -1,24 +1,19 @@
 //! The sealed `requestState` of multi-round-trip requests (SEP-2322): what a handler was told in
-//! earlier rounds travels with the client, encrypted and authenticated (XChaCha20-Poly1305),
-//! bound to the caller and to the request that started it, and good for a short while.
-//!
-//! Several keys may be configured: the first seals, all open, so a key is rotated by putting a
-//! new one first. Replicas that share the keys accept each other's states.
+//! earlier rounds travels with the client, encrypted and authenticated by apimcp's
+//! [`Keys`](crate::keys::Keys), bound to the caller and to the request that started it, and good
+//! for a short while. Replicas that share the keys accept each other's states.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, KeyInit as _, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::keys::{Keys, Unsealed};
+
 /// How long a `requestState` stays good: long enough for a person to answer a form.
 pub const REQUEST_STATE_TTL: Duration = Duration::from_secs(10 * 60);
-
-/// The length of an XChaCha20-Poly1305 nonce.
-const NONCE: usize = 24;
 
 /// Why an echoed `requestState` was refused. The client is told to start the request again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -35,17 +30,8 @@ pub enum StateError {
 
 /// The keys `requestState` is sealed with: the first seals, all open.
 pub(crate) struct StateKeys {
-    ciphers: Vec<XChaCha20Poly1305>,
+    keys: Arc<Keys>,
     ttl: Duration,
-}
-
-/// What a sealed state holds: the answers so far, and until when (seconds since the epoch).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Sealed {
-    #[serde(rename = "e")]
-    expires: u64,
-    #[serde(rename = "r")]
-    responses: BTreeMap<String, Value>,
 }
 
 /// What a state is bound to: who asked, and what (method, name or URI, arguments).
@@ -74,12 +60,13 @@ impl StateKeys {
     /// `masters` in order; with none, a random key of this process (states then do not
     /// survive a restart and are not accepted by other replicas).
     pub(crate) fn new(masters: &[Vec<u8>]) -> Self {
-        let mut ciphers: Vec<_> = masters.iter().map(|m| cipher(m)).collect();
-        if ciphers.is_empty() {
-            ciphers.push(cipher(&random(32)));
-        }
+        Self::shared(Arc::new(Keys::new(masters)))
+    }
+
+    /// Keys shared with another use (the OAuth proxy's): states are sealed for their own purpose.
+    pub(crate) fn shared(keys: Arc<Keys>) -> Self {
         Self {
-            ciphers,
+            keys,
             ttl: REQUEST_STATE_TTL,
         }
     }
@@ -92,68 +79,21 @@ impl StateKeys {
 
     /// `responses` sealed for `binding`, URL-safe text.
     pub(crate) fn seal(&self, binding: &Binding, responses: BTreeMap<String, Value>) -> String {
-        let sealed = Sealed {
-            expires: now() + self.ttl.as_secs(),
-            responses,
-        };
-        let plaintext = serde_json::to_vec(&sealed).unwrap_or_default();
-        let nonce = random(NONCE);
-        let payload = Payload {
-            msg: &plaintext,
-            aad: &binding.0,
-        };
-        let encrypted = self.ciphers[0]
-            .encrypt(XNonce::from_slice(&nonce), payload)
-            .unwrap_or_else(|_| unreachable!("XChaCha20-Poly1305 encrypts any message under 256 GiB"));
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([nonce, encrypted].concat())
+        self.keys.seal(purpose(binding), &responses, Some(self.ttl.as_secs()))
     }
 
     /// The answers `state` holds, if one of the keys sealed it for `binding` and it is fresh.
     pub(crate) fn open(&self, binding: &Binding, state: &str) -> Result<BTreeMap<String, Value>, StateError> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(state)
-            .map_err(|_| StateError::Refused)?;
-        if bytes.len() <= NONCE {
-            return Err(StateError::Refused);
-        }
-        let (nonce, encrypted) = bytes.split_at(NONCE);
-        let plaintext = self
-            .ciphers
-            .iter()
-            .find_map(|c| {
-                let payload = Payload {
-                    msg: encrypted,
-                    aad: &binding.0,
-                };
-                c.decrypt(XNonce::from_slice(nonce), payload).ok()
-            })
-            .ok_or(StateError::Refused)?;
-        let sealed: Sealed = serde_json::from_slice(&plaintext).map_err(|_| StateError::Refused)?;
-        if sealed.expires <= now() {
-            return Err(StateError::Expired);
-        }
-        Ok(sealed.responses)
+        self.keys.unseal(purpose(binding), state).map_err(|why| match why {
+            Unsealed::Refused => StateError::Refused,
+            Unsealed::Expired => StateError::Expired,
+        })
     }
 }
 
-/// A key of its own for request states, derived from a master key shared with other uses.
-fn cipher(master: &[u8]) -> XChaCha20Poly1305 {
-    let key: [u8; 32] = Sha256::new()
-        .chain_update(b"apimcp request state\0")
-        .chain_update(master)
-        .finalize()
-        .into();
-    XChaCha20Poly1305::new(&key.into())
-}
-
-fn random(n: usize) -> Vec<u8> {
-    let mut bytes = vec![0; n];
-    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("the system's random source failed: {e}"));
-    bytes
-}
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+/// What a state is sealed for: request states, and this binding.
+fn purpose(binding: &Binding) -> Vec<u8> {
+    [b"apimcp request state\0".as_slice(), &binding.0].concat()
 }
 
 #[cfg(test)]

@@ -104,24 +104,35 @@ impl Client {
             .header("mcp-session-id", self.session.as_deref().unwrap_or(""))
             .body(Body::empty())
             .expect("request");
+        let mut messages = self.stream(request).await;
+        tokio::time::timeout(within, messages.recv()).await.ok().flatten()
+    }
+
+    /// Sends `request` and reads its answer as an event stream: each JSON-RPC message as it
+    /// comes (the channel closes when the stream ends).
+    pub async fn stream(&self, request: Request<Body>) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
         let response = self.router.clone().oneshot(request).await.expect("infallible");
         let mut body = response.into_body();
-        let read = async {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
             let mut text = String::new();
             while let Some(Ok(frame)) = body.frame().await {
-                if let Some(data) = frame.data_ref() {
-                    text.push_str(&String::from_utf8_lossy(data));
-                    let found = text
+                let Some(data) = frame.data_ref() else { continue };
+                text.push_str(&String::from_utf8_lossy(data));
+                while let Some(end) = text.find("\n\n") {
+                    let event: String = text.drain(..end + 2).collect();
+                    let data = event
                         .lines()
                         .filter_map(|l| l.strip_prefix("data:"))
-                        .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok());
-                    if found.is_some() {
-                        return found;
+                        .collect::<String>();
+                    if let Ok(message) = serde_json::from_str::<Value>(data.trim())
+                        && tx.send(message).is_err()
+                    {
+                        return;
                     }
                 }
             }
-            None
-        };
-        tokio::time::timeout(within, read).await.ok().flatten()
+        });
+        rx
     }
 }

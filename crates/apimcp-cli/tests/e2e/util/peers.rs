@@ -82,15 +82,20 @@ impl Peers {
     /// A Python script of `tests/peers/` run with the Python SDK's venv: whether it exited 0,
     /// and the JSON lines it printed.
     pub(crate) fn python(&self, script: &str, args: &[&str]) -> (bool, Vec<Value>) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(script);
-        let mut cmd = Command::new(self.var("PYTHON_PEERS"));
-        cmd.arg(script).args(args);
-        let out = run_bounded(spawned(&mut cmd), Duration::from_secs(60));
+        let out = run_bounded(spawned(&mut self.python_command(script, args)), Duration::from_secs(60));
         let lines = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect();
         (out.status.success(), lines)
+    }
+
+    /// The command that runs a Python script of `tests/peers/` with the Python SDK's venv.
+    pub(crate) fn python_command(&self, script: &str, args: &[&str]) -> Command {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(script);
+        let mut cmd = Command::new(self.var("PYTHON_PEERS"));
+        cmd.arg(script).args(args);
+        cmd
     }
 
     /// A JS file of `tests/peers/` run next to the SDK (ES modules resolve packages from the

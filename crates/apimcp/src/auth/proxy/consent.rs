@@ -11,10 +11,10 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
 
 use super::error::{Denied, Refusal};
-use super::keys::Keys;
 use super::params::Params;
 use super::{AuthRequest, Proxy, RecordKind, StoreError, key_of, random_token, same_secret};
 use crate::auth::types::{ClientId, Scopes};
+use crate::keys::Keys;
 
 /// The cookie that names the browser whose consents are stored.
 const COOKIE: &str = "__Host-apimcp-consent";

@@ -16,7 +16,6 @@ mod cimd;
 mod consent;
 mod disk_store;
 mod error;
-mod keys;
 mod metadata;
 mod page;
 mod params;
@@ -51,8 +50,8 @@ pub use state_dir::StateDirError;
 pub use store::{MEMORY_STORE_CAPACITY, MemoryStore, OAuthStore, RecordKind, StoreError};
 
 use crate::auth::types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scopes};
+use crate::keys::{self, Keys, random_bytes, same_secret};
 use cimd::Documents;
-use keys::Keys;
 use provider::Provider;
 use redirects::AllowList;
 use register::Bucket;
@@ -128,7 +127,7 @@ pub(crate) struct Proxy {
     clients: Vec<(ClientId, Vec<String>)>,
     provider: Provider,
     store: Arc<dyn OAuthStore>,
-    keys: Keys,
+    keys: Arc<Keys>,
     refresh_grace: Duration,
     registrations: Mutex<Bucket>,
     /// Client metadata documents, when they are accepted.
@@ -174,7 +173,7 @@ impl Proxy {
             clients: clients.map(|(id, uris)| (ClientId::new(id), uris)).collect(),
             provider,
             store,
-            keys: Keys::new(&keys),
+            keys: Arc::new(Keys::new(&keys)),
             refresh_grace: settings.refresh_grace,
             registrations: Mutex::new(Bucket::new(settings.registrations_per_minute)),
         })
@@ -188,6 +187,12 @@ impl Proxy {
             }
             Err(error) => tracing::warn!(%error, "the OAuth proxy does not restrict tokens to this resource"),
         }
+    }
+
+    /// The keys the proxy seals and signs with (configured, shared through the store, or the
+    /// state directory's), for other things sealed for clients to carry.
+    pub(crate) fn keys(&self) -> Arc<Keys> {
+        self.keys.clone()
     }
 
     /// apimcp's own issuer: the public base URL.
@@ -387,12 +392,6 @@ struct IssuedCode {
     tokens: Map<String, Value>,
 }
 
-fn random_bytes(n: usize) -> Vec<u8> {
-    let mut bytes = vec![0; n];
-    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("the system's random source failed: {e}"));
-    bytes
-}
-
 /// 256 random bits, URL-safe: states, codes, CSRF tokens, client ids, PKCE verifiers.
 fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(32))
@@ -406,11 +405,6 @@ fn key_of(secret: &str) -> String {
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
 fn s256(verifier: &str) -> String {
     key_of(verifier)
-}
-
-/// Whether two secrets are equal, in time that does not depend on where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
 
 #[cfg(test)]

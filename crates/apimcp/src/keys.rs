@@ -1,6 +1,7 @@
 //! apimcp's keys, and what it does with them: sealing what travels inside what clients carry
-//! (a client id holds its own registration), signing the consent cookie, and encrypting each
-//! stored record under the secret that names it.
+//! (an OAuth client id holds its own registration; a 2026-07-28 `requestState` the answers so
+//! far), signing the consent cookie, and encrypting each stored record under the secret that
+//! names it.
 //!
 //! Several keys may be configured: the first seals and signs, all open and verify, so a key is
 //! rotated by putting a new one first and removing the old one once what it sealed has expired.
@@ -15,12 +16,20 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use super::{random_bytes, same_secret};
-
 type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The length of an XChaCha20-Poly1305 nonce.
 const NONCE: usize = 24;
+
+/// Why a sealed value did not open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unsealed {
+    /// Not sealed by these keys for this purpose: altered, forged, for another purpose, or by
+    /// a key no longer held.
+    Refused,
+    /// Sealed here for this purpose, but its time is up.
+    Expired,
+}
 
 /// One configured key, split into a key per use so that no two uses share one.
 struct Key {
@@ -51,8 +60,8 @@ fn derive(master: &[u8], label: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// The proxy's keys: the first seals and signs, all open and verify.
-pub(super) struct Keys {
+/// The configured keys: the first seals and signs, all open and verify.
+pub(crate) struct Keys {
     keys: Vec<Key>,
 }
 
@@ -68,7 +77,7 @@ struct Envelope<T> {
 
 impl Keys {
     /// `masters` in order (at least one: a random key is made when none is given).
-    pub(super) fn new(masters: &[Vec<u8>]) -> Self {
+    pub(crate) fn new(masters: &[Vec<u8>]) -> Self {
         let mut keys: Vec<Key> = masters.iter().map(|m| Key::new(m)).collect();
         if keys.is_empty() {
             keys.push(Key::new(&random_bytes(32)));
@@ -78,33 +87,44 @@ impl Keys {
 
     /// `value` sealed for `purpose` (which must match when it is opened), good for `ttl`
     /// seconds or, with none, as long as a key opens it; URL-safe text.
-    pub(super) fn seal<T: Serialize>(&self, purpose: &str, value: &T, ttl: Option<u64>) -> String {
+    pub(crate) fn seal<T: Serialize>(&self, purpose: impl AsRef<[u8]>, value: &T, ttl: Option<u64>) -> String {
         let envelope = Envelope {
             expires: ttl.map(|ttl| now() + ttl),
             value,
         };
         let plaintext = serde_json::to_vec(&envelope).unwrap_or_default();
-        base64url(&encrypt(&self.keys[0].seal, purpose.as_bytes(), &plaintext))
+        base64url(&encrypt(&self.keys[0].seal, purpose.as_ref(), &plaintext))
     }
 
     /// What `sealed` holds, if a key opens it for `purpose` and it has not expired.
-    pub(super) fn open<T: DeserializeOwned>(&self, purpose: &str, sealed: &str) -> Option<T> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    pub(crate) fn open<T: DeserializeOwned>(&self, purpose: impl AsRef<[u8]>, sealed: &str) -> Option<T> {
+        self.unseal(purpose, sealed).ok()
+    }
+
+    /// [`open`](Self::open), saying why not.
+    pub(crate) fn unseal<T: DeserializeOwned>(&self, purpose: impl AsRef<[u8]>, sealed: &str) -> Result<T, Unsealed> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| Unsealed::Refused)?;
         let plaintext = self
             .keys
             .iter()
-            .find_map(|key| decrypt(&key.seal, purpose.as_bytes(), &bytes))?;
-        let envelope: Envelope<T> = serde_json::from_slice(&plaintext).ok()?;
-        envelope.expires.is_none_or(|e| e > now()).then_some(envelope.value)
+            .find_map(|key| decrypt(&key.seal, purpose.as_ref(), &bytes))
+            .ok_or(Unsealed::Refused)?;
+        let envelope: Envelope<T> = serde_json::from_slice(&plaintext).map_err(|_| Unsealed::Refused)?;
+        match envelope.expires {
+            Some(expires) if expires <= now() => Err(Unsealed::Expired),
+            _ => Ok(envelope.value),
+        }
     }
 
     /// `value` with its signature: `value.signature`.
-    pub(super) fn sign(&self, value: &str) -> String {
+    pub(crate) fn sign(&self, value: &str) -> String {
         format!("{value}.{}", self.keys[0].signature(value))
     }
 
     /// The value of a `value.signature` that one of the keys signed.
-    pub(super) fn verify<'a>(&self, signed: &'a str) -> Option<&'a str> {
+    pub(crate) fn verify<'a>(&self, signed: &'a str) -> Option<&'a str> {
         let (value, signature) = signed.rsplit_once('.')?;
         self.keys
             .iter()
@@ -116,14 +136,14 @@ impl Keys {
 /// `record` encrypted under a key derived from `secret` (a code, a state, a request id): a
 /// store, which sees only the secret's hash, cannot read what it keeps, and neither can anyone
 /// holding apimcp's keys but not the secret.
-pub(super) fn lock<T: Serialize>(secret: &str, record: &T) -> String {
+pub(crate) fn lock<T: Serialize>(secret: &str, record: &T) -> String {
     let cipher = XChaCha20Poly1305::new(&record_key(secret).into());
     let plaintext = serde_json::to_vec(record).unwrap_or_default();
     base64url(&encrypt(&cipher, b"record", &plaintext))
 }
 
 /// The record `locked` holds, with the secret it was locked under.
-pub(super) fn unlock<T: DeserializeOwned>(secret: &str, locked: &str) -> Option<T> {
+pub(crate) fn unlock<T: DeserializeOwned>(secret: &str, locked: &str) -> Option<T> {
     let cipher = XChaCha20Poly1305::new(&record_key(secret).into());
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(locked).ok()?;
     serde_json::from_slice(&decrypt(&cipher, b"record", &bytes)?).ok()
@@ -154,6 +174,18 @@ fn decrypt(cipher: &XChaCha20Poly1305, aad: &[u8], bytes: &[u8]) -> Option<Vec<u
     let (nonce, ciphertext) = bytes.split_at(NONCE);
     let payload = Payload { msg: ciphertext, aad };
     cipher.decrypt(XNonce::from_slice(nonce), payload).ok()
+}
+
+/// `n` bytes from the system's random source.
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
+    let mut bytes = vec![0; n];
+    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("the system's random source failed: {e}"));
+    bytes
+}
+
+/// Equal secrets, compared in constant time.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -191,7 +223,14 @@ mod tests {
     fn sealed_values_expire() {
         let keys = Keys::new(&[b"k".to_vec()]);
         assert_eq!(keys.open::<u8>("x", &keys.seal("x", &1u8, Some(60))), Some(1));
-        assert_eq!(keys.open::<u8>("x", &keys.seal("x", &1u8, Some(0))), None);
+        assert_eq!(
+            keys.unseal::<u8>("x", &keys.seal("x", &1u8, Some(0))),
+            Err(Unsealed::Expired)
+        );
+        assert_eq!(
+            keys.unseal::<u8>("y", &keys.seal("x", &1u8, Some(60))),
+            Err(Unsealed::Refused)
+        );
     }
 
     #[test]
