@@ -78,13 +78,24 @@ fn over_http(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Meas
     let server = Server(
         Command::new(program)
             .args(rest)
-            .args(["serve", "--stateless", "--spec", spec, "--upstream", "http://127.0.0.1:9", "--listen", &listen])
+            .args([
+                "serve",
+                "--stateless",
+                "--spec",
+                spec,
+                "--upstream",
+                "http://127.0.0.1:9",
+                "--listen",
+                &listen,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?,
     );
     let url = format!("http://{listen}/mcp");
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
     let post = |body: Value| -> anyhow::Result<Value> {
         let reply = client
             .post(&url)
@@ -109,7 +120,12 @@ fn over_http(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Meas
     let idle_mb = settled(&server)?;
     let (tools, list_bytes) = list_all(|id, cursor| post(list_request(id, cursor)))?;
     let listed_mb = settled(&server)?;
-    Ok(Measured { tools, list_bytes, idle_mb, listed_mb })
+    Ok(Measured {
+        tools,
+        list_bytes,
+        idle_mb,
+        listed_mb,
+    })
 }
 
 fn over_stdio(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Measured> {
@@ -124,11 +140,20 @@ fn over_stdio(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Mea
     let mut output = BufReader::new(child.stdout.take().context("stdout")?);
     let server = Server(child);
     exchange(&mut input, &mut output, crate::initialize_body())?;
-    writeln!(input, "{}", json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))?;
+    writeln!(
+        input,
+        "{}",
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    )?;
     let idle_mb = settled(&server)?;
     let (tools, list_bytes) = list_all(|id, cursor| exchange(&mut input, &mut output, list_request(id, cursor)))?;
     let listed_mb = settled(&server)?;
-    Ok(Measured { tools, list_bytes, idle_mb, listed_mb })
+    Ok(Measured {
+        tools,
+        list_bytes,
+        idle_mb,
+        listed_mb,
+    })
 }
 
 /// Sends one request as a line and reads lines until its answer.
@@ -160,7 +185,9 @@ fn list_all(mut send: impl FnMut(u64, Option<&str>) -> anyhow::Result<Value>) ->
     let (mut tools, mut bytes, mut cursor) = (0, 0, None::<String>);
     for id in 10.. {
         let answer = send(id, cursor.as_deref())?;
-        let result = answer.get("result").with_context(|| format!("tools/list failed: {answer}"))?;
+        let result = answer
+            .get("result")
+            .with_context(|| format!("tools/list failed: {answer}"))?;
         let page = result["tools"].as_array().context("tools")?;
         tools += page.len();
         bytes += page.iter().map(|t| t.to_string().len()).sum::<usize>();

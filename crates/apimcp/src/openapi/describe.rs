@@ -138,7 +138,11 @@ fn bounded(example: String) -> String {
         end -= 1;
     }
     let end = example[..end].rfind('\n').unwrap_or(end);
-    format!("{}\n... (cut here: the whole example is {} KB)", &example[..end], example.len() / 1024)
+    format!(
+        "{}\n... (cut here: the whole example is {} KB)",
+        &example[..end],
+        example.len() / 1024
+    )
 }
 
 fn pretty(value: &Value) -> String {
@@ -386,7 +390,13 @@ mod tests {
             .collect();
         let op = json!({"responses": {"200": {"description": "ok", "content": {"application/json": {
             "schema": {"type": "object"}, "example": emojis}}}}});
-        let text = describe(&doc(), "GET", "/emojis", op.as_object().expect("object"), DescribeOptions::default());
+        let text = describe(
+            &doc(),
+            "GET",
+            "/emojis",
+            op.as_object().expect("object"),
+            DescribeOptions::default(),
+        );
         assert!(text.len() < MAX_EXAMPLE_BYTES + 400, "{}", text.len());
         assert!(text.contains("  \"emoji0\": \"https://example.com/0.png\",\n"));
         assert!(text.contains("\n... (cut here: the whole example is "), "{text}");

@@ -444,7 +444,13 @@ impl McpServerBuilder {
         let upstream = Upstream::new(document.value(), &self.upstream, base.as_ref(), options.timeout)?;
         warn_overlaps(&upstream, &options.forward_headers);
         let custom: Vec<_> = self.extensions.tools.iter().map(|t| &t.tool).collect();
-        let set = ToolSet::convert(&document, &self.convert, options.output_schemas, options.catalog, &custom)?;
+        let set = ToolSet::convert(
+            &document,
+            &self.convert,
+            options.output_schemas,
+            options.catalog,
+            &custom,
+        )?;
         check_names(&set, &self.extensions)?;
         check_pinned(&set, &self.extensions, &options.pinned_tools)?;
         let parts = super::Parts {

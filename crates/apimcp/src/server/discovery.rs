@@ -87,7 +87,11 @@ impl McpServer {
     fn definition(&self, set: &ToolSet, name: &str) -> Option<Value> {
         match set.get(name) {
             Some(tool) => serde_json::from_slice(tool.definition()).ok(),
-            None => self.inner.extensions.tool(name).and_then(|t| serde_json::to_value(&t.tool).ok()),
+            None => self
+                .inner
+                .extensions
+                .tool(name)
+                .and_then(|t| serde_json::to_value(&t.tool).ok()),
         }
     }
 
@@ -96,10 +100,7 @@ impl McpServer {
         let Some(auth) = self.auth().filter(|a| a.filters_tools()) else {
             return true;
         };
-        let scopes = set
-            .get(name)
-            .map(|t| t.required_scopes.as_slice())
-            .unwrap_or_default();
+        let scopes = set.get(name).map(|t| t.required_scopes.as_slice()).unwrap_or_default();
         auth.allows(name, scopes, principal)
     }
 }

@@ -146,7 +146,13 @@ impl McpServer {
     pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, BuildError> {
         let options = &self.inner.options;
         let custom = self.custom_tools();
-        let set = ToolSet::convert(document, &self.inner.convert, options.output_schemas, options.catalog, &custom)?;
+        let set = ToolSet::convert(
+            document,
+            &self.inner.convert,
+            options.output_schemas,
+            options.catalog,
+            &custom,
+        )?;
         check_names(&set, &self.inner.extensions)?;
         let report = set.report.clone();
         self.inner.tools.store(Arc::new(set));
@@ -244,7 +250,9 @@ impl McpServer {
             name: t.name().to_owned(),
             json: t.definition().clone(),
         });
-        derived.chain(self.inner.extensions.tools.iter().map(|t| listed(&t.tool))).collect()
+        derived
+            .chain(self.inner.extensions.tools.iter().map(|t| listed(&t.tool)))
+            .collect()
     }
 
     /// Search mode's list: the three tools, then the pinned ones that exist in `set`.

@@ -12,7 +12,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use sha2::Digest as _;
 
-
 /// The most bytes of tool definitions one page carries (a single larger tool gets a page of
 /// its own): well under the 1 MiB clients read in one message.
 pub(crate) const PAGE_BUDGET: usize = 256 * 1024;

@@ -114,7 +114,10 @@ impl ServedTool {
             if !self.has_output_schema {
                 return None;
             }
-            Some(self.schemas().and_then(|s| OutputCheck::new(&s.output.unwrap_or_default())))
+            Some(
+                self.schemas()
+                    .and_then(|s| OutputCheck::new(&s.output.unwrap_or_default())),
+            )
         });
         let Some(Ok(check)) = check else {
             return output;
