@@ -5,6 +5,7 @@
 //! - `apimcp-bench sse URL CONNECTIONS SECONDS`: legacy HTTP+SSE load: each connection opens
 //!   the event stream, initializes, then sends `tools/call get_item` and waits for its answer
 //!   on the stream, one at a time; prints requests per second and latency percentiles.
+//! - `apimcp-bench memory SPEC -- CMD ARGS...`: see [`memory`].
 //! - `apimcp-bench symbol-order OBJECT DUMP...`: see [`order`].
 
 use std::process::{Command, Stdio};
@@ -14,6 +15,7 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+mod memory;
 mod order;
 
 fn main() -> anyhow::Result<()> {
@@ -25,9 +27,10 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("startup") => startup(&args[1..]),
         Some("sse") => runtime.block_on(sse(&args[1..])),
+        Some("memory") => memory::run(&args[1..]),
         Some("symbol-order") => order::run(&args[1..]),
         _ => bail!(
-            "usage: apimcp-bench startup URL -- CMD ARGS... | apimcp-bench sse URL CONNECTIONS SECONDS | apimcp-bench symbol-order OBJECT DUMP..."
+            "usage: apimcp-bench startup URL -- CMD ARGS... | apimcp-bench sse URL CONNECTIONS SECONDS | apimcp-bench memory SPEC -- CMD ARGS... | apimcp-bench symbol-order OBJECT DUMP..."
         ),
     }
 }

@@ -16,6 +16,12 @@ use clap::Parser;
 
 use crate::settings::{Mode, Settings};
 
+// mimalloc gives freed memory back to the system: with glibc's allocator, what parsing and
+// converting a big document allocated stayed resident after it was freed (GitHub's document:
+// 152 MB idle, of which 63 MB were freed pages glibc kept below live memory).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match run(args::Cli::parse()) {
         Ok(code) => code,

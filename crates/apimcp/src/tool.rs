@@ -4,7 +4,7 @@
 use std::fmt;
 
 use http::{HeaderName, Method};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A JSON object, as MCP schemas are.
@@ -27,6 +27,13 @@ pub type JsonObject = Map<String, Value>;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ToolName(String);
+
+impl<'de> Deserialize<'de> for ToolName {
+    /// A name read back is checked as a new one is.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::new(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
 
 /// The longest tool name apimcp produces or accepts.
 pub const MAX_TOOL_NAME_LEN: usize = 64;
@@ -103,7 +110,7 @@ fn is_valid_tool_name(name: &str) -> bool {
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tool {
     /// The unique tool name.
@@ -123,7 +130,7 @@ pub struct Tool {
 }
 
 /// MCP tool annotations (hints; clients treat them as untrusted).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolAnnotations {
     /// Display title.

@@ -23,6 +23,13 @@ pub(crate) enum CheckError {
         /// What the compiler said.
         source: Box<jsonschema::ValidationError<'static>>,
     },
+    /// A served tool's definition could not be read back for its schemas (never for one
+    /// apimcp wrote).
+    #[error("the tool's schemas cannot be read: {reason}")]
+    Unreadable {
+        /// What the JSON parser said.
+        reason: String,
+    },
     /// The value breaks the schema; the message lists each rule it breaks.
     #[error("{}", joined(violations))]
     Mismatch {

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::call::ToolOutput;
-use crate::server::{CompletionRequest, Context, HandlerError, LogLevel, McpServer, PerToolSet, ToolSet};
+use crate::server::{CompletionRequest, Context, HandlerError, Listed, LogLevel, McpServer};
 use peer::PeerChannel;
 use rounds::{Echoed, Outcome};
 
@@ -37,19 +37,6 @@ pub(crate) use transport::{
     ClientMessage, HttpEndpoint, channel_session, known_protocol_versions, parse_client_message, serve_stdio,
     streamable_http,
 };
-
-/// The tool list in rmcp's types, built once per tool set: derived tools, then custom ones, at
-/// the indices of the server's tool pages (`None` where rmcp refused a definition).
-#[derive(Default)]
-struct ListCache(PerToolSet<Arc<Vec<Option<Tool>>>>);
-
-impl ListCache {
-    fn tools_of(&self, server: &McpServer, set: &Arc<ToolSet>) -> Arc<Vec<Option<Tool>>> {
-        self.0.get(set, || {
-            Arc::new(server.definitions_of(set).iter().map(to_rmcp_tool).collect())
-        })
-    }
-}
 
 /// A `tools/list` result: one page, and the cursor of the next.
 fn tools_page(tools: Vec<Tool>, next: Option<String>) -> ListToolsResult {
@@ -109,10 +96,11 @@ pub(crate) fn readable_capabilities(raw: &str) -> bool {
     serde_json::from_str::<rmcp::model::ClientCapabilities>(raw).is_ok()
 }
 
-fn to_rmcp_tool(tool: &crate::tool::Tool) -> Option<Tool> {
-    let json = serde_json::to_value(tool).ok()?;
-    match serde_json::from_value(json) {
-        Ok(tool) => Some(tool),
+/// A listed tool in rmcp's types, read from its JSON text when a page is sent (a big API's
+/// whole list kept in rmcp's types would hold every schema again as `Value`s).
+fn to_rmcp_tool(tool: &Listed) -> Option<Tool> {
+    match serde_json::from_slice(&tool.json) {
+        Ok(parsed) => Some(parsed),
         Err(e) => {
             tracing::error!(tool = %tool.name, error = %e, "tool definition rejected by the MCP layer");
             None
@@ -132,7 +120,6 @@ fn to_rmcp_result(output: &ToolOutput) -> CallToolResult {
 #[derive(Clone)]
 pub(crate) struct Handler {
     server: McpServer,
-    cache: Arc<ListCache>,
     /// The session's log level (`logging/setLevel`); `None`: no log messages.
     level: Arc<Mutex<Option<LogLevel>>>,
     /// The resources the session subscribed to.
@@ -146,17 +133,15 @@ impl Handler {
     pub(crate) fn new(server: McpServer) -> Self {
         Self {
             server,
-            cache: Arc::default(),
             level: Arc::new(Mutex::new(Some(LogLevel::Debug))),
             subscriptions: Arc::default(),
         }
     }
 
-    /// A copy for a new session: shared tool cache, own log level and subscriptions.
+    /// A copy for a new session: its own log level and subscriptions.
     fn for_session(&self) -> Self {
         Self {
             server: self.server.clone(),
-            cache: self.cache.clone(),
             level: Arc::new(Mutex::new(Some(LogLevel::Debug))),
             subscriptions: Arc::default(),
         }
@@ -276,29 +261,30 @@ impl ServerHandler for Handler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let set = self.server.tools();
-        let tools = self.cache.tools_of(&self.server, &set);
-        let pages = self.server.tool_pages_of(&set);
+        let pages = self.server.tool_pages_of(&self.server.tools());
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
         let page = if self.server.filters_tools() {
             let principal = self.context(&context).principal;
             let allowed = |i: usize| {
-                tools[i]
-                    .as_ref()
+                pages
+                    .tool(i)
                     .is_some_and(|t| self.server.tool_allowed(&t.name, principal.as_ref()))
             };
             pages.filtered(cursor, allowed)
         } else {
-            pages.page(cursor).map(|p| (p.tools.clone().collect(), p.next.clone()))
+            pages.page(cursor).map(|p| (p.tools.collect(), p.next))
         };
         let (indices, next) = page.map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
-        let listed = indices.into_iter().filter_map(|i| tools[i].clone()).collect();
+        let listed = indices
+            .into_iter()
+            .filter_map(|i| pages.tool(i).and_then(to_rmcp_tool))
+            .collect();
         Ok(tools_page(listed, next))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let tools = self.cache.tools_of(&self.server, &self.server.tools());
-        tools.iter().flatten().find(|t| t.name == name).cloned()
+        let pages = self.server.tool_pages_of(&self.server.tools());
+        pages.named(name).and_then(to_rmcp_tool)
     }
 
     async fn call_tool(

@@ -19,6 +19,9 @@ pub(crate) struct DescribeOptions {
 
 /// Deep enough for real response shapes, shallow enough that generated text stays readable.
 const MAX_DEPTH: usize = 5;
+/// The most bytes of one example a description carries: enough to show the response's shape
+/// (GitHub's `emojis_get` example alone is 174 KB, its description was all of it).
+const MAX_EXAMPLE_BYTES: usize = 4 * 1024;
 
 pub(crate) fn describe(
     doc: &Value,
@@ -103,7 +106,7 @@ fn media_section(doc: &Value, media_type: &str, media: &Value, options: Describe
     let example = document_example(doc, media).or_else(|| generate(doc, schema, 0, &mut HashSet::new()));
     if let Some(example) = example.filter(|e| !e.is_null()) {
         out.push_str("\n\n**Example Response:**\n```json\n");
-        out.push_str(&pretty(&example));
+        out.push_str(&bounded(pretty(&example)));
         out.push_str("\n```");
     }
     if options.full_response_schema {
@@ -123,6 +126,23 @@ fn output_schema_section(doc: &Value, schema: &Value) -> String {
         None => ("**Output Schema:**", &shown),
     };
     format!("\n\n{heading}\n```json\n{}\n```", pretty(body))
+}
+
+/// `example` cut after its last whole line within [`MAX_EXAMPLE_BYTES`], saying so.
+fn bounded(example: String) -> String {
+    if example.len() <= MAX_EXAMPLE_BYTES {
+        return example;
+    }
+    let mut end = MAX_EXAMPLE_BYTES;
+    while !example.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = example[..end].rfind('\n').unwrap_or(end);
+    format!(
+        "{}\n... (cut here: the whole example is {} KB)",
+        &example[..end],
+        example.len() / 1024
+    )
 }
 
 fn pretty(value: &Value) -> String {
@@ -361,5 +381,25 @@ mod tests {
         assert_eq!(describe(&doc(), "GET", "/x", &op(), short), "Get…");
         let bare = Map::new();
         assert_eq!(describe(&doc(), "DELETE", "/x/{id}", &bare, omit), "DELETE /x/{id}");
+    }
+
+    #[test]
+    fn a_huge_example_is_cut_at_a_line_within_the_bound() {
+        let emojis: Map<String, Value> = (0..5_000)
+            .map(|i| (format!("emoji{i}"), json!(format!("https://example.com/{i}.png"))))
+            .collect();
+        let op = json!({"responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": {"type": "object"}, "example": emojis}}}}});
+        let text = describe(
+            &doc(),
+            "GET",
+            "/emojis",
+            op.as_object().expect("object"),
+            DescribeOptions::default(),
+        );
+        assert!(text.len() < MAX_EXAMPLE_BYTES + 400, "{}", text.len());
+        assert!(text.contains("  \"emoji0\": \"https://example.com/0.png\",\n"));
+        assert!(text.contains("\n... (cut here: the whole example is "), "{text}");
+        assert!(!text.contains("emoji4999"));
     }
 }

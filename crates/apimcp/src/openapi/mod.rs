@@ -187,20 +187,31 @@ pub enum ConvertError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn convert(document: &OpenApiDocument, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    let (tools, report) = convert_each(document, options, |tool| tool)?;
+    Ok(Conversion { tools, report })
+}
+
+/// [`convert`], each tool handed to `each` as soon as it is made: a server that keeps a lean
+/// form of each tool never holds all of a big API's schemas as `Value`s at once.
+pub(crate) fn convert_each<T>(
+    document: &OpenApiDocument,
+    options: &ConvertOptions,
+    each: impl FnMut(ConvertedTool) -> T,
+) -> Result<(Vec<T>, Report), ConvertError> {
     options.filter.validate()?;
     let doc = document.value();
     let (ops, bad_items) = operation::operations(doc);
     let names = tool_names(&ops, &options.tool_names)?;
     let mut report = Report::with_bad_path_items(ops.len(), bad_items);
     let mut schemas = Schemas::new(doc, options.max_schema_defs_bytes);
-    let tools = convert_selected(&mut schemas, &ops, &names, options, &mut report);
+    let tools = convert_selected(&mut schemas, &ops, &names, options, &mut report, each);
     let unmatched = unmatched_entries(&ops, &names, options);
     if options.strict {
         check_strict(&report, &unmatched)?;
     }
     report.warnings = unmatched;
     report.warnings.extend(schemas.take_warnings());
-    Ok(Conversion { tools, report })
+    Ok((tools, report))
 }
 
 impl Report {
@@ -220,13 +231,14 @@ impl Report {
 }
 
 /// The tools of the operations the filters select; the others are counted or reported.
-fn convert_selected<'d>(
+fn convert_selected<'d, T>(
     schemas: &mut Schemas<'d>,
     ops: &[Operation<'d>],
     names: &[ToolName],
     options: &ConvertOptions,
     report: &mut Report,
-) -> Vec<ConvertedTool> {
+    mut each: impl FnMut(ConvertedTool) -> T,
+) -> Vec<T> {
     let describe = options.describe();
     let mut tools = Vec::new();
     for (op, name) in ops.iter().zip(names) {
@@ -235,7 +247,7 @@ fn convert_selected<'d>(
             continue;
         }
         match convert_operation(schemas, op, name.clone(), describe) {
-            Ok(tool) => tools.push(tool),
+            Ok(tool) => tools.push(each(tool)),
             Err(reason) => report.skipped.push(Skipped {
                 operation: describe_operation(op),
                 reason,

@@ -12,7 +12,7 @@ use super::extend::Extensions;
 use super::registry::ToolSet;
 use super::{Catalog, HostGuard, McpServer, OutputSchemas, StateKeys, check_names};
 use crate::auth::AuthConfig;
-use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument, convert};
+use crate::openapi::{ConvertError, ConvertOptions, DocumentError, OpenApiDocument};
 use crate::tool::InvalidToolName;
 use crate::upstream::{Credential, Secret, Upstream, UpstreamConfig, UpstreamError};
 
@@ -445,8 +445,13 @@ impl McpServerBuilder {
         let upstream = Upstream::new(document.value(), &self.upstream, base.as_ref(), options.timeout)?;
         warn_overlaps(&upstream, &options.forward_headers);
         let custom: Vec<_> = self.extensions.tools.iter().map(|t| &t.tool).collect();
-        let conversion = convert(&document, &self.convert)?;
-        let set = ToolSet::new(conversion, options.output_schemas).with_catalog(options.catalog, &custom);
+        let set = ToolSet::convert(
+            &document,
+            &self.convert,
+            options.output_schemas,
+            options.catalog,
+            &custom,
+        )?;
         check_names(&set, &self.extensions)?;
         check_pinned(&set, &self.extensions, &options.pinned_tools)?;
         let parts = super::Parts {

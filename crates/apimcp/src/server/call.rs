@@ -166,14 +166,14 @@ impl McpServer {
     ) -> Result<ToolOutput, ToolOutput> {
         let mut request = request_for(tool, arguments)?;
         let failed = |e: &dyn Display| ToolOutput::error(format!("{} failed: {e}", tool.name()));
-        let security = &tool.converted.security;
+        let security = &tool.security;
         let used = self
             .inner
             .upstream
             .apply(security, &mut request)
             .await
             .map_err(|e| failed(&e))?;
-        if let Some(server) = &tool.converted.binding.server {
+        if let Some(server) = &tool.binding.server {
             request.extensions_mut().insert(OperationServer(server.clone()));
         }
         if let Some(incoming) = incoming {
@@ -181,7 +181,7 @@ impl McpServer {
         }
         let timeout = self.inner.options.timeout;
         let dispatcher = self.inner.dispatcher.load();
-        let template = &tool.converted.binding.path;
+        let template = &tool.binding.path;
         let traced = UpstreamCall::start(&mut request, |r| dispatcher.base(r), template);
         let reply = dispatcher.send(request, timeout).instrument(traced.span()).await;
         traced.finish(reply.as_ref().map(|r| r.status).map_err(DispatchError::kind));
@@ -201,7 +201,7 @@ fn request_for(tool: &ServedTool, arguments: Option<Map<String, Value>>) -> Resu
     tool.check_arguments(&arguments).map_err(|why| invalid(&why))?;
     let empty = Map::new();
     let fields = arguments.as_object().unwrap_or(&empty);
-    build_request(&tool.converted.binding, fields).map_err(|why| invalid(&why))
+    build_request(&tool.binding, fields).map_err(|why| invalid(&why))
 }
 
 /// The API's reply as tool content.
@@ -210,7 +210,7 @@ fn output_of(tool: &ServedTool, reply: &Reply) -> ToolOutput {
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let binding = &tool.converted.binding;
+    let binding = &tool.binding;
     response_output(
         binding,
         tool.has_output_schema(),

@@ -265,7 +265,7 @@ fn hit_line(hit: &Hit) -> String {
 }
 
 /// The definitions found, and the names that name no tool this caller may see.
-pub(crate) fn describe_output(found: Vec<&Tool>, unknown: Vec<String>) -> ToolOutput {
+pub(crate) fn describe_output(found: Vec<Value>, unknown: Vec<String>) -> ToolOutput {
     let mut structured = json!({ "tools": found });
     if !unknown.is_empty() {
         structured["unknown"] = json!(unknown);

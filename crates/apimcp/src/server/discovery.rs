@@ -9,7 +9,6 @@ use super::catalog::{self, Meta};
 use super::registry::ToolSet;
 use crate::auth::Principal;
 use crate::call::ToolOutput;
-use crate::tool::Tool;
 
 impl McpServer {
     /// One call of `meta`; `None` when the fast path should leave it to rmcp's path.
@@ -85,10 +84,14 @@ impl McpServer {
     }
 
     /// A derived or custom tool's definition.
-    fn definition<'s>(&'s self, set: &'s ToolSet, name: &str) -> Option<&'s Tool> {
+    fn definition(&self, set: &ToolSet, name: &str) -> Option<Value> {
         match set.get(name) {
-            Some(tool) => Some(&tool.converted.tool),
-            None => self.inner.extensions.tool(name).map(|t| &t.tool),
+            Some(tool) => serde_json::from_slice(tool.definition()).ok(),
+            None => self
+                .inner
+                .extensions
+                .tool(name)
+                .and_then(|t| serde_json::to_value(&t.tool).ok()),
         }
     }
 
@@ -97,10 +100,7 @@ impl McpServer {
         let Some(auth) = self.auth().filter(|a| a.filters_tools()) else {
             return true;
         };
-        let scopes = set
-            .get(name)
-            .map(|t| t.converted.required_scopes.as_slice())
-            .unwrap_or_default();
+        let scopes = set.get(name).map(|t| t.required_scopes.as_slice()).unwrap_or_default();
         auth.allows(name, scopes, principal)
     }
 }

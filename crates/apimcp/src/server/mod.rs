@@ -22,7 +22,7 @@ use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Auth, Principal};
-use crate::openapi::{ConvertOptions, OpenApiDocument, Report, convert};
+use crate::openapi::{ConvertOptions, OpenApiDocument, Report};
 use crate::upstream::Upstream;
 
 pub use builder::{
@@ -40,7 +40,7 @@ pub use extend::{
 pub(crate) use extend::{ClientChannel, Extensions};
 pub use guard::{HostGuard, Refused};
 pub use output::{OutputSchemas, UnknownOutputSchemas};
-pub(crate) use pages::{Page, ToolPages};
+pub(crate) use pages::{Listed, Page, ToolPages};
 pub(crate) use registry::{PerToolSet, ToolSet};
 pub(crate) use request_state::{Binding, StateKeys};
 pub use request_state::{REQUEST_STATE_TTL, StateError};
@@ -77,6 +77,14 @@ impl std::fmt::Debug for McpServer {
             .field("name", &self.inner.options.name)
             .field("tools", &self.inner.tools.load().len())
             .finish()
+    }
+}
+
+/// A custom or search-mode tool as listed: its definition encoded (once per tool set).
+fn listed(tool: &crate::tool::Tool) -> Listed {
+    Listed {
+        name: tool.name.to_string(),
+        json: registry::encode(tool),
     }
 }
 
@@ -136,9 +144,15 @@ impl McpServer {
     /// Connected sessions are told with `notifications/tools/list_changed`. Upstream headers
     /// and credentials stay as they were checked against the first document.
     pub fn refresh(&self, document: &OpenApiDocument) -> Result<Report, BuildError> {
-        let conversion = convert(document, &self.inner.convert)?;
-        let set = ToolSet::new(conversion, self.inner.options.output_schemas)
-            .with_catalog(self.inner.options.catalog, &self.custom_tools());
+        let options = &self.inner.options;
+        let custom = self.custom_tools();
+        let set = ToolSet::convert(
+            document,
+            &self.inner.convert,
+            options.output_schemas,
+            options.catalog,
+            &custom,
+        )?;
         check_names(&set, &self.inner.extensions)?;
         let report = set.report.clone();
         self.inner.tools.store(Arc::new(set));
@@ -166,7 +180,7 @@ impl McpServer {
     pub(crate) fn tool_pages_of(&self, set: &Arc<ToolSet>) -> Arc<ToolPages> {
         self.inner
             .listed
-            .get(set, || Arc::new(ToolPages::new(&self.definitions_of(set))))
+            .get(set, || Arc::new(ToolPages::new(self.listed_of(set))))
     }
 
     /// The authorization runtime, when auth is on.
@@ -195,7 +209,7 @@ impl McpServer {
     pub(crate) fn document_scopes(&self, tool: &str) -> Vec<Vec<String>> {
         self.tools()
             .get(tool)
-            .map(|t| t.converted.required_scopes.clone())
+            .map(|t| t.required_scopes.clone())
             .unwrap_or_default()
     }
 
@@ -213,7 +227,11 @@ impl McpServer {
     /// The tool definitions `tools/list` shows: derived ones, then custom ones; in search
     /// mode, `search_tools`, `describe_tools` and `call_tool`, then the pinned tools.
     pub fn tool_definitions(&self) -> Vec<crate::tool::Tool> {
-        self.definitions_of(&self.tools())
+        let listed = self.listed_of(&self.tools());
+        listed
+            .iter()
+            .filter_map(|t| serde_json::from_slice(&t.json).ok())
+            .collect()
     }
 
     /// Whether `tools/list` offers the three search tools instead of every tool (see
@@ -222,24 +240,31 @@ impl McpServer {
         self.tools().index.is_some()
     }
 
-    /// The definitions `tools/list` shows with the derived tools of `set`.
-    pub(crate) fn definitions_of(&self, set: &ToolSet) -> Vec<crate::tool::Tool> {
+    /// The definitions `tools/list` shows with the derived tools of `set`, as JSON text: the
+    /// derived tools' own text, shared, not copied.
+    fn listed_of(&self, set: &ToolSet) -> Vec<Listed> {
         if set.index.is_some() {
             return self.searched_definitions(set);
         }
-        set.iter()
-            .map(|t| t.converted.tool.clone())
-            .chain(self.inner.extensions.tools.iter().map(|t| t.tool.clone()))
+        let derived = set.iter().map(|t| Listed {
+            name: t.name().to_owned(),
+            json: t.definition().clone(),
+        });
+        derived
+            .chain(self.inner.extensions.tools.iter().map(|t| listed(&t.tool)))
             .collect()
     }
 
     /// Search mode's list: the three tools, then the pinned ones that exist in `set`.
-    fn searched_definitions(&self, set: &ToolSet) -> Vec<crate::tool::Tool> {
+    fn searched_definitions(&self, set: &ToolSet) -> Vec<Listed> {
         let pinned = self.inner.options.pinned_tools.iter().filter_map(|name| {
-            let derived = set.get(name).map(|t| &t.converted.tool);
-            derived.or_else(|| self.inner.extensions.tool(name).map(|t| &t.tool))
+            let derived = set.get(name).map(|t| Listed {
+                name: t.name().to_owned(),
+                json: t.definition().clone(),
+            });
+            derived.or_else(|| self.inner.extensions.tool(name).map(|t| listed(&t.tool)))
         });
-        self.inner.meta.definitions().iter().chain(pinned).cloned().collect()
+        self.inner.meta.definitions().iter().map(listed).chain(pinned).collect()
     }
 
     /// The custom tools' definitions.

@@ -12,8 +12,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use sha2::Digest as _;
 
-use crate::tool::Tool;
-
 /// The most bytes of tool definitions one page carries (a single larger tool gets a page of
 /// its own): well under the 1 MiB clients read in one message.
 pub(crate) const PAGE_BUDGET: usize = 256 * 1024;
@@ -45,54 +43,55 @@ pub(crate) struct Page {
     pub(crate) next: Option<String>,
 }
 
-/// The full tool list cut into pages, built once per tool set.
+/// One listed tool: its name and its definition as JSON text.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    pub(crate) name: String,
+    pub(crate) json: Bytes,
+}
+
+/// The full tool list and where its pages start, built once per tool set. A page's JSON is
+/// put together when it is asked for (a copy of at most [`PAGE_BUDGET`] bytes): the
+/// definitions are the tool set's own, never held twice.
 #[derive(Debug)]
 pub(crate) struct ToolPages {
     fingerprint: String,
     param_headers: bool,
-    sizes: Vec<usize>,
-    pages: Vec<Page>,
+    tools: Vec<Listed>,
+    /// Each page's tools and the cursor of the next, in order.
+    pages: Vec<(Range<usize>, Option<String>)>,
 }
 
 impl ToolPages {
     /// The pages of `tools`, in order.
-    pub(crate) fn new(tools: &[Tool]) -> Self {
-        let encoded: Vec<Vec<u8>> = tools
-            .iter()
-            .map(|t| serde_json::to_vec(t).unwrap_or_else(|_| b"{}".to_vec()))
-            .collect();
+    pub(crate) fn new(tools: Vec<Listed>) -> Self {
         let mut digest = sha2::Sha256::new();
-        for tool in &encoded {
-            digest.update(tool);
+        for tool in &tools {
+            digest.update(&tool.json);
             digest.update(b"\n");
         }
         let fingerprint = digest.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
-        let sizes = encoded.iter().map(Vec::len).collect();
-        let param_headers = encoded
+        let param_headers = tools
             .iter()
-            .any(|t| t.windows(PARAM_HEADER.len()).any(|w| w == PARAM_HEADER));
+            .any(|t| t.json.windows(PARAM_HEADER.len()).any(|w| w == PARAM_HEADER));
         let mut pages = Self {
             fingerprint,
             param_headers,
-            sizes,
+            tools,
             pages: Vec::new(),
         };
-        pages.pages = pages.cut(&encoded);
+        pages.pages = pages.cut();
         pages
     }
 
-    /// The pages of the full list, each with its JSON array.
-    fn cut(&self, encoded: &[Vec<u8>]) -> Vec<Page> {
+    /// The pages of the full list: each one's tools and next cursor.
+    fn cut(&self) -> Vec<(Range<usize>, Option<String>)> {
         let mut pages = Vec::new();
         let mut start = 0;
-        while start < self.sizes.len() || pages.is_empty() {
+        while start < self.tools.len() || pages.is_empty() {
             let (indices, next) = self.page_from(start, |_| true);
             let end = indices.last().map_or(start, |last| last + 1);
-            pages.push(Page {
-                tools: start..end,
-                json: json_array(&encoded[start..end]),
-                next: next.map(|n| self.cursor(n)),
-            });
+            pages.push((start..end, next.map(|n| self.cursor(n))));
             start = end;
         }
         pages
@@ -104,13 +103,29 @@ impl ToolPages {
         self.param_headers
     }
 
+    /// The listed tool at `index` of the full list.
+    pub(crate) fn tool(&self, index: usize) -> Option<&Listed> {
+        self.tools.get(index)
+    }
+
+    /// The listed tool named `name`.
+    pub(crate) fn named(&self, name: &str) -> Option<&Listed> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
     /// The page the request's cursor names (the first without one) when every tool is shown.
-    pub(crate) fn page(&self, cursor: Option<&str>) -> Result<&Page, CursorError> {
+    pub(crate) fn page(&self, cursor: Option<&str>) -> Result<Page, CursorError> {
         let start = self.start(cursor)?;
-        self.pages
+        let (tools, next) = self
+            .pages
             .iter()
-            .find(|p| p.tools.start == start)
-            .ok_or(CursorError::Malformed)
+            .find(|(tools, _)| tools.start == start)
+            .ok_or(CursorError::Malformed)?;
+        Ok(Page {
+            tools: tools.clone(),
+            json: json_array(&self.tools[tools.clone()]),
+            next: next.clone(),
+        })
     }
 
     /// The page the cursor names of the tools `visible` keeps: their indices in the full list
@@ -130,8 +145,8 @@ impl ToolPages {
     fn page_from(&self, start: usize, visible: impl Fn(usize) -> bool) -> (Vec<usize>, Option<usize>) {
         let mut indices = Vec::new();
         let mut bytes = 0;
-        for index in (start..self.sizes.len()).filter(|&i| visible(i)) {
-            let size = self.sizes[index] + 1;
+        for index in (start..self.tools.len()).filter(|&i| visible(i)) {
+            let size = self.tools[index].json.len() + 1;
             if !indices.is_empty() && bytes + size > PAGE_BUDGET {
                 return (indices, Some(index));
             }
@@ -160,22 +175,22 @@ impl ToolPages {
         if fingerprint != self.fingerprint {
             return Err(CursorError::Stale);
         }
-        if start == 0 || start >= self.sizes.len() {
+        if start == 0 || start >= self.tools.len() {
             return Err(CursorError::Malformed);
         }
         Ok(start)
     }
 }
 
-/// `[a,b,...]` from encoded elements.
-fn json_array(elements: &[Vec<u8>]) -> Bytes {
-    let mut json = Vec::with_capacity(elements.iter().map(|e| e.len() + 1).sum::<usize>() + 2);
+/// `[a,b,...]` from the tools' definitions.
+fn json_array(tools: &[Listed]) -> Bytes {
+    let mut json = Vec::with_capacity(tools.iter().map(|t| t.json.len() + 1).sum::<usize>() + 2);
     json.push(b'[');
-    for (i, element) in elements.iter().enumerate() {
+    for (i, tool) in tools.iter().enumerate() {
         if i > 0 {
             json.push(b',');
         }
-        json.extend_from_slice(element);
+        json.extend_from_slice(&tool.json);
     }
     json.push(b']');
     json.into()
@@ -184,7 +199,7 @@ fn json_array(elements: &[Vec<u8>]) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tool::{ToolAnnotations, ToolName};
+    use crate::tool::{Tool, ToolAnnotations, ToolName};
     use serde_json::{Value, json};
 
     fn tool(name: &str, description_bytes: usize) -> Tool {
@@ -202,6 +217,17 @@ mod tests {
         (0..count).map(|i| tool(&format!("t{i}"), bytes)).collect()
     }
 
+    fn pages_of(tools: &[Tool]) -> ToolPages {
+        ToolPages::new(tools.iter().map(listed).collect())
+    }
+
+    fn listed(tool: &Tool) -> Listed {
+        Listed {
+            name: tool.name.to_string(),
+            json: crate::server::registry::encode(tool),
+        }
+    }
+
     fn names(page: &Page) -> Vec<String> {
         let tools: Vec<Value> = serde_json::from_slice(&page.json).expect("a JSON array");
         tools
@@ -213,13 +239,13 @@ mod tests {
     #[test]
     fn a_large_list_is_cut_into_pages_under_the_budget_that_chain_to_the_end() {
         let list = tools(100, 20_000);
-        let pages = ToolPages::new(&list);
+        let pages = pages_of(&list);
         let mut cursor = None;
         let mut seen = Vec::new();
         loop {
             let page = pages.page(cursor.as_deref()).expect("a page");
             assert!(page.json.len() <= PAGE_BUDGET + 2, "{}", page.json.len());
-            seen.extend(names(page));
+            seen.extend(names(&page));
             match &page.next {
                 Some(next) => cursor = Some(next.clone()),
                 None => break,
@@ -232,31 +258,31 @@ mod tests {
 
     #[test]
     fn a_small_list_is_one_page_without_a_cursor_and_an_empty_list_one_empty_page() {
-        let pages = ToolPages::new(&tools(6, 100));
+        let pages = pages_of(&tools(6, 100));
         let page = pages.page(None).expect("a page");
-        assert_eq!(names(page).len(), 6);
+        assert_eq!(names(&page).len(), 6);
         assert_eq!(page.next, None);
-        let empty = ToolPages::new(&[]);
+        let empty = pages_of(&[]);
         assert_eq!(&empty.page(None).expect("a page").json[..], b"[]");
     }
 
     #[test]
     fn a_tool_over_the_budget_gets_a_page_of_its_own() {
         let list = vec![tool("small", 10), tool("huge", PAGE_BUDGET * 2), tool("after", 10)];
-        let pages = ToolPages::new(&list);
+        let pages = pages_of(&list);
         let first = pages.page(None).expect("first");
-        assert_eq!(names(first), ["small"]);
+        assert_eq!(names(&first), ["small"]);
         let second = pages.page(first.next.as_deref()).expect("second");
-        assert_eq!(names(second), ["huge"]);
+        assert_eq!(names(&second), ["huge"]);
         let third = pages.page(second.next.as_deref()).expect("third");
-        assert_eq!(names(third), ["after"]);
+        assert_eq!(names(&third), ["after"]);
     }
 
     #[test]
     fn cursors_that_were_not_issued_or_are_stale_are_refused() {
-        let pages = ToolPages::new(&tools(100, 20_000));
+        let pages = pages_of(&tools(100, 20_000));
         let next = pages.page(None).expect("first").next.clone().expect("a next page");
-        let other = ToolPages::new(&tools(101, 20_000));
+        let other = pages_of(&tools(101, 20_000));
         assert_eq!(other.page(Some(&next)).err(), Some(CursorError::Stale));
         let forged = |text: &str| URL_SAFE_NO_PAD.encode(text);
         for bad in [
@@ -276,7 +302,7 @@ mod tests {
     #[test]
     fn a_filtered_list_is_paged_over_the_visible_tools_only() {
         let list = tools(100, 20_000);
-        let pages = ToolPages::new(&list);
+        let pages = pages_of(&list);
         let even = |i: usize| i.is_multiple_of(2);
         let (first, next) = pages.filtered(None, even).expect("a page");
         assert!(first.iter().all(|&i| even(i)) && !first.is_empty());

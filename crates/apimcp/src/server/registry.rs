@@ -1,21 +1,37 @@
 //! The tool set being served: converted tools by name, each with its schemas compiled on
 //! first use (so a 1,223-tool document starts at once), swapped whole on refresh.
+//!
+//! A tool's definition is kept once, as the JSON text `tools/list` sends: a big API's schemas
+//! as `serde_json::Value` maps take several times their size in text (GitHub's 11.5 MB list
+//! took about 80 MB that way), and a definition is only ever sent, or read back when a call
+//! first needs its schemas.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::catalog::{self, Catalog};
 use super::output::OutputSchemas;
 use crate::call::{ArgumentValidator, CheckError, Content, OutputCheck, ToolOutput};
-use crate::openapi::{Conversion, ConvertedTool, Report};
+use crate::openapi::{ConvertError, ConvertOptions, ConvertedTool, OpenApiDocument, Report, convert_each};
 use crate::search::{Entry, SearchIndex};
-use crate::tool::Tool;
+use crate::tool::{Binding, JsonObject, Tool, ToolName};
 
 /// One tool, ready to call.
 pub(crate) struct ServedTool {
-    pub(crate) converted: ConvertedTool,
+    name: ToolName,
+    /// The definition as `tools/list` sends it (outputSchema as the mode advertises it).
+    definition: Bytes,
+    has_output_schema: bool,
+    /// How a call becomes an HTTP request.
+    pub(crate) binding: Binding,
+    /// The OAuth scopes a call needs (alternatives).
+    pub(crate) required_scopes: Vec<Vec<String>>,
+    /// The operation's security requirements (alternatives).
+    pub(crate) security: Vec<Vec<String>>,
     input: OnceLock<Result<ArgumentValidator, CheckError>>,
     output: OnceLock<Option<Result<OutputCheck, CheckError>>>,
     mode: OutputSchemas,
@@ -23,11 +39,32 @@ pub(crate) struct ServedTool {
     drifted: std::sync::atomic::AtomicBool,
 }
 
+/// The schemas of a definition, read back from its JSON text (the rest is skipped unread).
+#[derive(Deserialize)]
+struct Schemas {
+    #[serde(rename = "inputSchema")]
+    input: JsonObject,
+    #[serde(rename = "outputSchema")]
+    output: Option<JsonObject>,
+}
+
 impl ServedTool {
-    fn new(mut converted: ConvertedTool, mode: OutputSchemas) -> Self {
-        converted.tool.output_schema = mode.advertised(converted.tool.output_schema.take());
+    fn new(converted: ConvertedTool, mode: OutputSchemas) -> Self {
+        let ConvertedTool {
+            mut tool,
+            binding,
+            required_scopes,
+            security,
+            ..
+        } = converted;
+        tool.output_schema = mode.advertised(tool.output_schema.take());
         Self {
-            converted,
+            has_output_schema: tool.output_schema.is_some(),
+            definition: encode(&tool),
+            name: tool.name,
+            binding,
+            required_scopes,
+            security,
             input: OnceLock::new(),
             output: OnceLock::new(),
             mode,
@@ -36,18 +73,28 @@ impl ServedTool {
     }
 
     pub(crate) fn name(&self) -> &str {
-        self.converted.tool.name.as_str()
+        self.name.as_str()
     }
 
     pub(crate) fn has_output_schema(&self) -> bool {
-        self.converted.tool.output_schema.is_some()
+        self.has_output_schema
+    }
+
+    /// The definition as JSON text, as `tools/list` sends it.
+    pub(crate) fn definition(&self) -> &Bytes {
+        &self.definition
+    }
+
+    /// The definition's schemas, parsed from its text (on a tool's first call only).
+    fn schemas(&self) -> Result<Schemas, CheckError> {
+        serde_json::from_slice(&self.definition).map_err(|e| CheckError::Unreadable { reason: e.to_string() })
     }
 
     /// `arguments` is the call's arguments object.
     pub(crate) fn check_arguments(&self, arguments: &Value) -> Result<(), CheckError> {
         let validator = self
             .input
-            .get_or_init(|| ArgumentValidator::new(&self.converted.tool.input_schema));
+            .get_or_init(|| ArgumentValidator::new(&self.schemas()?.input));
         match validator {
             Ok(v) => v.check(arguments),
             // The conversion tests compile every schema of the real documents, so this is a
@@ -64,8 +111,13 @@ impl ServedTool {
             return output;
         };
         let check = self.output.get_or_init(|| {
-            let schema = self.converted.tool.output_schema.as_ref()?;
-            Some(OutputCheck::new(schema))
+            if !self.has_output_schema {
+                return None;
+            }
+            Some(
+                self.schemas()
+                    .and_then(|s| OutputCheck::new(&s.output.unwrap_or_default())),
+            )
         });
         let Some(Ok(check)) = check else {
             return output;
@@ -91,6 +143,14 @@ impl ServedTool {
     }
 }
 
+/// `tool` as JSON text, in an allocation of its own size (a `Vec`'s spare capacity would
+/// stay with the `Bytes`).
+pub(crate) fn encode(tool: &Tool) -> Bytes {
+    let mut json = serde_json::to_vec(tool).unwrap_or_else(|_| b"{}".to_vec());
+    json.shrink_to_fit();
+    Bytes::from(json)
+}
+
 /// All tools, by name.
 pub(crate) struct ToolSet {
     tools: Vec<Arc<ServedTool>>,
@@ -101,34 +161,38 @@ pub(crate) struct ToolSet {
 }
 
 impl ToolSet {
-    /// The set of `conversion`'s tools, their outputSchemas as `mode` says.
-    pub(crate) fn new(conversion: Conversion, mode: OutputSchemas) -> Self {
-        let tools: Vec<Arc<ServedTool>> = conversion
-            .tools
-            .into_iter()
-            .map(|t| Arc::new(ServedTool::new(t, mode)))
-            .collect();
+    /// The tools of `document`, their outputSchemas as `mode` says; in search mode when
+    /// `catalog` says so for them and the `custom` tools beside them, with an index over both.
+    /// Each tool is kept in its lean form as soon as it is converted.
+    pub(crate) fn convert(
+        document: &OpenApiDocument,
+        options: &ConvertOptions,
+        mode: OutputSchemas,
+        catalog: Catalog,
+        custom: &[&Tool],
+    ) -> Result<Self, ConvertError> {
+        let mut entries = Vec::new();
+        let (tools, report) = convert_each(document, options, |converted| {
+            // Kept only in search mode, which the count of tools decides at the end.
+            if catalog != Catalog::Full {
+                entries.push(Entry::from_converted(&converted));
+            }
+            Arc::new(ServedTool::new(converted, mode))
+        })?;
+        let index = catalog
+            .searches(tools.len() + custom.len())
+            .then(|| catalog::index(entries.into_iter(), custom.iter().copied()));
         let by_name = tools
             .iter()
             .enumerate()
             .map(|(i, t)| (t.name().to_owned(), i))
             .collect();
-        Self {
+        Ok(Self {
             tools,
             by_name,
-            report: conversion.report,
-            index: None,
-        }
-    }
-
-    /// The set in search mode when `catalog` says so for it and the `custom` tools beside it:
-    /// with an index over both.
-    pub(crate) fn with_catalog<'a>(mut self, catalog: Catalog, custom: &'a [&'a Tool]) -> Self {
-        if catalog.searches(self.len() + custom.len()) {
-            let derived = self.tools.iter().map(|t| Entry::from_converted(&t.converted));
-            self.index = Some(catalog::index(derived, custom.iter().copied()));
-        }
-        self
+            report,
+            index,
+        })
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&ServedTool> {
@@ -177,16 +241,20 @@ impl<T: Clone> PerToolSet<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openapi::{ConvertOptions, OpenApiDocument, convert};
+    use crate::openapi::{ConvertOptions, OpenApiDocument};
 
     fn set() -> Arc<ToolSet> {
         let document = serde_json::json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
             "paths": {"/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}}}});
         let document = OpenApiDocument::from_value(document).expect("document");
-        Arc::new(ToolSet::new(
-            convert(&document, &ConvertOptions::default()).expect("converts"),
+        let set = ToolSet::convert(
+            &document,
+            &ConvertOptions::default(),
             OutputSchemas::default(),
-        ))
+            Catalog::Full,
+            &[],
+        );
+        Arc::new(set.expect("converts"))
     }
 
     #[test]

@@ -284,7 +284,7 @@ impl FastPath {
             return None;
         }
         let pages = self.server.tool_pages_of(&self.server.tools());
-        pages.page(cursor).ok().cloned()
+        pages.page(cursor).ok()
     }
 
     /// A derived tool's call without a progress token; `None` for anything else (and, from
