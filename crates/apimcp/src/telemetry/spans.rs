@@ -127,12 +127,13 @@ impl ServerRequest {
         };
         let mut attributes = vec![KeyValue::new(semconv::MCP_METHOD_NAME, self.method)];
         if !matches!(answer, Answer::Error(_)) {
-            match target {
-                Target::Tool(tool) => attributes.push(KeyValue::new(semconv::GEN_AI_TOOL_NAME, tool.to_owned())),
-                Target::Prompt(prompt) => {
-                    attributes.push(KeyValue::new(semconv::GEN_AI_PROMPT_NAME, prompt.to_owned()))
-                }
-                Target::None | Target::Resource(_) => {}
+            let named = match target {
+                Target::Tool(tool) => Some((semconv::GEN_AI_TOOL_NAME, tool)),
+                Target::Prompt(prompt) => Some((semconv::GEN_AI_PROMPT_NAME, prompt)),
+                Target::None | Target::Resource(_) => None,
+            };
+            if let Some((key, name)) = named {
+                attributes.push(KeyValue::new(key, name.to_owned()));
             }
         }
         if let Some(error) = error {
