@@ -1,8 +1,9 @@
-//! Observability end to end: the binary exports its spans over OTLP/HTTP to a receiver the
-//! test runs (decoded with the official protobuf definitions), carries the trace on into the
+//! Observability end to end: the binary exports its spans over OTLP (HTTP and gRPC) to a
+//! receiver the test runs (decoded with the official protobuf definitions), carries the trace on into the
 //! API, and serves Prometheus metrics and health probes on its metrics listener.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +13,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -43,18 +47,58 @@ impl Receiver {
         let spans = self.0.lock().expect("spans");
         spans.iter().filter(|s| hex(&s.trace_id) == trace_id).cloned().collect()
     }
+
+    /// The same receiver over OTLP/gRPC: the trace service on HTTP/2 without TLS, as a
+    /// collector serves it; answers its URL.
+    fn start_grpc(&self) -> String {
+        let service = TraceServiceServer::new(self.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr")).expect("send");
+                while let Ok((stream, _)) = listener.accept().await {
+                    let service = TowerToHyperService::new(service.clone());
+                    tokio::spawn(async move {
+                        let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                        let _ = http2.serve_connection(TokioIo::new(stream), service).await;
+                    });
+                }
+            });
+        });
+        format!("http://{}", rx.recv().expect("the receiver's address"))
+    }
+
+    fn keep(&self, request: ExportTraceServiceRequest) {
+        let spans = request
+            .resource_spans
+            .into_iter()
+            .flat_map(|r| r.scope_spans)
+            .flat_map(|s| s.spans);
+        self.0.lock().expect("spans").extend(spans);
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.keep(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
 }
 
 async fn receive_traces(State(receiver): State<Receiver>, body: Bytes) -> StatusCode {
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
         return StatusCode::BAD_REQUEST;
     };
-    let spans = request
-        .resource_spans
-        .into_iter()
-        .flat_map(|r| r.scope_spans)
-        .flat_map(|s| s.spans);
-    receiver.0.lock().expect("spans").extend(spans);
+    receiver.keep(request);
     StatusCode::OK
 }
 
@@ -143,7 +187,8 @@ fn call_spans(receiver: &Receiver, trace_id: &str) -> (Span, Span) {
     found.expect("spans")
 }
 
-fn a_tool_call_is_one_trace_from_the_client_to_the_api(extra: &[&str]) {
+/// The checks of both paths; gives back the receiver and the API's URL, for more.
+fn a_tool_call_is_one_trace_from_the_client_to_the_api(extra: &[&str]) -> (Receiver, String) {
     let (receiver, otlp) = Receiver::start();
     let (api, seen) = start_api();
     let server = serve_traced(&api, &otlp, extra);
@@ -176,6 +221,8 @@ fn a_tool_call_is_one_trace_from_the_client_to_the_api(extra: &[&str]) {
     assert_eq!(attrs["gen_ai.operation.name"], "execute_tool");
     assert_eq!(attrs["mcp.session.id"], session.as_str());
     assert_eq!(attrs["mcp.protocol.version"], "2025-06-18");
+    assert_eq!(attrs["jsonrpc.request.id"], "9");
+    assert_eq!(attrs["network.transport"], "tcp");
     assert!(!attrs.contains_key("error.type"), "{attrs:?}");
 
     assert_eq!(
@@ -211,16 +258,108 @@ fn a_tool_call_is_one_trace_from_the_client_to_the_api(extra: &[&str]) {
     assert_eq!(attributes(&server_span)["error.type"], "tool_error");
     assert_eq!(attributes(&client_span)["http.response.status_code"], 500);
     assert_eq!(attributes(&client_span)["error.type"], "500");
+
+    every_request_has_its_server_span(&receiver, &http, &mcp, &session);
+    (receiver, api)
+}
+
+/// A request with `traceparent` in its `_meta`.
+fn traced_request(id: Value, method: &str, mut params: Value, trace_id: &str) -> Value {
+    params["_meta"] = json!({"traceparent": format!("00-{trace_id}-00f067aa0ba902b7-01")});
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// The server span of `trace_id`, once it arrived.
+fn server_span(receiver: &Receiver, trace_id: &str) -> Span {
+    let mut found = None;
+    let arrived = eventually(Duration::from_secs(10), || {
+        found = receiver
+            .spans_of(trace_id)
+            .into_iter()
+            .find(|s| s.kind == SpanKind::Server as i32);
+        found.is_some()
+    });
+    assert!(arrived, "no server span of trace {trace_id} reached the receiver");
+    found.expect("span")
+}
+
+/// `tools/list` (the fast path's too) and `prompts/get` (rmcp's, and a JSON-RPC error) get
+/// their spans, named and attributed as the MCP conventions say.
+fn every_request_has_its_server_span(receiver: &Receiver, http: &Http, mcp: &str, session: &str) {
+    let headers = [("mcp-session-id", session), ("mcp-protocol-version", "2025-06-18")];
+    let trace_id = "11111111111111111111111111111111";
+    let list = traced_request(json!("list-1"), "tools/list", json!({}), trace_id);
+    assert_eq!(http.post(mcp, &headers, &list).status, 200);
+    let span = server_span(receiver, trace_id);
+    assert_eq!(span.name, "tools/list");
+    let attrs = attributes(&span);
+    assert_eq!(attrs["mcp.method.name"], "tools/list");
+    assert_eq!(attrs["jsonrpc.request.id"], "list-1");
+    assert_eq!(attrs["mcp.session.id"], session);
+    assert!(!attrs.contains_key("gen_ai.operation.name"), "{attrs:?}");
+
+    let trace_id = "22222222222222222222222222222222";
+    let get = traced_request(json!(12), "prompts/get", json!({"name": "nope"}), trace_id);
+    let reply = http.post(mcp, &headers, &get);
+    assert_eq!(reply.json()["error"]["code"], -32602, "{}", reply.body);
+    let span = server_span(receiver, trace_id);
+    assert_eq!(span.name, "prompts/get nope");
+    let attrs = attributes(&span);
+    assert_eq!(attrs["gen_ai.prompt.name"], "nope");
+    assert_eq!(attrs["jsonrpc.request.id"], "12");
+    assert_eq!(attrs["error.type"], "-32602");
+    assert_eq!(attrs["rpc.response.status_code"], "-32602");
+}
+
+/// Over stdio, exported over OTLP/gRPC: the span of a `tools/list` says `pipe` and the
+/// revision `initialize` agreed.
+fn stdio_requests_are_traced_over_grpc(api: &str, receiver: &Receiver) {
+    let otlp = receiver.start_grpc();
+    let spec = format!("{api}/openapi.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apimcp"))
+        .args(["serve", "--stdio", "--spec", &spec, "--upstream", api])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "50")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let trace_id = "33333333333333333333333333333333";
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let list = traced_request(json!(2), "tools/list", json!({}), trace_id);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    for message in [&initialize, &initialized, &list] {
+        writeln!(stdin, "{message}").expect("write");
+        if message.get("id").is_some() {
+            line.clear();
+            std::io::BufRead::read_line(&mut stdout, &mut line).expect("answer");
+        }
+    }
+    assert!(line.contains("\"tools\""), "{line}");
+    let span = server_span(receiver, trace_id);
+    drop(stdin);
+    let _ = crate::util::run_bounded(child, Duration::from_secs(10));
+    assert_eq!(span.name, "tools/list");
+    let attrs = attributes(&span);
+    assert_eq!(attrs["network.transport"], "pipe");
+    assert_eq!(attrs["jsonrpc.request.id"], "2");
+    assert_eq!(attrs["mcp.protocol.version"], "2025-06-18");
 }
 
 #[test]
 fn fast_path_calls_are_traced_into_the_api() {
-    a_tool_call_is_one_trace_from_the_client_to_the_api(&[]);
+    let _ = a_tool_call_is_one_trace_from_the_client_to_the_api(&[]);
 }
 
 #[test]
 fn rmcp_path_calls_are_traced_into_the_api() {
-    a_tool_call_is_one_trace_from_the_client_to_the_api(&["--no-fast-path"]);
+    let (receiver, api) = a_tool_call_is_one_trace_from_the_client_to_the_api(&["--no-fast-path"]);
+    stdio_requests_are_traced_over_grpc(&api, &receiver);
 }
 
 /// GETs `path` on the metrics listener: status and body.
@@ -236,6 +375,30 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
         .filter(|l| named(l) && labels.iter().all(|label| l.contains(label)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// The gauge of live sessions, on the metrics listener.
+fn live_sessions(http: &Http, port: u16) -> f64 {
+    sample(&probe(http, port, "/metrics").1, "mcp_server_sessions", &[])
+}
+
+/// A legacy SSE stream counts as a session while it is open, and no longer once closed.
+fn legacy_sse_sessions_are_counted(http: &Http, metrics_port: u16, sse: &str) {
+    let stream = reqwest::blocking::Client::new()
+        .get(sse)
+        .header("authorization", "Bearer good-token")
+        .header("accept", "text/event-stream")
+        .send()
+        .expect("the event stream opens");
+    assert_eq!(stream.status(), 200);
+    assert_eq!(live_sessions(http, metrics_port), 2.0);
+    drop(stream);
+    let closed = eventually(Duration::from_secs(10), || live_sessions(http, metrics_port) == 1.0);
+    assert!(
+        closed,
+        "{} live sessions after the stream closed",
+        live_sessions(http, metrics_port)
+    );
 }
 
 #[test]
@@ -314,6 +477,12 @@ fn metrics_count_calls_errors_and_refusals() {
         1.0,
         "{text}"
     );
+    // Every method is measured, not only tool calls.
+    assert_eq!(
+        sample(&text, duration, &["mcp_method_name=\"initialize\""]),
+        1.0,
+        "{text}"
+    );
     let upstream = "http_client_request_duration_seconds_count";
     assert_eq!(
         sample(&text, upstream, &["http_response_status_code=\"200\""]),
@@ -337,6 +506,7 @@ fn metrics_count_calls_errors_and_refusals() {
         "{text}"
     );
     assert_eq!(sample(&text, "mcp_server_sessions", &[]), 1.0, "{text}");
+    legacy_sse_sessions_are_counted(&http, metrics_port, &server.url("/sse"));
 
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])

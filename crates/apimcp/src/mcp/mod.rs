@@ -17,19 +17,22 @@ mod transport;
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ErrorData,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
-    ServerResult, SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, DiscoverResult,
+    ErrorData, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, InitializeRequestParams,
+    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
+    ServerConfig, ServerResult, SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool,
+    UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::call::ToolOutput;
 use crate::server::{CompletionRequest, Context, HandlerError, Listed, LogLevel, McpServer};
+use crate::telemetry::{Answer, RequestTrace, ServerRequest, Target, TraceCarrier};
 use peer::PeerChannel;
 use rounds::{Echoed, Outcome};
 
@@ -167,7 +170,12 @@ impl Handler {
             level: self.level_for(context),
             subscriptions: self.subscriptions.clone(),
         };
-        let trace = crate::telemetry::TraceCarrier::from_fields(|name| context.meta.0.get(name)?.as_str());
+        // Only a recorded span reads it: no allocation for it otherwise.
+        let trace = if tracing::enabled!(target: crate::telemetry::SPAN_TARGET, tracing::Level::INFO) {
+            request_trace(context)
+        } else {
+            RequestTrace::default()
+        };
         Context {
             channel: Some(Arc::new(channel)),
             headers,
@@ -176,6 +184,54 @@ impl Handler {
             rounds: None,
             trace,
         }
+    }
+
+    /// A `tools/list` page, of the tools the caller may see.
+    async fn list_page(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let pages = self.server.tool_pages_of(&self.server.tools());
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let page = if self.server.filters_tools() {
+            let principal = self.context(context).principal;
+            let allowed = |i: usize| {
+                pages
+                    .tool(i)
+                    .is_some_and(|t| self.server.tool_allowed(&t.name, principal.as_ref()))
+            };
+            pages.filtered(cursor, allowed)
+        } else {
+            pages.page(cursor).map(|p| (p.tools.collect(), p.next))
+        };
+        let (indices, next) = page.map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        let listed = indices
+            .into_iter()
+            .filter_map(|i| pages.tool(i).and_then(to_rmcp_tool))
+            .collect();
+        Ok(tools_page(listed, next))
+    }
+
+    /// Runs `work`, the answer to a `method` request, in the request's server span, and ends
+    /// the span with the answer's JSON-RPC error code, if any. (`tools/call` is traced by the
+    /// tool pipeline, which every transport's calls pass through and which sees tool errors.)
+    async fn traced<T>(
+        &self,
+        method: &'static str,
+        target: Target<'_>,
+        context: &RequestContext<RoleServer>,
+        work: impl Future<Output = Result<T, ErrorData>>,
+    ) -> Result<T, ErrorData> {
+        let headers = context.extensions.get::<http::request::Parts>().map(|p| &p.headers);
+        let traced = ServerRequest::start(method, target, headers, || request_trace(context));
+        let result = work.instrument(traced.span()).await;
+        let answer = match &result {
+            Ok(_) => Answer::Ok,
+            Err(error) => Answer::Error(error.code.0),
+        };
+        traced.finish(target, answer);
+        result
     }
 
     /// The log level of a request: a 2026-07-28 request's own (`_meta` `logLevel`; none: no
@@ -189,6 +245,16 @@ impl Handler {
             .log_level()
             .and_then(|l| serde_json::from_value(json!(l)).ok());
         Arc::new(Mutex::new(level))
+    }
+}
+
+/// What a request's span records besides its headers: its id, the revision it speaks and the
+/// trace context of its `_meta`.
+fn request_trace(context: &RequestContext<RoleServer>) -> RequestTrace {
+    RequestTrace {
+        id: Some(context.id.to_string()),
+        protocol_version: context.protocol_version().map(|v| v.as_str().to_owned()),
+        carrier: TraceCarrier::from_fields(|name| context.meta.0.get(name)?.as_str()),
     }
 }
 
@@ -246,6 +312,32 @@ impl ServerHandler for Handler {
         config
     }
 
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        self.traced("initialize", Target::None, &context, async {
+            context.peer.set_peer_info(request.clone());
+            self.negotiate_initialize(&request)
+        })
+        .await
+    }
+
+    async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        self.traced("ping", Target::None, &context, async { Ok(()) }).await
+    }
+
+    async fn discover(&self, context: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+        self.traced("server/discover", Target::None, &context, async {
+            Ok(DiscoverResult::from_server_info(
+                self.supported_protocol_versions().into_owned(),
+                self.get_info(),
+            ))
+        })
+        .await
+    }
+
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let channel = PeerChannel {
             peer: context.peer,
@@ -261,25 +353,8 @@ impl ServerHandler for Handler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let pages = self.server.tool_pages_of(&self.server.tools());
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let page = if self.server.filters_tools() {
-            let principal = self.context(&context).principal;
-            let allowed = |i: usize| {
-                pages
-                    .tool(i)
-                    .is_some_and(|t| self.server.tool_allowed(&t.name, principal.as_ref()))
-            };
-            pages.filtered(cursor, allowed)
-        } else {
-            pages.page(cursor).map(|p| (p.tools.collect(), p.next))
-        };
-        let (indices, next) = page.map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
-        let listed = indices
-            .into_iter()
-            .filter_map(|i| pages.tool(i).and_then(to_rmcp_tool))
-            .collect();
-        Ok(tools_page(listed, next))
+        self.traced("tools/list", Target::None, &context, self.list_page(request, &context))
+            .await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -319,19 +394,25 @@ impl ServerHandler for Handler {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let resources: Vec<_> = self.server.extensions().resources.iter().map(|(r, _)| r).collect();
-        Ok(ListResourcesResult::with_all_items(from_json(resources)?))
+        self.traced("resources/list", Target::None, &context, async {
+            let resources: Vec<_> = self.server.extensions().resources.iter().map(|(r, _)| r).collect();
+            Ok(ListResourcesResult::with_all_items(from_json(resources)?))
+        })
+        .await
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let templates: Vec<_> = self.server.extensions().templates.iter().map(|(t, _)| t).collect();
-        Ok(ListResourceTemplatesResult::with_all_items(from_json(templates)?))
+        self.traced("resources/templates/list", Target::None, &context, async {
+            let templates: Vec<_> = self.server.extensions().templates.iter().map(|(t, _)| t).collect();
+            Ok(ListResourceTemplatesResult::with_all_items(from_json(templates)?))
+        })
+        .await
     }
 
     async fn read_resource(
@@ -339,49 +420,59 @@ impl ServerHandler for Handler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let Some(handler) = self.server.extensions().resource_handler(&request.uri) else {
-            return Err(resource_not_found(&request.uri));
-        };
-        let echoed = Echoed {
-            method: "resources/read",
-            target: request.uri.clone(),
-            arguments: Value::Null,
-            responses: request.input_responses,
-            state: request.request_state,
-        };
-        let uri = request.uri;
-        let outcome = rounds::run(&self.server, &context, self.context(&context), echoed, |cx| {
-            handler(uri, cx)
+        let uri = request.uri.clone();
+        self.traced("resources/read", Target::Resource(&uri), &context, async {
+            let Some(handler) = self.server.extensions().resource_handler(&request.uri) else {
+                return Err(resource_not_found(&request.uri));
+            };
+            let echoed = Echoed {
+                method: "resources/read",
+                target: request.uri.clone(),
+                arguments: Value::Null,
+                responses: request.input_responses,
+                state: request.request_state,
+            };
+            let uri = request.uri;
+            let outcome = rounds::run(&self.server, &context, self.context(&context), echoed, |cx| {
+                handler(uri, cx)
+            })
+            .await?;
+            let contents = match outcome {
+                Outcome::InputRequired(result) => return Ok(result.into()),
+                Outcome::Done(contents) => contents.map_err(handler_error)?,
+            };
+            let result: ReadResourceResult = from_json(json!({ "contents": contents }))?;
+            Ok(result.into())
         })
-        .await?;
-        let contents = match outcome {
-            Outcome::InputRequired(result) => return Ok(result.into()),
-            Outcome::Done(contents) => contents.map_err(handler_error)?,
-        };
-        let result: ReadResourceResult = from_json(json!({ "contents": contents }))?;
-        Ok(result.into())
+        .await
     }
 
     async fn subscribe(
         &self,
         request: SubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if self.server.extensions().resource_handler(&request.uri).is_none() {
-            return Err(resource_not_found(&request.uri));
-        }
-        let mut subscribed = self
-            .subscriptions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if subscribed.len() >= MAX_SUBSCRIPTIONS && !subscribed.contains(&request.uri) {
-            return Err(ErrorData::invalid_params(
-                format!("a session may subscribe to at most {MAX_SUBSCRIPTIONS} resources: unsubscribe from one first"),
-                None,
-            ));
-        }
-        subscribed.insert(request.uri);
-        Ok(())
+        let uri = request.uri.clone();
+        self.traced("resources/subscribe", Target::Resource(&uri), &context, async {
+            if self.server.extensions().resource_handler(&request.uri).is_none() {
+                return Err(resource_not_found(&request.uri));
+            }
+            let mut subscribed = self
+                .subscriptions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if subscribed.len() >= MAX_SUBSCRIPTIONS && !subscribed.contains(&request.uri) {
+                return Err(ErrorData::invalid_params(
+                    format!(
+                        "a session may subscribe to at most {MAX_SUBSCRIPTIONS} resources: unsubscribe from one first"
+                    ),
+                    None,
+                ));
+            }
+            subscribed.insert(request.uri.clone());
+            Ok(())
+        })
+        .await
     }
 
     /// Every category is accepted; rmcp keeps those the client asked for and the server
@@ -407,22 +498,29 @@ impl ServerHandler for Handler {
     async fn unsubscribe(
         &self,
         request: UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.subscriptions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&request.uri);
-        Ok(())
+        let uri = request.uri.clone();
+        self.traced("resources/unsubscribe", Target::Resource(&uri), &context, async {
+            self.subscriptions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&request.uri);
+            Ok(())
+        })
+        .await
     }
 
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let prompts: Vec<_> = self.server.extensions().prompts.iter().map(|(p, _)| p).collect();
-        Ok(ListPromptsResult::with_all_items(from_json(prompts)?))
+        self.traced("prompts/list", Target::None, &context, async {
+            let prompts: Vec<_> = self.server.extensions().prompts.iter().map(|(p, _)| p).collect();
+            Ok(ListPromptsResult::with_all_items(from_json(prompts)?))
+        })
+        .await
     }
 
     async fn get_prompt(
@@ -430,76 +528,86 @@ impl ServerHandler for Handler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let Some((prompt, handler)) = self.server.extensions().prompt(&request.name) else {
-            return Err(ErrorData::invalid_params(
-                format!("Unknown prompt: {}", request.name),
-                None,
-            ));
-        };
-        let arguments = request.arguments.unwrap_or_default();
-        if let Some(missing) = prompt
-            .arguments
-            .iter()
-            .find(|a| a.required && !arguments.contains_key(&a.name))
-        {
-            return Err(ErrorData::invalid_params(
-                format!("Missing required argument: {}", missing.name),
-                None,
-            ));
-        }
-        let echoed = Echoed {
-            method: "prompts/get",
-            target: request.name.clone(),
-            arguments: json!(arguments),
-            responses: request.input_responses,
-            state: request.request_state,
-        };
-        let outcome = rounds::run(&self.server, &context, self.context(&context), echoed, |cx| {
-            handler(arguments, cx)
+        let name = request.name.clone();
+        self.traced("prompts/get", Target::Prompt(&name), &context, async {
+            let Some((prompt, handler)) = self.server.extensions().prompt(&request.name) else {
+                return Err(ErrorData::invalid_params(
+                    format!("Unknown prompt: {}", request.name),
+                    None,
+                ));
+            };
+            let arguments = request.arguments.unwrap_or_default();
+            if let Some(missing) = prompt
+                .arguments
+                .iter()
+                .find(|a| a.required && !arguments.contains_key(&a.name))
+            {
+                return Err(ErrorData::invalid_params(
+                    format!("Missing required argument: {}", missing.name),
+                    None,
+                ));
+            }
+            let echoed = Echoed {
+                method: "prompts/get",
+                target: request.name.clone(),
+                arguments: json!(arguments),
+                responses: request.input_responses,
+                state: request.request_state,
+            };
+            let outcome = rounds::run(&self.server, &context, self.context(&context), echoed, |cx| {
+                handler(arguments, cx)
+            })
+            .await?;
+            let result = match outcome {
+                Outcome::InputRequired(result) => return Ok(result.into()),
+                Outcome::Done(result) => result.map_err(handler_error)?,
+            };
+            let result: GetPromptResult = from_json(result)?;
+            Ok(result.into())
         })
-        .await?;
-        let result = match outcome {
-            Outcome::InputRequired(result) => return Ok(result.into()),
-            Outcome::Done(result) => result.map_err(handler_error)?,
-        };
-        let result: GetPromptResult = from_json(result)?;
-        Ok(result.into())
+        .await
     }
 
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let Some(completer) = &self.server.extensions().completer else {
-            return Err(ErrorData::invalid_request("completions are not supported", None));
-        };
-        let reference = request
-            .r#ref
-            .as_prompt_name()
-            .or(request.r#ref.as_resource_uri())
-            .unwrap_or_default()
-            .to_owned();
-        let values = completer(CompletionRequest {
-            reference,
-            argument: request.argument.name.clone(),
-            value: request.argument.value.clone(),
+        self.traced("completion/complete", Target::None, &context, async {
+            let Some(completer) = &self.server.extensions().completer else {
+                return Err(ErrorData::invalid_request("completions are not supported", None));
+            };
+            let reference = request
+                .r#ref
+                .as_prompt_name()
+                .or(request.r#ref.as_resource_uri())
+                .unwrap_or_default()
+                .to_owned();
+            let values = completer(CompletionRequest {
+                reference,
+                argument: request.argument.name.clone(),
+                value: request.argument.value.clone(),
+            })
+            .await;
+            let total = values.len();
+            let shown: Vec<String> = values.into_iter().take(100).collect();
+            from_json(json!({"completion": {"values": shown, "total": total, "hasMore": total > 100}}))
         })
-        .await;
-        let total = values.len();
-        let shown: Vec<String> = values.into_iter().take(100).collect();
-        from_json(json!({"completion": {"values": shown, "total": total, "hasMore": total > 100}}))
+        .await
     }
 
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let level: LogLevel =
-            serde_json::from_value(json!(request.level)).map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
-        *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(level);
-        Ok(())
+        self.traced("logging/setLevel", Target::None, &context, async {
+            let level: LogLevel = serde_json::from_value(json!(request.level))
+                .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+            *self.level.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(level);
+            Ok(())
+        })
+        .await
     }
 }
 

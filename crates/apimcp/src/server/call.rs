@@ -17,7 +17,7 @@ use super::registry::{ServedTool, ToolSet};
 use super::{BuildError, Context, Extensions, McpServer};
 use crate::auth::Principal;
 use crate::call::{ToolOutput, build_request, response_output};
-use crate::telemetry::{ServerCall, TraceCarrier, UpstreamCall};
+use crate::telemetry::{Answer, RequestTrace, ServerRequest, Target, UpstreamCall};
 
 /// Who is calling: rmcp's path has the whole client context; the fast path only the request's
 /// headers and principal, and leaves custom tools (which may talk back to the client) to rmcp.
@@ -27,9 +27,14 @@ pub(crate) enum Caller<'a> {
     Fast {
         headers: &'a HeaderMap,
         principal: Option<&'a Principal>,
+        id: &'a RawValue,
         meta: Option<&'a RawValue>,
     },
 }
+
+const TOOLS_CALL: &str = "tools/call";
+/// The JSON-RPC code of an unknown tool.
+const INVALID_PARAMS: i32 = -32602;
 
 impl Caller<'_> {
     fn headers(&self) -> Option<&HeaderMap> {
@@ -39,11 +44,11 @@ impl Caller<'_> {
         }
     }
 
-    /// The trace context the request's `_meta` carries.
-    fn trace(&self) -> Option<TraceCarrier> {
+    /// What the request's span records besides its headers.
+    fn trace(&self) -> RequestTrace {
         match self {
             Caller::Full(context) => context.trace.clone(),
-            Caller::Fast { meta, .. } => meta.and_then(TraceCarrier::from_raw),
+            Caller::Fast { id, meta, .. } => RequestTrace::from_raw(Some(id), *meta),
         }
     }
 
@@ -76,6 +81,7 @@ impl McpServer {
         arguments: Option<Map<String, Value>>,
         headers: &HeaderMap,
         principal: Option<&Principal>,
+        id: &RawValue,
         meta: Option<&RawValue>,
     ) -> Option<ToolOutput> {
         let set = self.tools();
@@ -87,12 +93,14 @@ impl McpServer {
         let caller = Caller::Fast {
             headers,
             principal,
+            id,
             meta,
         };
         self.dispatch(&set, name, arguments, caller).await
     }
 
-    /// Every path's tool call passes here once: its server span and duration.
+    /// Every path's tool call passes here once: its server span and duration (the other
+    /// requests get theirs where rmcp's handler or the fast path answers them).
     async fn dispatch(
         &self,
         set: &ToolSet,
@@ -100,9 +108,15 @@ impl McpServer {
         arguments: Option<Map<String, Value>>,
         caller: Caller<'_>,
     ) -> Option<ToolOutput> {
-        let traced = ServerCall::start(name, caller.headers(), || caller.trace());
+        let traced = ServerRequest::start(TOOLS_CALL, Target::Tool(name), caller.headers(), || caller.trace());
         let output = self.route(set, name, arguments, caller).instrument(traced.span()).await;
-        traced.finish(name, output.as_ref());
+        let answer = match &output {
+            // An unknown tool: rmcp's path answers it with invalid params.
+            None => Answer::Error(INVALID_PARAMS),
+            Some(output) if output.is_error => Answer::ToolError,
+            Some(_) => Answer::Ok,
+        };
+        traced.finish(Target::Tool(name), answer);
         output
     }
 

@@ -140,8 +140,8 @@ pub struct Context {
     pub(crate) principal: Option<crate::auth::Principal>,
     /// A 2026-07-28 request: questions end the round instead of going to the client.
     pub(crate) rounds: Option<Arc<Rounds>>,
-    /// The trace context of the request's `_meta`.
-    pub(crate) trace: Option<crate::telemetry::TraceCarrier>,
+    /// What the request's span records: its id, revision and `_meta` trace context.
+    pub(crate) trace: crate::telemetry::RequestTrace,
 }
 
 impl std::fmt::Debug for Context {

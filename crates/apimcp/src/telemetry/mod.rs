@@ -1,7 +1,7 @@
 //! Traces and metrics through the OpenTelemetry API, so an operator can follow one agent
 //! request from the MCP client through apimcp into the API, and alert on what the agents do.
 //!
-//! The library only emits: a server span per tool call and a client span per API request (as
+//! The library only emits: a server span per MCP request and a client span per API request (as
 //! `tracing` spans of target [`SPAN_TARGET`], which `tracing-opentelemetry` turns into
 //! OpenTelemetry spans), and metrics on the global meter once [`enable_metrics`] is called.
 //! The program that links it installs the providers and exporters (the `apimcp` command does,
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub(crate) use carrier::TraceCarrier;
 pub use metrics::enable_metrics;
 pub(crate) use metrics::{auth_refused, count_oauth_proxy, rejected, session_closed, session_opened};
-pub(crate) use spans::{ServerCall, UpstreamCall};
+pub(crate) use spans::{Answer, RequestTrace, ServerRequest, Target, UpstreamCall};
 
 /// The `tracing` target of apimcp's OpenTelemetry spans: a subscriber enables it for its
 /// OpenTelemetry layer only (a log formatter has no use for a span per call).

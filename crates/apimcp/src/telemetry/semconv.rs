@@ -9,12 +9,24 @@ pub const MCP_METHOD_NAME: &str = "mcp.method.name";
 pub const MCP_SESSION_ID: &str = "mcp.session.id";
 /// The MCP revision the request was made under (`MCP-Protocol-Version`).
 pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
+/// The JSON-RPC `id` of a request, as text (`7`, `req-7`).
+pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
 /// The tool a `tools/call` names.
 pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
-/// What the model asked for: `execute_tool` for a tool call.
+/// The prompt a `prompts/get` names.
+pub const GEN_AI_PROMPT_NAME: &str = "gen_ai.prompt.name";
+/// The resource a `resources/read`, `resources/subscribe` or `resources/unsubscribe` names.
+pub const MCP_RESOURCE_URI: &str = "mcp.resource.uri";
+/// What the model asked for: [`EXECUTE_TOOL`] for a tool call, unset otherwise.
 pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+/// The `gen_ai.operation.name` of a tool call.
+pub const EXECUTE_TOOL: &str = "execute_tool";
+/// `tcp` for HTTP (Streamable HTTP, legacy SSE), `pipe` for stdio.
+pub const NETWORK_TRANSPORT: &str = "network.transport";
 /// Why a request or call failed: `tool_error`, a JSON-RPC error code, a dispatch failure.
 pub const ERROR_TYPE: &str = "error.type";
+/// The JSON-RPC error code of a failed request, as text (`-32602`).
+pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
 /// The `error.type` of a tool result with `isError: true`.
 pub const TOOL_ERROR: &str = "tool_error";
 /// The HTTP method of the API request.

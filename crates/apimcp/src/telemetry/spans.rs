@@ -1,4 +1,5 @@
-//! The two spans of a tool call and the metrics recorded when they end.
+//! The server span of each MCP request, the client span of each API request, and the metrics
+//! recorded when they end.
 
 use std::time::Instant;
 
@@ -6,86 +7,177 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::Injector;
+use serde_json::value::RawValue;
 use tracing::Span;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::metrics::{instruments, record};
 use super::{SPAN_TARGET, TraceCarrier, records_arguments, semconv};
-use crate::call::ToolOutput;
 
-const TOOLS_CALL: &str = "tools/call";
-
-/// The server span of one `tools/call` and its start, for the duration metric.
-pub(crate) struct ServerCall {
-    span: Span,
-    started: Option<Instant>,
+/// What an MCP request acts on: a tool or prompt names its span (`tools/call get_item`); a
+/// resource's URI is an attribute only, as the conventions advise (it is high-cardinality).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target<'a> {
+    None,
+    Tool(&'a str),
+    Prompt(&'a str),
+    Resource(&'a str),
 }
 
-impl ServerCall {
-    /// Starts the span, its parent the trace context of `_meta` (`meta`, only asked for when
-    /// the span is recorded) or else of the HTTP headers.
-    pub(crate) fn start(tool: &str, headers: Option<&HeaderMap>, meta: impl FnOnce() -> Option<TraceCarrier>) -> Self {
+/// What a request's span says of it besides its method and target, gathered only when the
+/// span is recorded: its JSON-RPC id, the revision rmcp negotiated (stdio and legacy SSE have
+/// no `MCP-Protocol-Version` header) and the trace context of its `_meta`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RequestTrace {
+    pub(crate) id: Option<String>,
+    pub(crate) protocol_version: Option<String>,
+    pub(crate) carrier: Option<TraceCarrier>,
+}
+
+impl RequestTrace {
+    /// From the fast path's raw envelope: the id as the client wrote it (a string unquoted).
+    pub(crate) fn from_raw(id: Option<&RawValue>, meta: Option<&RawValue>) -> Self {
+        let id = id.map(|id| serde_json::from_str::<String>(id.get()).unwrap_or_else(|_| id.get().to_owned()));
+        Self {
+            id,
+            protocol_version: None,
+            carrier: meta.and_then(TraceCarrier::from_raw),
+        }
+    }
+}
+
+/// How an MCP request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Ok,
+    /// A tool result with `isError: true`.
+    ToolError,
+    /// A JSON-RPC error, by its code.
+    Error(i32),
+}
+
+/// The server span of one MCP request and its start, for the duration metric.
+pub(crate) struct ServerRequest {
+    span: Span,
+    started: Option<Instant>,
+    method: &'static str,
+}
+
+impl ServerRequest {
+    /// Starts the span of `method` on `target`. `headers` are the HTTP request's (none on
+    /// stdio); `describe` is asked only when the span is recorded.
+    pub(crate) fn start(
+        method: &'static str,
+        target: Target<'_>,
+        headers: Option<&HeaderMap>,
+        describe: impl FnOnce() -> RequestTrace,
+    ) -> Self {
         let span = tracing::info_span!(
             target: SPAN_TARGET,
             "mcp.server",
             otel.name = Empty,
             otel.kind = "server",
             otel.status_code = Empty,
-            { semconv::MCP_METHOD_NAME } = TOOLS_CALL,
-            { semconv::GEN_AI_OPERATION_NAME } = "execute_tool",
-            { semconv::GEN_AI_TOOL_NAME } = tool,
+            { semconv::MCP_METHOD_NAME } = method,
+            { semconv::GEN_AI_OPERATION_NAME } = Empty,
+            { semconv::GEN_AI_TOOL_NAME } = Empty,
+            { semconv::GEN_AI_PROMPT_NAME } = Empty,
+            { semconv::MCP_RESOURCE_URI } = Empty,
+            { semconv::JSONRPC_REQUEST_ID } = Empty,
             { semconv::MCP_SESSION_ID } = Empty,
             { semconv::MCP_PROTOCOL_VERSION } = Empty,
+            { semconv::NETWORK_TRANSPORT } = Empty,
             { semconv::ERROR_TYPE } = Empty,
+            { semconv::RPC_RESPONSE_STATUS_CODE } = Empty,
         );
         if !span.is_disabled() {
-            describe_server(&span, tool, headers, meta);
+            describe_server(&span, method, target, headers, describe());
         }
         let started = instruments().map(|_| Instant::now());
-        Self { span, started }
+        Self { span, started, method }
     }
 
     pub(crate) fn span(&self) -> Span {
         self.span.clone()
     }
 
-    /// Ends the call: `None` is an unknown tool (a JSON-RPC invalid params error).
-    pub(crate) fn finish(self, tool: &str, output: Option<&ToolOutput>) {
-        let error = match output {
-            None => Some("-32602"),
-            Some(output) if output.is_error => Some(semconv::TOOL_ERROR),
-            Some(_) => None,
+    /// Ends the request. `target` is given again for the metric, which names a tool or prompt
+    /// only when the request did not fail as a request (an unknown name is the client's to
+    /// choose, so it is kept out and the series stay bounded).
+    pub(crate) fn finish(self, target: Target<'_>, answer: Answer) {
+        let code;
+        let error = match answer {
+            Answer::Ok => None,
+            Answer::ToolError => Some(semconv::TOOL_ERROR),
+            Answer::Error(c) => {
+                code = c.to_string();
+                Some(code.as_str())
+            }
         };
         if let Some(error) = error {
             self.span.record(semconv::ERROR_TYPE, error);
+            if matches!(answer, Answer::Error(_)) {
+                self.span.record(semconv::RPC_RESPONSE_STATUS_CODE, error);
+            }
             self.span.record("otel.status_code", "error");
         }
         let (Some(metrics), Some(started)) = (instruments(), self.started) else {
             return;
         };
-        let mut attributes = vec![KeyValue::new(semconv::MCP_METHOD_NAME, TOOLS_CALL)];
-        // An unknown tool's name is the client's to choose: kept out, so the series are bounded.
-        if output.is_some() {
-            attributes.push(KeyValue::new(semconv::GEN_AI_TOOL_NAME, tool.to_owned()));
+        let mut attributes = vec![KeyValue::new(semconv::MCP_METHOD_NAME, self.method)];
+        if !matches!(answer, Answer::Error(_)) {
+            let named = match target {
+                Target::Tool(tool) => Some((semconv::GEN_AI_TOOL_NAME, tool)),
+                Target::Prompt(prompt) => Some((semconv::GEN_AI_PROMPT_NAME, prompt)),
+                Target::None | Target::Resource(_) => None,
+            };
+            if let Some((key, name)) = named {
+                attributes.push(KeyValue::new(key, name.to_owned()));
+            }
         }
         if let Some(error) = error {
-            attributes.push(KeyValue::new(semconv::ERROR_TYPE, error));
+            attributes.push(KeyValue::new(semconv::ERROR_TYPE, error.to_owned()));
         }
         record(&metrics.operation_duration, started.elapsed(), &attributes);
     }
 }
 
-fn describe_server(span: &Span, tool: &str, headers: Option<&HeaderMap>, meta: impl FnOnce() -> Option<TraceCarrier>) {
-    span.record("otel.name", format!("{TOOLS_CALL} {tool}"));
+fn describe_server(span: &Span, method: &str, target: Target<'_>, headers: Option<&HeaderMap>, request: RequestTrace) {
+    match target {
+        Target::Tool(tool) => {
+            span.record("otel.name", format!("{method} {tool}"));
+            span.record(semconv::GEN_AI_OPERATION_NAME, semconv::EXECUTE_TOOL);
+            span.record(semconv::GEN_AI_TOOL_NAME, tool);
+        }
+        Target::Prompt(prompt) => {
+            span.record("otel.name", format!("{method} {prompt}"));
+            span.record(semconv::GEN_AI_PROMPT_NAME, prompt);
+        }
+        Target::Resource(uri) => {
+            span.record("otel.name", method);
+            span.record(semconv::MCP_RESOURCE_URI, uri);
+        }
+        Target::None => {
+            span.record("otel.name", method);
+        }
+    }
+    if let Some(id) = &request.id {
+        span.record(semconv::JSONRPC_REQUEST_ID, id.as_str());
+    }
+    // Stdio is the one transport without HTTP headers.
+    span.record(
+        semconv::NETWORK_TRANSPORT,
+        if headers.is_some() { "tcp" } else { "pipe" },
+    );
     let header = |name: &str| headers.and_then(|h| h.get(name)).and_then(|v| v.to_str().ok());
     if let Some(session) = header("mcp-session-id") {
         span.record(semconv::MCP_SESSION_ID, session);
     }
-    if let Some(version) = header("mcp-protocol-version") {
+    if let Some(version) = header("mcp-protocol-version").or(request.protocol_version.as_deref()) {
         span.record(semconv::MCP_PROTOCOL_VERSION, version);
     }
-    let carrier = meta().or_else(|| headers.and_then(TraceCarrier::from_headers));
+    let carrier = request.carrier.or_else(|| headers.and_then(TraceCarrier::from_headers));
     if let Some(carrier) = carrier {
         // Fails only when no OpenTelemetry layer records the span, and then it has no parent.
         let _ = span.set_parent(carrier.context());

@@ -29,6 +29,7 @@ use crate::auth::AuthState;
 use crate::call::ToolOutput;
 use crate::mcp::{HttpEndpoint, ResultMembers, readable_capabilities};
 use crate::server::McpServer;
+use crate::telemetry::{Answer, RequestTrace, ServerRequest, Target};
 
 /// From this revision on, requests carry their lifecycle in `_meta`, not in a session.
 const STATELESS_REVISION: &str = "2026-07-28";
@@ -205,7 +206,7 @@ impl FastPath {
             // The result is written in place, after the envelope.
             Some(call) => {
                 self.lifecycle(&parts.headers, call.meta, era, method, Some(&call.name))?;
-                let output = self.call(parts, call, era).await?;
+                let output = self.call(parts, id, call, era).await?;
                 let start = body.len();
                 serde_json::to_writer(&mut body, &output).ok()?;
                 let after_brace = start + 1;
@@ -218,6 +219,9 @@ impl FastPath {
                 let params = envelope.list_params()?;
                 self.lifecycle(&parts.headers, params.meta, era, method, None)?;
                 let page = self.page(params.cursor.as_deref())?;
+                let traced = ServerRequest::start("tools/list", Target::None, Some(&parts.headers), || {
+                    RequestTrace::from_raw(Some(id), params.meta)
+                });
                 body.push(b'{');
                 body.extend_from_slice(members.list.as_bytes());
                 body.extend_from_slice(br#""tools":"#);
@@ -227,6 +231,7 @@ impl FastPath {
                     serde_json::to_writer(&mut tail, next).ok()?;
                 }
                 tail.extend_from_slice(b"}}");
+                traced.finish(Target::None, Answer::Ok);
                 Body::new(Pieces::new([body.into(), page.json, tail.into()]))
             }
             None => return None,
@@ -289,7 +294,7 @@ impl FastPath {
 
     /// A derived tool's call without a progress token; `None` for anything else (and, from
     /// 2026-07-28, for a tool whose schema asks for `Mcp-Param-*` headers: rmcp checks them).
-    async fn call(&self, parts: &Parts, call: CallParams<'_>, era: Era) -> Option<ToolOutput> {
+    async fn call(&self, parts: &Parts, id: &RawValue, call: CallParams<'_>, era: Era) -> Option<ToolOutput> {
         if call.wants_progress() {
             return None;
         }
@@ -303,6 +308,7 @@ impl FastPath {
                 call.arguments,
                 &parts.headers,
                 parts.extensions.get(),
+                id,
                 call.meta,
             )
             .await

@@ -65,7 +65,8 @@ impl McpServer {
     }
 }
 
-/// Removes the session when its event stream ends (the client went away).
+/// Removes the session when its event stream ends (the client went away); the sessions gauge
+/// counts it while it lives.
 struct SessionGuard {
     sessions: Sessions,
     id: String,
@@ -74,6 +75,7 @@ struct SessionGuard {
 impl Drop for SessionGuard {
     fn drop(&mut self) {
         lock(&self.sessions).remove(&self.id);
+        crate::telemetry::session_closed();
     }
 }
 
@@ -95,6 +97,7 @@ async fn open_stream(State(state): State<SseState>, request: Request) -> Respons
         principal,
     };
     lock(&state.sessions).insert(id.clone(), entry);
+    crate::telemetry::session_opened();
     let guard = SessionGuard {
         sessions: state.sessions.clone(),
         id: id.clone(),
