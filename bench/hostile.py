@@ -162,8 +162,20 @@ def main():
               f" {per_kb:.1f} KB a session")
     if args.flood:
         started = time.time()
+        peak = [0.0]
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.5):
+                peak[0] = max(peak[0], rss_mb(args.pid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
         statuses = flood(args.url, args.flood, args.threads)
-        print(f"flood: {args.flood} initialize in {time.time() - started:.1f} s: {dict(statuses)}")
+        done.set()
+        sampler.join()
+        print(f"flood: {args.flood} initialize in {time.time() - started:.1f} s: {dict(statuses)};"
+              f" RSS at most {peak[0]:.1f} MB during it")
         print(f"RSS after the flood: {rss_mb(args.pid):.1f} MB; a normal call: {normal_call_ms(args.url)}")
     if args.slow:
         opened, still_open = slow_clients(args.url, args.slow, args.slow_wait)

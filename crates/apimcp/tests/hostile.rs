@@ -47,7 +47,11 @@ async fn send(router: &Router, path: &str, headers: &[(&str, &str)], body: impl 
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     // rmcp's path may answer as an event stream: the message is its last `data:`.
     let text = String::from_utf8_lossy(&bytes);
-    let message = text.lines().rev().find_map(|l| l.strip_prefix("data: ")).unwrap_or(&text);
+    let message = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or(&text);
     let json = serde_json::from_str(message).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
     (status, json)
 }
@@ -364,7 +368,11 @@ async fn idle_sessions_are_evicted_least_recently_used_first_and_expire() {
     let c = c.expect("c");
     assert_eq!(use_session(&router, &b, true).await, 404, "b expired");
     assert_eq!(use_session(&router, &c, false).await, 404, "c expired");
-    assert_eq!(initialize_from(&router, [10, 0, 0, 3]).await.0, 200, "expired ones make room");
+    assert_eq!(
+        initialize_from(&router, [10, 0, 0, 3]).await.0,
+        200,
+        "expired ones make room"
+    );
 }
 
 #[tokio::test]

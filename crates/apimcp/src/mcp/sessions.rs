@@ -184,7 +184,12 @@ pub(crate) struct BoundedSessions {
 }
 
 impl BoundedSessions {
-    pub(crate) fn new(workers: LocalSessionManager, limits: Limits, handler: Handler, cancel: CancellationToken) -> Self {
+    pub(crate) fn new(
+        workers: LocalSessionManager,
+        limits: Limits,
+        handler: Handler,
+        cancel: CancellationToken,
+    ) -> Self {
         let limits = Limits {
             max: limits.max.max(1),
             max_per_address: limits.max_per_address.max(1),
@@ -323,16 +328,25 @@ impl BoundedSessions {
     /// Session `id` with a worker running: woken (and `initialize` replayed) if it sleeps.
     async fn awake(&self, id: &SessionId) -> Result<(), LocalSessionManagerError> {
         let workers = &self.shared.workers;
-        if workers.has_session(id).await? {
-            return Ok(());
-        }
         let not_found = || LocalSessionManagerError::SessionNotFound(id.clone());
-        let kept = self.book().records.get(id).map(|r| r.kept.clone()).ok_or_else(not_found)?;
+        let kept = self
+            .book()
+            .records
+            .get(id)
+            .map(|r| r.kept.clone())
+            .ok_or_else(not_found)?;
+        // Taken even when a worker is there: one being woken is there before its handshake
+        // is done, and a request must not reach it before.
         let _waking = kept.waking.lock().await;
         if workers.has_session(id).await? {
             return Ok(());
         }
-        let hello = self.book().records.get(id).and_then(|r| r.hello.clone()).ok_or_else(not_found)?;
+        let hello = self
+            .book()
+            .records
+            .get(id)
+            .and_then(|r| r.hello.clone())
+            .ok_or_else(not_found)?;
         let RestoreOutcome::Restored(transport) = workers.restore_session(id.clone()).await? else {
             return Ok(());
         };
@@ -346,7 +360,12 @@ impl BoundedSessions {
 
     /// Serves a woken worker of session `id` until it ends, and stops it once the session has
     /// been quiet for [`QUIET`].
-    fn run_worker(&self, id: SessionId, transport: <LocalSessionManager as SessionManager>::Transport, level: Arc<Mutex<Option<LogLevel>>>) {
+    fn run_worker(
+        &self,
+        id: SessionId,
+        transport: <LocalSessionManager as SessionManager>::Transport,
+        level: Arc<Mutex<Option<LogLevel>>>,
+    ) {
         let handler = self.handler.with_level(level);
         let ct = self.cancel.child_token();
         let shared = self.shared.clone();
@@ -414,7 +433,9 @@ fn hello_of(message: &ClientJsonRpcMessage) -> Option<Box<str>> {
     let ClientRequest::InitializeRequest(initialize) = &request.request else {
         return None;
     };
-    serde_json::to_string(&initialize.params).ok().map(String::into_boxed_str)
+    serde_json::to_string(&initialize.params)
+        .ok()
+        .map(String::into_boxed_str)
 }
 
 /// A response stream of a session, counted while open (a session with a stream open is in
