@@ -45,7 +45,14 @@ async fn send(router: &Router, path: &str, headers: &[(&str, &str)], body: impl 
     let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
+    // rmcp's path may answer as an event stream: the message is its last `data:`.
+    let text = String::from_utf8_lossy(&bytes);
+    let message = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or(&text);
+    let json = serde_json::from_str(message).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
     (status, json)
 }
 
@@ -321,5 +328,74 @@ async fn a_refused_large_body_does_not_cost_the_connection() {
             .unwrap_or_else(|| panic!("a content-length: {head}"));
         let mut rest = vec![0u8; length];
         socket.read_exact(&mut rest).await.expect("the body");
+    }
+}
+
+/// A call in session `session` (a tool call on the fast path, or `ping`, which rmcp answers
+/// and wakes the session's worker for): the status, after checking a 200's answer.
+async fn use_session(router: &Router, session: &str, rmcp_path: bool) -> u16 {
+    let body = if rmcp_path {
+        json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})
+    } else {
+        rpc::tools_call(7, "get_item", json!({"item_id": 1}))
+    };
+    let headers = [("mcp-session-id", session), ("mcp-protocol-version", "2025-06-18")];
+    let (status, reply) = send(router, "/mcp", &headers, body.to_string()).await;
+    match status {
+        200 if rmcp_path => assert_eq!(reply["result"], json!({}), "{reply}"),
+        200 => assert_eq!(reply["result"]["structuredContent"]["id"], 1, "{reply}"),
+        _ => assert_error(&(status, reply), 404, -32001),
+    }
+    status
+}
+
+#[tokio::test]
+async fn idle_sessions_are_evicted_least_recently_used_first_and_expire() {
+    // Idle after half the idle timeout: evictable after 500 ms, gone after 1 s.
+    let idle = std::time::Duration::from_secs(1);
+    let router = app_with(|builder| builder.max_sessions(2, 2).session_idle(idle));
+    let a = initialize_from(&router, [10, 0, 0, 1]).await.2.expect("a");
+    let b = initialize_from(&router, [10, 0, 0, 1]).await.2.expect("b");
+    let (status, retry_after, _) = initialize_from(&router, [10, 0, 0, 2]).await;
+    assert_eq!((status, retry_after.is_some()), (503, true), "neither is idle yet");
+    tokio::time::sleep(idle / 2 + idle / 10).await;
+    assert_eq!(use_session(&router, &b, true).await, 200, "b is used, a stays idle");
+    let (status, _, c) = initialize_from(&router, [10, 0, 0, 2]).await;
+    assert_eq!(status, 200, "the least recently used idle session makes room");
+    assert_eq!(use_session(&router, &a, false).await, 404, "a was evicted");
+    assert_eq!(use_session(&router, &b, false).await, 200, "b, in use, stays");
+    tokio::time::sleep(idle + idle / 10).await;
+    let c = c.expect("c");
+    assert_eq!(use_session(&router, &b, true).await, 404, "b expired");
+    assert_eq!(use_session(&router, &c, false).await, 404, "c expired");
+    assert_eq!(
+        initialize_from(&router, [10, 0, 0, 3]).await.0,
+        200,
+        "expired ones make room"
+    );
+}
+
+#[tokio::test]
+async fn sessions_in_use_survive_a_flood_of_new_ones() {
+    let router = app_with(|builder| builder.max_sessions(8, 8));
+    let mut active = Vec::new();
+    for _ in 0..2 {
+        active.push(initialize_from(&router, [10, 0, 0, 1]).await.2.expect("a session"));
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    for round in 0..200 {
+        let (status, retry_after, _) = initialize_from(&router, [10, 0, 1, (round % 50) as u8]).await;
+        assert_eq!(retry_after.is_some(), status == 503, "{status}");
+        *statuses.entry(status).or_insert(0) += 1;
+        if round % 20 == 0 {
+            for (i, session) in active.iter().enumerate() {
+                assert_eq!(use_session(&router, session, i % 2 == 0).await, 200, "round {round}");
+            }
+        }
+    }
+    assert_eq!(statuses, [(200, 6), (503, 194)].into(), "the cap holds");
+    for session in &active {
+        assert_eq!(use_session(&router, session, false).await, 200);
+        assert_eq!(use_session(&router, session, true).await, 200);
     }
 }

@@ -150,6 +150,15 @@ impl Handler {
         }
     }
 
+    /// A copy for a woken session, with the session's log level.
+    fn with_level(&self, level: Arc<Mutex<Option<LogLevel>>>) -> Self {
+        Self {
+            server: self.server.clone(),
+            cache: self.cache.clone(),
+            level,
+        }
+    }
+
     fn context(&self, context: &RequestContext<RoleServer>) -> Context {
         let parts = context.extensions.get::<http::request::Parts>();
         let headers = parts.map(|p| p.headers.clone());

@@ -14,7 +14,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 
 use super::Handler;
-use super::sessions::{BoundedSessions, SessionsFull};
+use super::sessions::{BoundedSessions, Limits, SessionsFull};
 use crate::server::McpServer;
 
 /// The Streamable HTTP endpoint: rmcp's service on bounded sessions, and a way to ask whether
@@ -41,6 +41,11 @@ impl HttpEndpoint {
         self.sessions.opened_by(id, address, principal);
     }
 
+    /// Ends session `id` (a `DELETE` rmcp accepted).
+    pub(crate) async fn end(&self, id: &str) {
+        self.sessions.end(&Arc::from(id)).await;
+    }
+
     /// Whether session `id` belongs to another principal than `principal`.
     pub(crate) fn foreign(&self, id: &str, principal: Option<&str>) -> bool {
         self.sessions.foreign(id, principal)
@@ -52,7 +57,13 @@ pub(crate) fn streamable_http(server: &McpServer, cancel: CancellationToken) -> 
     let options = server.options();
     let mut local = LocalSessionManager::default();
     local.session_config.keep_alive = Some(options.session_idle);
-    let sessions = BoundedSessions::new(local, options.max_sessions, options.max_sessions_per_address);
+    let limits = Limits {
+        max: options.max_sessions,
+        max_per_address: options.max_sessions_per_address,
+        idle: options.session_idle,
+    };
+    let handler = Handler::new(server.clone());
+    let sessions = BoundedSessions::new(local, limits, handler.clone(), cancel.clone());
     let sessions = Arc::new(sessions);
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
@@ -61,7 +72,6 @@ pub(crate) fn streamable_http(server: &McpServer, cancel: CancellationToken) -> 
         // session even here, and clients cap an SSE event (the Python SDK at 1 MiB).
         .with_json_response(true)
         .with_cancellation_token(cancel);
-    let handler = Handler::new(server.clone());
     let service = StreamableHttpService::new(move || Ok(handler.for_session()), sessions.clone(), config);
     HttpEndpoint { service, sessions }
 }

@@ -99,8 +99,12 @@ impl FastPath {
             return refusal;
         }
         let delete = request.method() == Method::DELETE;
+        let session = request.headers().get("mcp-session-id").cloned();
         let response = self.rmcp(request, false).await;
         if delete && response.status() == StatusCode::ACCEPTED {
+            if let Some(id) = session.as_ref().and_then(|v| v.to_str().ok()) {
+                self.endpoint.end(id).await;
+            }
             // A session ended: 204, as clients expect (the Python SDK warns on rmcp's 202).
             return StatusCode::NO_CONTENT.into_response();
         }
