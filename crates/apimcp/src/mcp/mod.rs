@@ -150,12 +150,12 @@ impl Handler {
         }
     }
 
-    /// A copy for a woken session, with the session's log level.
-    fn with_level(&self, level: Arc<Mutex<Option<LogLevel>>>) -> Self {
+    /// A copy for a woken session, with what the session kept: its log level and subscriptions.
+    fn woken(&self, level: Arc<Mutex<Option<LogLevel>>>, subscriptions: peer::Subscriptions) -> Self {
         Self {
             server: self.server.clone(),
-            cache: self.cache.clone(),
             level,
+            subscriptions,
         }
     }
 

@@ -88,6 +88,8 @@ struct Opener {
 struct Kept {
     /// The session's log level (`logging/setLevel`), shared with each worker's handler.
     level: Arc<Mutex<Option<LogLevel>>>,
+    /// The resources the session subscribed to, shared with each worker's handler.
+    subscriptions: super::peer::Subscriptions,
     /// Held while a worker is woken, so that concurrent requests wake one.
     waking: tokio::sync::Mutex<()>,
 }
@@ -350,7 +352,7 @@ impl BoundedSessions {
         let RestoreOutcome::Restored(transport) = workers.restore_session(id.clone()).await? else {
             return Ok(());
         };
-        self.run_worker(id.clone(), transport, kept.level.clone());
+        self.run_worker(id.clone(), transport, &kept);
         let (initialize, initialized) = handshake(&hello).ok_or_else(not_found)?;
         workers.initialize_session(id, initialize).await?;
         workers.accept_message(id, initialized).await?;
@@ -360,13 +362,8 @@ impl BoundedSessions {
 
     /// Serves a woken worker of session `id` until it ends, and stops it once the session has
     /// been quiet for [`QUIET`].
-    fn run_worker(
-        &self,
-        id: SessionId,
-        transport: <LocalSessionManager as SessionManager>::Transport,
-        level: Arc<Mutex<Option<LogLevel>>>,
-    ) {
-        let handler = self.handler.with_level(level);
+    fn run_worker(&self, id: SessionId, transport: <LocalSessionManager as SessionManager>::Transport, kept: &Kept) {
+        let handler = self.handler.woken(kept.level.clone(), kept.subscriptions.clone());
         let ct = self.cancel.child_token();
         let shared = self.shared.clone();
         tokio::spawn(async move {
