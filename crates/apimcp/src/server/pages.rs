@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn cursors_that_were_not_issued_or_are_stale_are_refused() {
         let pages = pages_of(&tools(100, 20_000));
-        let next = pages.page(None).expect("first").next.clone().expect("a next page");
+        let next = pages.page(None).expect("first").next.expect("a next page");
         let other = pages_of(&tools(101, 20_000));
         assert_eq!(other.page(Some(&next)).err(), Some(CursorError::Stale));
         let forged = |text: &str| URL_SAFE_NO_PAD.encode(text);
