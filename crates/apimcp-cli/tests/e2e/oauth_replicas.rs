@@ -289,7 +289,8 @@ fn authorize(front: &Front, person: &Person, client_id: &str, state: &str) -> (S
         panic!("the flow through both replicas ends back at the client: {back:?}");
     };
     assert_eq!(query(&back, "state").as_deref(), Some(state), "{back}");
-    (query(&back, "code").expect("a code"), verifier)
+    let code = query(&back, "code").unwrap_or_else(|| panic!("back at the client without a code: {back}"));
+    (code, verifier)
 }
 
 fn call_get_item(base: &str, token: &str) -> u16 {
