@@ -283,7 +283,7 @@ fn credentials(mut config: AuthConfig, section: &AuthSection) -> AuthConfig {
     config
 }
 
-/// The provider's plain options: scope, metadata path, registration rate, refresh grace.
+/// The provider's plain options: scope, metadata path, rate limits, refresh grace.
 fn provider_options(mut config: AuthConfig, section: &AuthSection) -> AuthConfig {
     if let Some(scope) = &section.default_scope {
         config = config.default_scope(scope);
@@ -293,6 +293,9 @@ fn provider_options(mut config: AuthConfig, section: &AuthSection) -> AuthConfig
     }
     if let Some(per_minute) = section.registrations_per_minute {
         config = config.registrations_per_minute(per_minute);
+    }
+    if let Some(per_minute) = section.authorizations_per_minute {
+        config = config.authorizations_per_minute(per_minute);
     }
     if let Some(secs) = section.refresh_grace_secs {
         config = config.refresh_grace(std::time::Duration::from_secs(secs));

@@ -56,6 +56,7 @@ pub(crate) struct AuthSection {
     pub(crate) signing_keys: Option<Vec<Secret>>,
     pub(crate) refresh_grace_secs: Option<u64>,
     pub(crate) registrations_per_minute: Option<u32>,
+    pub(crate) authorizations_per_minute: Option<u32>,
     /// The proxy's shared store, `redis://HOST:PORT[/DB]` (a secret: it may hold a password).
     pub(crate) store: Option<Secret>,
     pub(crate) client_metadata_documents: Option<bool>,

@@ -8,6 +8,7 @@ mod demo_peers;
 mod large_lists;
 mod oauth;
 mod oauth_clients;
+mod oauth_floods;
 mod oauth_proxy;
 mod oauth_replicas;
 mod search_mode;

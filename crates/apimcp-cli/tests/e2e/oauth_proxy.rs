@@ -679,9 +679,13 @@ fn chromium_approves_the_consent_page(server: &Apimcp, mode: &str) {
 
 #[test]
 fn a_standard_provider_behind_the_proxy() {
-    let setup = setup(Mode::Standard, "");
+    let setup = setup(Mode::Standard, crate::oauth_floods::LIMITS_TOML);
     check_metadata(&setup, Mode::Standard);
+    crate::oauth_floods::a_rebound_host_reaches_no_oauth_endpoint(&setup.server);
     code_flow_and_its_failures(&setup);
+    let started = Instant::now();
+    crate::oauth_floods::floods_leave_others_working(&setup.server);
+    eprintln!("floods: {:?}", started.elapsed());
     mcp_remote_completes_the_flow(&setup.server);
     strict_sdk_client_completes_the_flow(&setup.server, false);
     python_client_completes_the_flow(&setup.server, "sdk", false);
@@ -732,6 +736,10 @@ fn refresh(server: &Apimcp, client_id: &str, refresh_token: &str) -> (u16, Value
 /// that was at the provider when apimcp died.
 fn a_restart_loses_nothing(mode: Mode) {
     let mut setup = setup(mode, "");
+    // The provider rotates refresh tokens, as Auth0 does with rotation on.
+    let issuer = setup.issuer;
+    setup.issuer = issuer.env("OIDC_ROTATE", "1");
+    setup.issuer.restart(false);
     let client_id = registered_client(&setup.server);
     let person = Person::new();
     let (verifier, challenge) = pkce();
@@ -768,9 +776,12 @@ fn a_restart_loses_nothing(mode: Mode) {
     let token = again["access_token"].as_str().expect("access token");
     assert_eq!(call_get_item(server, token, 1).status, 200);
     let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token");
-    let (status, fresh) = refresh(server, &client_id, refresh_token);
-    assert_eq!(status, 200, "a refresh token from before the restart: {fresh}");
+    rotation_with_a_grace_window(server, &client_id, refresh_token);
     // RFC 7009 revocation: every refresh token of the grant is refused afterwards.
+    let tokens = authorized_offline(server, &person, &client_id);
+    let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token");
+    let (status, fresh) = refresh(server, &client_id, refresh_token);
+    assert_eq!(status, 200, "{fresh}");
     let latest = fresh["refresh_token"].as_str().unwrap_or(refresh_token);
     let revoked = reqwest::blocking::Client::new()
         .post(server.url("/oauth/revoke"))
@@ -784,6 +795,46 @@ fn a_restart_loses_nothing(mode: Mode) {
         (400, Some("invalid_grant")),
         "{refused}"
     );
+}
+
+/// The provider rotates refresh tokens (`OIDC_ROTATE`): the token from before the restart is
+/// replaced; presented again before its replacement is used, it gets the same answer; once the
+/// replacement is used, it is refused and revokes its whole family.
+fn rotation_with_a_grace_window(server: &Apimcp, client_id: &str, first: &str) {
+    let (status, fresh) = refresh(server, client_id, first);
+    assert_eq!(status, 200, "a refresh token from before the restart: {fresh}");
+    let second = fresh["refresh_token"].as_str().expect("a rotated refresh token");
+    assert_ne!(second, first, "the provider rotates");
+    let (status, again) = refresh(server, client_id, first);
+    assert_eq!(status, 200, "within the grace window: {again}");
+    assert_eq!(
+        again["access_token"], fresh["access_token"],
+        "the same answer, not a second trip"
+    );
+    let (status, third) = refresh(server, client_id, second);
+    assert_eq!(status, 200, "the replacement works: {third}");
+    let third = third["refresh_token"].as_str().expect("rotated again");
+    let (status, refused) = refresh(server, client_id, first);
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "rotated out and its replacement used: {refused}"
+    );
+    let (status, revoked) = refresh(server, client_id, third);
+    assert_eq!(status, 400, "the family is revoked: {revoked}");
+}
+
+/// The code flow again, asking for a refresh token (`offline_access`, `prompt=consent`).
+fn authorized_offline(server: &Apimcp, person: &Person, client_id: &str) -> Value {
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(server, client_id, CLIENT_REDIRECT, &challenge, "offline")
+        .replace("scope=mcp%3Aread", "scope=mcp%3Aread+offline_access&prompt=consent");
+    let Stop::Arrived(back) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("a remembered consent goes straight to the provider and back");
+    };
+    let (status, tokens) = exchange(server, client_id, &query(&back, "code").expect("code"), &verifier);
+    assert_eq!(status, 200, "{tokens}");
+    tokens
 }
 
 #[test]
@@ -831,7 +882,11 @@ fn a_provider_that_is_down_gives_clear_errors_and_no_token() {
         }
         other => panic!("provider down: {other:?}"),
     }
-    // Registration is rate limited (four a minute here; registered_client used all four).
+    // Registration is rate limited per address: four a minute here, of which registered_client
+    // spent one (its three invalid registrations cost nothing).
+    for _ in 0..3 {
+        assert_eq!(register(server, &json!({"redirect_uris": [CLIENT_REDIRECT]})).0, 201);
+    }
     let (status, refused) = register(server, &json!({"redirect_uris": [CLIENT_REDIRECT]}));
     assert_eq!(status, 429, "{refused}");
 }

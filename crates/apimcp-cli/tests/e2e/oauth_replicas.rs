@@ -144,7 +144,7 @@ fn replicas() -> Replicas {
     let ports = [free_port(), free_port()];
     let front = Front::start(ports);
     let toml = format!(
-        "[server]\nstateless = true\npublic_url = \"{front}\"\n[api]\nspec = \"{spec}\"\nupstream = \"{upstream}\"\n[auth]\nissuer = \"{issuer}\"\nsetup_proxies = true\nclient_id = \"proxy-client\"\nclient_secret = \"env:TEST_PROXY_SECRET\"\ndefault_scope = \"openid mcp:read\"\nscopes_supported = [\"mcp:read\", \"mcp:write\"]\nstore = \"{redis}\"\n",
+        "[server]\nstateless = true\npublic_url = \"{front}\"\n[api]\nspec = \"{spec}\"\nupstream = \"{upstream}\"\n[auth]\nissuer = \"{issuer}\"\nsetup_proxies = true\nclient_id = \"proxy-client\"\nclient_secret = \"env:TEST_PROXY_SECRET\"\ndefault_scope = \"openid mcp:read\"\nscopes_supported = [\"mcp:read\", \"mcp:write\"]\nstore = \"{redis}\"\nregistrations_per_minute = {REGISTRATIONS_PER_MINUTE}\n",
         front = front.base,
         spec = demo.url("/openapi.json"),
         upstream = demo.base,
@@ -169,6 +169,39 @@ fn replicas() -> Replicas {
         _demo: demo,
         replicas,
         front,
+    }
+}
+
+/// Registrations from one address a minute, counted in Redis across the replicas.
+const REGISTRATIONS_PER_MINUTE: usize = 6;
+
+/// Registers at the replicas in turn until one says 429: how many registered first. With the
+/// count shared through Redis, never more than the limit (within one minute's window).
+fn registered_until_limited(bases: &[String; 2]) -> usize {
+    let http = reqwest::blocking::Client::new();
+    let window = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 60)
+    };
+    loop {
+        let started = window();
+        let mut registered = 0;
+        for n in 0..4 * REGISTRATIONS_PER_MINUTE {
+            let response = http
+                .post(format!("{}/oauth/register", bases[n % 2]))
+                .json(&json!({"redirect_uris": [CLIENT_REDIRECT]}))
+                .send()
+                .expect("register");
+            match response.status().as_u16() {
+                201 => registered += 1,
+                429 => break,
+                other => panic!("registration answered {other}"),
+            }
+        }
+        if window() == started {
+            return registered;
+        }
     }
 }
 
@@ -256,7 +289,8 @@ fn authorize(front: &Front, person: &Person, client_id: &str, state: &str) -> (S
         panic!("the flow through both replicas ends back at the client: {back:?}");
     };
     assert_eq!(query(&back, "state").as_deref(), Some(state), "{back}");
-    (query(&back, "code").expect("a code"), verifier)
+    let code = query(&back, "code").unwrap_or_else(|| panic!("back at the client without a code: {back}"));
+    (code, verifier)
 }
 
 fn call_get_item(base: &str, token: &str) -> u16 {
@@ -388,4 +422,11 @@ fn two_replicas_on_redis_share_the_flow_and_do_once_what_must_happen_once() {
     let (code, verifier) = authorize(front, &person, &client_id, "s3");
     let (status, tokens) = exchange(&front.base, &client_id, &code, &verifier);
     assert_eq!(status, 200, "{tokens}");
+
+    // One address's registrations are counted once across the replicas.
+    let registered = registered_until_limited(&bases);
+    assert!(
+        registered <= REGISTRATIONS_PER_MINUTE,
+        "{registered} registrations at two replicas under a limit of {REGISTRATIONS_PER_MINUTE}"
+    );
 }

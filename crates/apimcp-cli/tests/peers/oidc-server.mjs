@@ -67,6 +67,9 @@ const auth0 = AUTH0 ? {
   expiresWithSession: async () => false,
 } : {};
 
+// OIDC_ROTATE=1: every refresh token is used once and replaced (as Auth0 with rotation on).
+const rotation = process.env.OIDC_ROTATE === '1' ? { rotateRefreshToken: () => true } : {};
+
 const provider = new Provider(ISSUER, {
   clients,
   jwks: { keys: [jwk] },
@@ -75,6 +78,7 @@ const provider = new Provider(ISSUER, {
   pkce: { required: AUTH0 ? (ctx, client) => client.clientAuthMethod === 'none' : () => true },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   ...auth0,
+  ...rotation,
   features: {
     devInteractions: { enabled: false },
     introspection: { enabled: !AUTH0 },

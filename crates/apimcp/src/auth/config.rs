@@ -77,6 +77,7 @@ pub(crate) struct OAuthOptions {
     pub(crate) custom_oauth_metadata: Option<Value>,
     pub(crate) metadata_path: String,
     pub(crate) registrations_per_minute: u32,
+    pub(crate) authorizations_per_minute: u32,
     pub(crate) clients: Vec<(String, Vec<String>)>,
     pub(crate) store: Option<Arc<dyn proxy::OAuthStore>>,
     pub(crate) signing_keys: Vec<Vec<u8>>,
@@ -91,8 +92,10 @@ pub(crate) struct OAuthOptions {
 pub const DEFAULT_SCOPE: &str = "openid profile email";
 /// Where authorization server metadata is served (RFC 8414).
 pub const DEFAULT_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
-/// Dynamic registrations accepted per minute, by default.
+/// Dynamic registrations accepted per minute from one source address, by default.
 pub const DEFAULT_REGISTRATIONS_PER_MINUTE: u32 = 30;
+/// Authorization requests accepted per minute from one source address, by default.
+pub const DEFAULT_AUTHORIZATIONS_PER_MINUTE: u32 = 60;
 
 impl Default for OAuthOptions {
     fn default() -> Self {
@@ -109,6 +112,7 @@ impl Default for OAuthOptions {
             custom_oauth_metadata: None,
             metadata_path: DEFAULT_METADATA_PATH.into(),
             registrations_per_minute: DEFAULT_REGISTRATIONS_PER_MINUTE,
+            authorizations_per_minute: DEFAULT_AUTHORIZATIONS_PER_MINUTE,
             clients: Vec::new(),
             store: None,
             signing_keys: Vec::new(),
@@ -371,10 +375,18 @@ impl AuthConfig {
         self
     }
 
-    /// Dynamic registrations accepted per minute (default
-    /// [`DEFAULT_REGISTRATIONS_PER_MINUTE`]).
+    /// Dynamic registrations accepted per minute from one source address (default
+    /// [`DEFAULT_REGISTRATIONS_PER_MINUTE`]); only registrations that would succeed count.
+    /// Shared by the replicas when the store is shared (Redis), else per process.
     pub fn registrations_per_minute(mut self, per_minute: u32) -> Self {
         self.oauth.registrations_per_minute = per_minute;
+        self
+    }
+
+    /// Authorization requests accepted per minute from one source address (default
+    /// [`DEFAULT_AUTHORIZATIONS_PER_MINUTE`]); only requests that pass every check count.
+    pub fn authorizations_per_minute(mut self, per_minute: u32) -> Self {
+        self.oauth.authorizations_per_minute = per_minute;
         self
     }
 
@@ -446,6 +458,7 @@ impl AuthConfig {
             default_scope: o.default_scope.clone(),
             registration: o.setup_fake_dynamic_registration,
             registrations_per_minute: o.registrations_per_minute,
+            authorizations_per_minute: o.authorizations_per_minute,
             clients: o.clients.clone(),
             store: o.store.clone(),
             signing_keys: o.signing_keys.clone(),

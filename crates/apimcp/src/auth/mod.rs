@@ -44,7 +44,10 @@ mod types;
 mod verifier;
 
 pub use challenge::AuthRejection;
-pub use config::{AuthConfig, AuthConfigError, DEFAULT_METADATA_PATH, DEFAULT_REGISTRATIONS_PER_MINUTE, DEFAULT_SCOPE};
+pub use config::{
+    AuthConfig, AuthConfigError, DEFAULT_AUTHORIZATIONS_PER_MINUTE, DEFAULT_METADATA_PATH,
+    DEFAULT_REGISTRATIONS_PER_MINUTE, DEFAULT_SCOPE,
+};
 pub use introspection::{CACHE_TTL as INTROSPECTION_CACHE_TTL, IntrospectionVerifier};
 pub use jwt::{FIRST_FETCH_RETRY, JwtVerifier, REFETCH_INTERVAL};
 pub(crate) use layer::AuthState;

@@ -13,6 +13,7 @@ use super::layer::{AuthState, DocumentScopes, Site};
 use super::metadata::{ProtectedResourceMetadata, canonical_resource};
 use super::proxy::{self, Proxy};
 use super::verifier::{Principal, TokenVerifier};
+use crate::server::HostGuard;
 
 /// What an [`AuthConfig`] settles into when a server is built.
 pub(crate) struct Auth {
@@ -108,26 +109,29 @@ impl Auth {
     /// `router` with what the endpoint of `state` adds: RFC 9728 metadata at the root and
     /// path-inserted well-known URLs, and the authorization server side when configured (the
     /// proxy's endpoints, or the custom metadata).
-    pub(crate) fn routes<S>(&self, router: Router<S>, state: &AuthState) -> Router<S>
+    /// Each behind `guard` on `Host` only: browsers reach these from other sites, but DNS
+    /// rebinding must not reach them under a name of its own.
+    pub(crate) fn routes<S>(&self, router: Router<S>, state: &AuthState, guard: &HostGuard) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        let router = serve_resource_metadata(router, state);
+        let guard = guard.host_only();
+        let router = serve_resource_metadata(router, state, &guard);
         let metadata_path = &self.config.oauth.metadata_path;
         if let Some(proxy) = &self.proxy {
-            return proxy_routes(router, proxy, state, metadata_path);
+            return proxy_routes(router, proxy, state, metadata_path, &guard);
         }
         match self.config.oauth.custom_oauth_metadata.clone() {
             Some(metadata) => router.route(
                 metadata_path,
-                get(move || std::future::ready(axum::Json(metadata.clone()))),
+                get(move || std::future::ready(axum::Json(metadata.clone()))).layer(guard),
             ),
             None => router,
         }
     }
 }
 
-fn serve_resource_metadata<S>(router: Router<S>, state: &AuthState) -> Router<S>
+fn serve_resource_metadata<S>(router: Router<S>, state: &AuthState, guard: &HostGuard) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -147,21 +151,28 @@ where
             ))
         }
     };
-    let router = router.route(&inserted, get(document.clone()));
+    let router = router.route(&inserted, get(document.clone()).layer(guard.clone()));
     if inserted == root {
         router
     } else {
-        router.route(root, get(document))
+        router.route(root, get(document).layer(guard.clone()))
     }
 }
 
-fn proxy_routes<S>(router: Router<S>, proxy: &Arc<Proxy>, state: &AuthState, metadata_path: &str) -> Router<S>
+fn proxy_routes<S>(
+    router: Router<S>,
+    proxy: &Arc<Proxy>,
+    state: &AuthState,
+    metadata_path: &str,
+    guard: &HostGuard,
+) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     if let Some(resource) = state.site().fixed_resource() {
         proxy.set_resource(resource);
     }
+    proxy.set_trust_forwarded(state.site().trust_forwarded);
     tracing::info!(
         issuer = proxy.issuer(),
         "OAuth proxy on: register {}/oauth/callback as the redirect URI at the provider",
@@ -170,7 +181,7 @@ where
     proxy::routes(proxy, metadata_path)
         .into_iter()
         .fold(router, |router, (path, route)| {
-            let route = crate::telemetry::count_oauth_proxy(&path, route);
+            let route = crate::telemetry::count_oauth_proxy(&path, route).layer(guard.clone());
             router.route(&path, route)
         })
 }

@@ -16,6 +16,8 @@ use http::{HeaderMap, StatusCode, header};
 #[derive(Clone, Debug)]
 pub struct HostGuard {
     hosts: Option<Arc<Vec<Allowed>>>,
+    /// Whether `Origin` is checked too (not for pages browsers navigate to from other sites).
+    origin: bool,
     logged: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -89,6 +91,7 @@ impl HostGuard {
         all.extend(hosts.into_iter().map(|h| Allowed::new(h.as_ref())));
         Self {
             hosts: Some(Arc::new(all)),
+            origin: true,
             logged: Arc::default(),
         }
     }
@@ -105,7 +108,18 @@ impl HostGuard {
     pub fn any() -> Self {
         Self {
             hosts: None,
+            origin: true,
             logged: Arc::default(),
+        }
+    }
+
+    /// The same guard on `Host` alone: for the OAuth and metadata endpoints, which browsers
+    /// reach from other sites (a client's page links to `/oauth/authorize`), but which a DNS
+    /// rebinding attack must not reach under a name of its own.
+    pub(crate) fn host_only(&self) -> Self {
+        Self {
+            origin: false,
+            ..self.clone()
         }
     }
 
@@ -121,7 +135,7 @@ impl HostGuard {
                 return Err(Refused::Host { host: host.to_owned() });
             }
         }
-        if let Some(origin) = headers.get(header::ORIGIN) {
+        if let Some(origin) = headers.get(header::ORIGIN).filter(|_| self.origin) {
             let origin = origin.to_str().unwrap_or("");
             let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
             if authority.is_empty() || !allowed(hosts, authority) {
@@ -222,6 +236,15 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.parse().expect("name"), v.parse().expect("value")))
             .collect()
+    }
+
+    #[test]
+    fn host_only_checks_the_host_and_not_the_origin() {
+        let guard = HostGuard::default().host_only();
+        let foreign_origin = headers(&[("host", "localhost:8000"), ("origin", "https://client.example")]);
+        assert!(guard.check(&foreign_origin).is_ok());
+        assert!(guard.check(&headers(&[("host", "rebound.example:8000")])).is_err());
+        assert!(HostGuard::any().host_only().check(&headers(&[("host", "x")])).is_ok());
     }
 
     #[test]

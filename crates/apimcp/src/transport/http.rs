@@ -39,7 +39,7 @@ impl McpServer {
         let auth = self.auth_state(path);
         let endpoint = self.protect(Endpoint::new(self, rmcp, auth.clone()), auth.as_ref());
         let router = match (self.auth(), &auth) {
-            (Some(runtime), Some(auth)) => runtime.routes(router, auth),
+            (Some(runtime), Some(auth)) => runtime.routes(router, auth, &self.options().host_guard),
             _ => router,
         };
         // Routes of their own (not a nested router): no path rewriting or second routing per

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::{Extensions, HeaderMap, StatusCode};
 use url::Url;
 
 use super::error::{Denied, Refusal};
+use super::limits::Action;
 use super::page::{ConsentPage, redirect};
 use super::params::Params;
 use super::redirects;
@@ -26,13 +27,27 @@ const INVALID: &str = "Invalid authorization request";
 const PASSED_ON: [&str; 4] = ["prompt", "max_age", "login_hint", "ui_locales"];
 /// The longest value of a parameter passed on.
 const MAX_PASSED: usize = 256;
+/// The longest query read: room for a client id carrying ten long redirect URIs, sealed.
+pub(super) const MAX_QUERY: usize = 48 * 1024;
+/// The most scopes one request may ask for, and the longest scope.
+const MAX_SCOPES: usize = 50;
+const MAX_SCOPE: usize = 200;
+/// The longest `state`, and the most `resource` parameters.
+const MAX_STATE: usize = 1024;
+const MAX_RESOURCES: usize = 4;
 
 pub(super) async fn authorize(
     State(proxy): State<Arc<Proxy>>,
     headers: HeaderMap,
+    extensions: Extensions,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Refusal> {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let query = query.unwrap_or_default();
+    if query.len() > MAX_QUERY {
+        let detail = format!("invalid_request: the request is over {MAX_QUERY} bytes");
+        return Err(Refusal::page(StatusCode::URI_TOO_LONG, INVALID, detail));
+    }
+    let params = Params::parse(query.as_bytes());
     let client = proxy.requesting_client(&params).await?;
     let redirect_uri = registered_redirect_uri(&client, &params)?;
     let consented = proxy.consented(&headers, &client.client_id).await?;
@@ -41,6 +56,9 @@ pub(super) async fn authorize(
     // are shown on a page.
     let trusted = !client.dynamic || consented.is_some();
     let request = proxy.check_request(&params, &client, redirect_uri, trusted)?;
+    // Only a request that passed every check is counted against its sender's budget, and
+    // only its sender's: nobody else's login is slowed or pushed out by it.
+    proxy.spend(Action::Authorize, &headers, &extensions).await?;
     let covered = consented.is_some_and(|scopes| covers(&scopes, &request.scopes));
     if !client.dynamic || covered {
         return proxy.to_provider(request, StatusCode::FOUND).await;
@@ -106,10 +124,22 @@ impl Proxy {
 
     /// The checks once the redirect URI is known; `request` is filled in as they pass.
     fn complete(&self, request: &mut AuthRequest, params: &Params) -> Result<(), Denied> {
-        request.state = params.one("state")?.map(str::to_owned);
+        let state = params.one("state")?;
+        if state.is_some_and(|state| state.len() > MAX_STATE) {
+            return Err(Denied::new(
+                "invalid_request",
+                format!("state is longer than {MAX_STATE} bytes"),
+            ));
+        }
+        request.state = state.map(str::to_owned);
         check_response_type(params)?;
         request.code_challenge = pkce_challenge(params)?.to_owned();
         let scope = params.one("scope")?.unwrap_or_default();
+        check_scope(scope)?;
+        if request.resources.len() > MAX_RESOURCES {
+            let why = format!("at most {MAX_RESOURCES} resource parameters");
+            return Err(Denied::new("invalid_target", why));
+        }
         self.check_target(&request.resources)?;
         request.passed = passed_on(params)?;
         request.scopes = Scopes::parse(scope);
@@ -266,6 +296,21 @@ fn passed_on(params: &Params) -> Result<Vec<(String, String)>, Denied> {
     Ok(passed)
 }
 
+/// At most [`MAX_SCOPES`] scopes of at most [`MAX_SCOPE`] bytes each: what is stored for a
+/// login in progress stays small.
+fn check_scope(scope: &str) -> Result<(), Denied> {
+    let mut words = scope.split_ascii_whitespace();
+    if words.clone().nth(MAX_SCOPES).is_some() {
+        let why = format!("at most {MAX_SCOPES} scopes may be asked for at once");
+        return Err(Denied::new("invalid_scope", why));
+    }
+    if words.any(|word| word.len() > MAX_SCOPE) {
+        let why = format!("a scope is longer than {MAX_SCOPE} bytes");
+        return Err(Denied::new("invalid_scope", why));
+    }
+    Ok(())
+}
+
 fn check_response_type(params: &Params) -> Result<(), Denied> {
     match params.one("response_type")? {
         Some("code") => Ok(()),
@@ -347,6 +392,15 @@ mod tests {
         let long = format!("login_hint={}", "x".repeat(MAX_PASSED + 1));
         assert!(passed_on(&params(&long)).is_err());
         assert!(passed_on(&params("prompt=login&prompt=none")).is_err());
+    }
+
+    #[test]
+    fn scopes_are_bounded() {
+        let many = "s ".repeat(MAX_SCOPES + 1);
+        assert_eq!(check_scope(&many).map_err(|d| d.error), Err("invalid_scope"));
+        assert!(check_scope(&"s ".repeat(MAX_SCOPES)).is_ok());
+        assert!(check_scope(&"s".repeat(MAX_SCOPE + 1)).is_err());
+        assert!(check_scope("").is_ok());
     }
 
     #[test]

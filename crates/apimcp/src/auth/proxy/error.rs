@@ -11,6 +11,7 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Serialize;
 use url::Url;
 
+use super::limits::SpendError;
 use super::page::{error_page, redirect};
 use super::params::RepeatedParam;
 use super::provider::ProviderError;
@@ -55,7 +56,7 @@ pub(super) enum TokenError {
     #[error("dynamic registration is off")]
     RegistrationOff,
     /// 429 `too_many_requests`, with `Retry-After`.
-    #[error("too many registrations; try again later")]
+    #[error("too many requests from this address; try again later")]
     TooManyRequests { retry_after: Duration },
     /// 503 `temporarily_unavailable`, with `Retry-After`: the store or the provider is down.
     #[error("{description}")]
@@ -116,6 +117,17 @@ impl IntoResponse for TokenError {
                 (status, NO_STORE, [(header::RETRY_AFTER, seconds)], body).into_response()
             }
             _ => (status, NO_STORE, body).into_response(),
+        }
+    }
+}
+
+impl From<SpendError> for TokenError {
+    fn from(error: SpendError) -> Self {
+        match error {
+            SpendError::Limited(limited) => Self::TooManyRequests {
+                retry_after: limited.retry_after,
+            },
+            SpendError::Store(error) => error.into(),
         }
     }
 }
@@ -222,6 +234,23 @@ impl Refusal {
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
         Self::page(StatusCode::SERVICE_UNAVAILABLE, "Try again later", store_down(&error))
+    }
+}
+
+/// Over the rate limit: a page saying when to come back.
+impl From<SpendError> for Refusal {
+    fn from(error: SpendError) -> Self {
+        match error {
+            SpendError::Limited(limited) => Self::page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                format!(
+                    "temporarily_unavailable: too many authorization requests from this address; try again in {} s",
+                    limited.retry_after.as_secs().max(1)
+                ),
+            ),
+            SpendError::Store(error) => error.into(),
+        }
     }
 }
 

@@ -16,6 +16,7 @@ mod cimd;
 mod consent;
 mod disk_store;
 mod error;
+mod limits;
 mod metadata;
 mod page;
 mod params;
@@ -32,7 +33,8 @@ mod store;
 mod token;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::routing::{MethodRouter, get, post};
@@ -52,9 +54,9 @@ pub use store::{MEMORY_STORE_CAPACITY, MemoryStore, OAuthStore, RecordKind, Stor
 use crate::auth::types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scopes};
 use crate::keys::{self, Keys, random_bytes, same_secret};
 use cimd::Documents;
+use limits::{Action, RateLimits, SpendError};
 use provider::Provider;
 use redirects::AllowList;
-use register::Bucket;
 
 /// How long an authorization may wait for consent or for the provider.
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
@@ -64,6 +66,9 @@ const CODE_TTL: Duration = Duration::from_secs(120);
 pub const DEFAULT_REFRESH_GRACE: Duration = Duration::from_secs(60);
 /// How long a refresh token's binding is remembered.
 const REFRESH_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The heaviest record kept, sealed: what a request may carry is bounded well below it, so
+/// only a bug or a provider's outsized tokens reach it.
+const MAX_RECORD: usize = 64 * 1024;
 
 /// What the proxy is configured with (from [`crate::auth::AuthConfig`]).
 pub(crate) struct ProxySettings {
@@ -78,6 +83,7 @@ pub(crate) struct ProxySettings {
     pub(crate) default_scope: String,
     pub(crate) registration: bool,
     pub(crate) registrations_per_minute: u32,
+    pub(crate) authorizations_per_minute: u32,
     pub(crate) clients: Vec<(String, Vec<String>)>,
     /// The store given, else the state directory's, else one in memory.
     pub(crate) store: Option<Arc<dyn OAuthStore>>,
@@ -129,7 +135,10 @@ pub(crate) struct Proxy {
     store: Arc<dyn OAuthStore>,
     keys: Arc<Keys>,
     refresh_grace: Duration,
-    registrations: Mutex<Bucket>,
+    /// Registrations and authorizations per source address.
+    limits: RateLimits,
+    /// Whether the source address is the last of `X-Forwarded-For` (behind a trusted proxy).
+    trust_forwarded: AtomicBool,
     /// Client metadata documents, when they are accepted.
     documents: Option<Documents>,
     allowed_redirects: AllowList,
@@ -175,7 +184,8 @@ impl Proxy {
             store,
             keys: Arc::new(Keys::new(&keys)),
             refresh_grace: settings.refresh_grace,
-            registrations: Mutex::new(Bucket::new(settings.registrations_per_minute)),
+            limits: RateLimits::new(settings.registrations_per_minute, settings.authorizations_per_minute),
+            trust_forwarded: AtomicBool::new(false),
         })
     }
 
@@ -193,6 +203,24 @@ impl Proxy {
     /// state directory's), for other things sealed for clients to carry.
     pub(crate) fn keys(&self) -> Arc<Keys> {
         self.keys.clone()
+    }
+
+    /// Behind a proxy whose forwarded headers are trusted, requests come from the address it
+    /// names in `X-Forwarded-For`, not from the proxy.
+    pub(crate) fn set_trust_forwarded(&self, trust: bool) {
+        self.trust_forwarded.store(trust, Ordering::Relaxed);
+    }
+
+    /// Counts one `action` against the budget of the address the request comes from.
+    async fn spend(
+        &self,
+        action: Action,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<(), SpendError> {
+        let trust = self.trust_forwarded.load(Ordering::Relaxed);
+        let source = limits::source_address(headers, extensions, trust);
+        self.limits.spend(self.store.as_ref(), action, source).await
     }
 
     /// apimcp's own issuer: the public base URL.
@@ -248,7 +276,14 @@ impl Proxy {
         record: &impl Serialize,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let locked = Value::String(keys::lock(secret, record));
+        let locked = keys::lock(secret, record);
+        if locked.len() > MAX_RECORD {
+            return Err(StoreError::new(format!(
+                "a {kind:?} record of {} bytes is over the {MAX_RECORD}-byte limit",
+                locked.len()
+            )));
+        }
+        let locked = Value::String(locked);
         self.store.put(kind, &key_of(secret), locked, ttl).await
     }
 

@@ -1,7 +1,7 @@
 //! Query and form parameters, as OAuth reads them (RFC 6749 §3.1: a parameter given twice is
 //! an error, and an empty one counts as absent).
 
-/// The largest token or registration request read.
+/// The largest token request read.
 pub(super) const MAX_FORM: usize = 64 * 1024;
 
 /// Query or form parameters, in the order given.

@@ -1,7 +1,8 @@
 //! The store replicas share: Redis. Every operation is one atomic command (a code is taken with
-//! `GETDEL`, a claim is `SET NX`), records expire by Redis's own TTL, and every call is bounded
-//! in time, so an unreachable Redis is a prompt [`StoreError`] (503 at the endpoints) rather
-//! than a hang; the connection is made again by itself once Redis is back.
+//! `GETDEL`, a claim is `SET NX`, a rate count is `INCR` with its expiry), records expire by
+//! Redis's own TTL, and every call is bounded in time, so an unreachable Redis is a prompt
+//! [`StoreError`] (503 at the endpoints) rather than a hang; the connection is made again by
+//! itself once Redis is back.
 
 use std::time::Duration;
 
@@ -87,6 +88,10 @@ impl RedisStore {
     }
 }
 
+/// Counts one, and starts the counter's expiry when it is new.
+const COUNT_SCRIPT: &str =
+    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+
 /// The Redis key of a record.
 fn key(kind: RecordKind, key: &str) -> String {
     let kind = match kind {
@@ -147,5 +152,19 @@ impl OAuthStore for RedisStore {
         command.arg(key(kind, name));
         let run = self.run::<Option<String>>(command);
         Box::pin(async move { Ok(parse(run.await?)) })
+    }
+
+    /// `INCR`, and `PEXPIRE` on the first count, in one script: Redis runs it atomically, so a
+    /// counter never outlives its window (a crash between two commands would leave it forever).
+    fn count(&self, name: &str, ttl: Duration) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        let mut command = redis::cmd("EVAL");
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        command
+            .arg(COUNT_SCRIPT)
+            .arg(1)
+            .arg(format!("{PREFIX}:count:{name}"))
+            .arg(millis);
+        let run = self.run::<u64>(command);
+        Box::pin(async move { Ok(Some(run.await?)) })
     }
 }

@@ -242,6 +242,7 @@ mod tests {
             default_scope: "openid".into(),
             registration: true,
             registrations_per_minute: 30,
+            authorizations_per_minute: 60,
             clients: Vec::new(),
             store: None,
             signing_keys: Vec::new(),

@@ -7,13 +7,21 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::error::TokenError;
-use super::params::MAX_FORM;
 use crate::auth::types::ClientId;
 
 /// The grant types a client may register, and what it gets when it names none.
 const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
 /// The response types a client may register, and what it gets when it names none.
 const RESPONSE_TYPES: [&str; 1] = ["code"];
+
+/// The largest registration request read.
+pub(super) const MAX_REGISTRATION: usize = 16 * 1024;
+/// The most redirect URIs a client may register (the client id carries them all, sealed).
+pub(super) const MAX_REDIRECT_URIS: usize = 10;
+/// The longest redirect URI, and the longest of the other text members.
+pub(super) const MAX_URI: usize = 2000;
+/// The longest `client_name` read (what is shown is cut to 100 characters).
+const MAX_NAME: usize = 400;
 
 /// A member of the request, kept whatever its JSON type, so that a mistyped member is named in
 /// the error rather than failing the whole document.
@@ -101,8 +109,12 @@ pub(super) struct RegistrationResponse {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub(super) enum RegistrationError {
-    #[error("the registration request is too large")]
+    #[error("the registration request is over {MAX_REGISTRATION} bytes")]
     TooLarge,
+    #[error("at most {MAX_REDIRECT_URIS} redirect_uris may be registered")]
+    TooManyRedirectUris,
+    #[error("{member} is longer than {max} bytes")]
+    TooLong { member: &'static str, max: usize },
     #[error("the body must be a JSON object")]
     NotAnObject,
     #[error("redirect_uris must be a non-empty array")]
@@ -147,16 +159,21 @@ impl From<RegistrationError> for TokenError {
             | RegistrationError::HttpNotOnLoopback { .. }
             | RegistrationError::RedirectUriScheme { .. }
             | RegistrationError::LoopbackForWeb { .. }
-            | RegistrationError::NotAllowed { .. } => Self::InvalidRedirectUri { description },
+            | RegistrationError::NotAllowed { .. }
+            | RegistrationError::TooManyRedirectUris
+            | RegistrationError::TooLong {
+                member: "redirect_uris",
+                ..
+            } => Self::InvalidRedirectUri { description },
             _ => Self::InvalidClientMetadata { description },
         }
     }
 }
 
 impl RegistrationRequest {
-    /// Reads a request body: a JSON object of at most [`MAX_FORM`] bytes.
+    /// Reads a request body: a JSON object of at most [`MAX_REGISTRATION`] bytes.
     pub(super) fn parse(body: &[u8]) -> Result<Self, RegistrationError> {
-        if body.len() > MAX_FORM {
+        if body.len() > MAX_REGISTRATION {
             return Err(RegistrationError::TooLarge);
         }
         let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
@@ -173,6 +190,18 @@ impl RegistrationRequest {
             .given()
             .filter(|uris| !uris.is_empty())
             .ok_or(RegistrationError::NoRedirectUris)?;
+        if uris.len() > MAX_REDIRECT_URIS {
+            return Err(RegistrationError::TooManyRedirectUris);
+        }
+        if uris
+            .iter()
+            .any(|uri| uri.as_str().is_some_and(|uri| uri.len() > MAX_URI))
+        {
+            return Err(RegistrationError::TooLong {
+                member: "redirect_uris",
+                max: MAX_URI,
+            });
+        }
         uris.iter()
             .map(|uri| check_redirect_uri(uri.as_str().ok_or(RegistrationError::RedirectUriNotAString)?))
             .collect()
@@ -193,6 +222,25 @@ impl RegistrationRequest {
     /// 100 characters long: the consent page shows it.
     fn client_name(&self) -> Option<String> {
         self.client_name.given().map(|name| shown_name(name))
+    }
+
+    /// No text member is longer than it may be: what is registered stays small.
+    fn check_lengths(&self) -> Result<(), RegistrationError> {
+        let members = [
+            ("client_name", &self.client_name, MAX_NAME),
+            ("scope", &self.scope, MAX_URI),
+            ("client_uri", &self.client_uri, MAX_URI),
+            ("logo_uri", &self.logo_uri, MAX_URI),
+            ("software_id", &self.software_id, MAX_URI),
+            ("software_version", &self.software_version, MAX_URI),
+        ];
+        match members
+            .into_iter()
+            .find(|(_, member, max)| member.given().is_some_and(|text| text.len() > *max))
+        {
+            Some((member, _, max)) => Err(RegistrationError::TooLong { member, max }),
+            None => Ok(()),
+        }
     }
 
     /// `native` or `web` (OpenID Connect Dynamic Registration §2, which the 2026-07-28 MCP
@@ -221,6 +269,7 @@ impl RegistrationRequest {
     ) -> Result<RegistrationResponse, RegistrationError> {
         let text = |member: &Member<String>| member.given().cloned();
         let redirect_uris = self.redirect_uris()?;
+        self.check_lengths()?;
         Ok(RegistrationResponse {
             client_id,
             client_id_issued_at: issued_at,
@@ -388,6 +437,42 @@ mod tests {
         assert!(web_on_loopback.is_err_and(|e| e.contains("native")));
         assert!(kind(json!({"redirect_uris": hosted, "application_type": "desktop"})).is_err());
         assert!(kind(json!({"redirect_uris": hosted, "application_type": 1})).is_err());
+    }
+
+    #[test]
+    fn what_a_registration_may_carry_is_bounded() {
+        let refused = |members: Value| {
+            request(members)
+                .response(ClientId::new("c"), 0)
+                .map(drop)
+                .map_err(|e| TokenError::from(e).to_string())
+        };
+        let uri = "http://127.0.0.1:9/cb";
+        let (too_many, most) = ([uri; MAX_REDIRECT_URIS + 1], [uri; MAX_REDIRECT_URIS]);
+        assert_eq!(
+            refused(json!({"redirect_uris": too_many})),
+            Err(format!("at most {MAX_REDIRECT_URIS} redirect_uris may be registered"))
+        );
+        let long_uri = format!("{uri}?{}", "x".repeat(MAX_URI));
+        assert!(matches!(
+            TokenError::from(
+                request(json!({"redirect_uris": [long_uri]}))
+                    .response(ClientId::new("c"), 0)
+                    .expect_err("long")
+            ),
+            TokenError::InvalidRedirectUri { .. }
+        ));
+        assert_eq!(
+            refused(json!({"redirect_uris": [uri], "client_name": "n".repeat(MAX_NAME + 1)})),
+            Err(format!("client_name is longer than {MAX_NAME} bytes"))
+        );
+        assert!(refused(json!({"redirect_uris": [uri], "logo_uri": "l".repeat(MAX_URI + 1)})).is_err());
+        assert!(refused(json!({"redirect_uris": most, "client_name": "n".repeat(MAX_NAME)})).is_ok());
+        let body = format!("{{\"client_name\": \"{}\"}}", "n".repeat(MAX_REGISTRATION));
+        assert!(matches!(
+            RegistrationRequest::parse(body.as_bytes()),
+            Err(RegistrationError::TooLarge)
+        ));
     }
 
     #[test]

@@ -69,6 +69,13 @@ pub trait OAuthStore: Send + Sync {
     fn get(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>>;
     /// The live value under `key`, removed: what is taken once is never found again.
     fn take(&self, kind: RecordKind, key: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>>;
+    /// Adds one to the counter `key` and answers its new value, atomically for everyone sharing
+    /// the store; a new counter lives `ttl` from its first count (rate limits per source
+    /// address). `None` (the default): the store keeps no shared counters, and each process
+    /// counts in its own memory.
+    fn count(&self, _key: &str, _ttl: Duration) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The in-memory store: at most `capacity` records of each kind; when a kind is full, expired
