@@ -17,7 +17,6 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 for features in "" utoipa demo redis; do
   cargo check -p apimcp --lib --no-default-features --features "$features" --locked
 done
-# The examples the end-to-end tests run, built up front with the same package selection the
-# tests' own `cargo build -p apimcp --example NAME` uses, so those are no-ops.
-cargo build --release --locked -p apimcp --examples
+# `cargo test` builds the examples too, with the workspace's features; the end-to-end tests'
+# own `cargo build --workspace --example NAME` then finds them fresh.
 cargo test --workspace --release --locked

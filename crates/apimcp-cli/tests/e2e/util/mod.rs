@@ -87,7 +87,9 @@ pub(crate) fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bo
 fn example(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", "apimcp", "--example", name])
+        // The workspace's feature set, as `cargo test --workspace` builds the examples with:
+        // then the test run's own build is found fresh and nothing is compiled again.
+        .args(["build", "--release", "--workspace", "--example", name])
         .current_dir(workspace())
         .status()
         .expect("cargo runs");
