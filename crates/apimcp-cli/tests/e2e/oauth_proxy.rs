@@ -39,6 +39,15 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
+    /// `kill -9` apimcp, then starts it again on the same port with `from` replaced by `to` in
+    /// its configuration.
+    fn restart_with(&mut self, from: &str, to: &str) {
+        let toml = std::fs::read_to_string(&self.config).expect("config");
+        assert!(toml.contains(from), "{from} in {toml}");
+        std::fs::write(&self.config, toml.replace(from, to)).expect("config");
+        self.restart_apimcp();
+    }
+
     /// `kill -9` apimcp, then starts it again on the same port with the same configuration.
     fn restart_apimcp(&mut self) {
         let port = reqwest::Url::parse(&self.server.base)
@@ -51,7 +60,10 @@ impl Setup {
 }
 
 fn proxy_server(config: &Path) -> Start {
-    Apimcp::cmd(["serve", "--config", &config.display().to_string()]).env("TEST_PROXY_SECRET", "proxy-secret")
+    Apimcp::cmd(["serve", "--config", &config.display().to_string()])
+        .env("TEST_PROXY_SECRET", "proxy-secret")
+        .env("TEST_KEY_OLD", "the key clients were sealed with first")
+        .env("TEST_KEY_NEW", "the key that replaces it, put first")
 }
 
 pub(crate) fn setup(mode: Mode, extra_toml: &str) -> Setup {
@@ -490,13 +502,14 @@ fn code_flow_and_its_failures(setup: &Setup) {
     }
 }
 
-/// mcp-remote, headless: it registers, prints the URL, the person approves, it calls a tool.
-fn mcp_remote_completes_the_flow(server: &Apimcp) {
+/// mcp-remote, headless, against the server at `base`: it registers, prints the URL, the
+/// person approves, it calls a tool.
+pub(crate) fn mcp_remote_completes_the_flow(base: &str) {
     let port = free_port();
     let config = std::env::temp_dir().join(format!("apimcp-proxy-remote-{port}"));
     let mut cmd = peers().node("MCP_REMOTE");
     cmd.args([
-        server.url("/mcp").as_str(),
+        format!("{base}/mcp").as_str(),
         &port.to_string(),
         "--transport",
         "http-only",
@@ -513,7 +526,7 @@ fn mcp_remote_completes_the_flow(server: &Apimcp) {
     let url = authorization_url_printed(&mut bridge);
     let person = Person::new();
     let callback = format!("http://127.0.0.1:{port}/");
-    let arrived = person.approving(&server.base, &url, &callback);
+    let arrived = person.approving(base, &url, &callback);
     let Stop::Arrived(at) = arrived else {
         panic!("mcp-remote's authorization did not reach its callback: {arrived:?}");
     };
@@ -686,7 +699,7 @@ fn a_standard_provider_behind_the_proxy() {
     let started = Instant::now();
     crate::oauth_floods::floods_leave_others_working(&setup.server);
     eprintln!("floods: {:?}", started.elapsed());
-    mcp_remote_completes_the_flow(&setup.server);
+    mcp_remote_completes_the_flow(&setup.server.base);
     strict_sdk_client_completes_the_flow(&setup.server, false);
     python_client_completes_the_flow(&setup.server, "sdk", false);
     chromium_approves_the_consent_page(&setup.server, "standard");
@@ -697,7 +710,7 @@ fn an_auth0_like_provider_behind_the_proxy() {
     let setup = setup(Mode::Auth0, "");
     check_metadata(&setup, Mode::Auth0);
     code_flow_and_its_failures(&setup);
-    mcp_remote_completes_the_flow(&setup.server);
+    mcp_remote_completes_the_flow(&setup.server.base);
     strict_sdk_client_completes_the_flow(&setup.server, true);
     python_client_completes_the_flow(&setup.server, "sdk", true);
     python_client_completes_the_flow(&setup.server, "fastmcp", true);
@@ -837,6 +850,68 @@ fn authorized_offline(server: &Apimcp, person: &Person, client_id: &str) -> Valu
     tokens
 }
 
+/// The first code flow of `client_id`: consent, then tokens with a refresh token
+/// (`offline_access` with `prompt=consent`).
+fn consented_offline(server: &Apimcp, person: &Person, client_id: &str) -> Value {
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(server, client_id, CLIENT_REDIRECT, &challenge, "first")
+        .replace("scope=mcp%3Aread", "scope=mcp%3Aread+offline_access&prompt=consent");
+    let Stop::Page(200, page, _) = person.follow(&url, CLIENT_REDIRECT) else {
+        panic!("consent page");
+    };
+    let Stop::Arrived(back) = person.answer(&server.base, &page, "approve", CLIENT_REDIRECT) else {
+        panic!("approved: back at the client");
+    };
+    let (status, tokens) = exchange(server, client_id, &query(&back, "code").expect("code"), &verifier);
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
+    tokens
+}
+
+/// `signing_keys` rotate: a new key put first keeps every client id, consent and refresh
+/// token the old one sealed working; once the old key is removed, what it sealed is refused
+/// cleanly (`invalid_client`, an error page; never a 500) and what the new one sealed works.
+#[test]
+fn signing_keys_rotate_without_logging_anyone_out() {
+    let old = "signing_keys = [\"env:TEST_KEY_OLD\"]";
+    let both = "signing_keys = [\"env:TEST_KEY_NEW\", \"env:TEST_KEY_OLD\"]";
+    let new = "signing_keys = [\"env:TEST_KEY_NEW\"]";
+    let mut setup = setup(Mode::Standard, &format!("{old}\n"));
+    let person = Person::new();
+    let first = registered_client(&setup.server);
+    let first_tokens = consented_offline(&setup.server, &person, &first);
+
+    setup.restart_with(old, both);
+    let server = &setup.server;
+    let again = authorized_again(server, &person, &first, "rotated");
+    assert_eq!(call_get_item(server, again["access_token"].as_str().expect("token"), 1).status, 200);
+    let (status, refreshed) = refresh(server, &first, first_tokens["refresh_token"].as_str().expect("refresh"));
+    assert_eq!(status, 200, "a refresh token from before the new key: {refreshed}");
+    let second = registered_client(server);
+    let second_tokens = consented_offline(server, &person, &second);
+
+    setup.restart_with(both, new);
+    let server = &setup.server;
+    let latest = refreshed["refresh_token"]
+        .as_str()
+        .or(first_tokens["refresh_token"].as_str())
+        .expect("refresh");
+    let (status, refused) = refresh(server, &first, latest);
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (401, Some("invalid_client")),
+        "a client id sealed by a removed key: {refused}"
+    );
+    let (_, challenge) = pkce();
+    match person.follow(&authorize_url(server, &first, CLIENT_REDIRECT, &challenge, "gone"), CLIENT_REDIRECT) {
+        Stop::Page(400, body, _) => assert!(body.contains("invalid_client"), "{body}"),
+        other => panic!("a client id sealed by a removed key at /oauth/authorize: {other:?}"),
+    }
+    let (status, fresh) = refresh(server, &second, second_tokens["refresh_token"].as_str().expect("refresh"));
+    assert_eq!(status, 200, "a client sealed by the remaining key: {fresh}");
+    assert_eq!(call_get_item(server, fresh["access_token"].as_str().expect("token"), 2).status, 200);
+}
+
 #[test]
 fn a_restart_of_the_proxy_in_front_of_a_standard_provider_loses_nothing() {
     a_restart_loses_nothing(Mode::Standard);
@@ -938,7 +1013,7 @@ fn the_oauth_proxy_example_serves_mcp_remote() {
         ("OAUTH_CLIENT_SECRET", "proxy-secret"),
     ];
     let (_issuer, example) = example_with_issuer("09_auth_example_oauth_proxy", "standard", &env);
-    mcp_remote_completes_the_flow(&example);
+    mcp_remote_completes_the_flow(&example.base);
 }
 
 #[test]

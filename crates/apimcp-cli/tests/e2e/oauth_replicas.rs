@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::oauth_proxy::{CLIENT_REDIRECT, Person, Stop, pkce, query};
+use crate::oauth_proxy::{CLIENT_REDIRECT, Person, Stop, mcp_remote_completes_the_flow, pkce, query};
 use crate::util::issuer::Issuer;
 use crate::util::{Apimcp, Http, eventually, free_port, peers};
 
@@ -391,6 +391,15 @@ fn two_replicas_on_redis_share_the_flow_and_do_once_what_must_happen_once() {
         .unwrap_or_else(|_| panic!("sdk-oauth-client: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(result["tool"]["structuredContent"]["name"], "Screwdriver", "{result}");
+    // mcp-remote, through the front: its registration, the person's steps and its calls
+    // land on both replicas.
+    let before = front.served();
+    mcp_remote_completes_the_flow(&front.base);
+    let after = front.served();
+    assert!(
+        after[0] > before[0] && after[1] > before[1],
+        "mcp-remote's flow reaches both replicas: {before:?} → {after:?}"
+    );
 
     // Redis goes away: the endpoints that need it answer 503 temporarily_unavailable; those
     // that do not (metadata, calls with a valid token) keep working.
