@@ -1,6 +1,7 @@
 //! The operator's listener (`metrics_listen`), apart from the MCP one so that it can stay
 //! private: `/metrics` in the Prometheus text format, `/healthz` (the process answers) and
-//! `/readyz` (the document is converted, and tokens can be checked when auth is on).
+//! `/readyz` (the document is converted; tokens can be checked when auth is on; the OAuth
+//! proxy's provider and store answer).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};

@@ -134,6 +134,8 @@ struct Replicas {
     _issuer: Issuer,
     _demo: Apimcp,
     replicas: [Apimcp; 2],
+    /// Each replica's `/readyz`.
+    probes: [String; 2],
     front: Front,
 }
 
@@ -154,10 +156,14 @@ fn replicas() -> Replicas {
     let config = std::env::temp_dir().join(format!("apimcp-replicas-{}.toml", ports[0]));
     std::fs::write(&config, toml).expect("config");
     let config = config.display().to_string();
-    let replicas = ports.map(|port| {
+    let metrics = [free_port(), free_port()];
+    let probes = metrics.map(|port| format!("http://127.0.0.1:{port}/readyz"));
+    let replicas = [0, 1].map(|i| {
         Apimcp::cmd(["serve", "--config", &config])
+            .arg("--metrics-listen")
+            .arg(&format!("127.0.0.1:{}", metrics[i]))
             .env("TEST_PROXY_SECRET", "proxy-secret")
-            .start_on(port)
+            .start_on(ports[i])
     });
     let mut issuer = issuer
         .env("OIDC_MODE", "standard")
@@ -168,6 +174,7 @@ fn replicas() -> Replicas {
         _issuer: issuer,
         _demo: demo,
         replicas,
+        probes,
         front,
     }
 }
@@ -402,8 +409,18 @@ fn two_replicas_on_redis_share_the_flow_and_do_once_what_must_happen_once() {
     );
 
     // Redis goes away: the endpoints that need it answer 503 temporarily_unavailable; those
-    // that do not (metadata, calls with a valid token) keep working.
+    // that do not (metadata, calls with a valid token) keep working; /readyz says the store.
+    let ready = |probe: &String| Http::new().get(probe);
+    for probe in &setup.probes {
+        let reply = ready(probe);
+        assert_eq!(reply.status, 200, "{probe}: {}", reply.body);
+    }
     setup.redis.stop();
+    for probe in &setup.probes {
+        let reply = ready(probe);
+        assert_eq!(reply.status, 503, "{probe}: {}", reply.body);
+        assert!(reply.body.contains("store does not answer"), "{}", reply.body);
+    }
     for base in &bases {
         let (status, body) = exchange(base, &client_id, "some-code", "some-verifier");
         assert_eq!(
@@ -427,6 +444,10 @@ fn two_replicas_on_redis_share_the_flow_and_do_once_what_must_happen_once() {
     assert!(
         eventually(Duration::from_secs(30), recovered),
         "both replicas answer again once Redis is back"
+    );
+    assert!(
+        setup.probes.iter().all(|p| ready(p).status == 200),
+        "both replicas are ready again"
     );
     let (code, verifier) = authorize(front, &person, &client_id, "s3");
     let (status, tokens) = exchange(&front.base, &client_id, &code, &verifier);

@@ -52,25 +52,16 @@ impl Receiver {
     /// collector serves it; answers its URL.
     fn start_grpc(&self) -> String {
         let service = TraceServiceServer::new(self.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                tx.send(listener.local_addr().expect("addr")).expect("send");
-                while let Ok((stream, _)) = listener.accept().await {
-                    let service = TowerToHyperService::new(service.clone());
-                    tokio::spawn(async move {
-                        let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-                        let _ = http2.serve_connection(TokioIo::new(stream), service).await;
-                    });
-                }
-            });
+        let address = crate::util::serve_on_thread(|listener| async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let service = TowerToHyperService::new(service.clone());
+                tokio::spawn(async move {
+                    let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                    let _ = http2.serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
         });
-        format!("http://{}", rx.recv().expect("the receiver's address"))
+        format!("http://{address}")
     }
 
     fn keep(&self, request: ExportTraceServiceRequest) {

@@ -117,6 +117,17 @@ impl TokenVerifier for IntrospectionVerifier {
     fn verify<'a>(&'a self, token: &'a BearerToken) -> BoxFuture<'a, Result<Principal, VerifyError>> {
         Box::pin(self.check(token))
     }
+
+    /// The introspection endpoint answers a token nobody issued (with `active: false`, which
+    /// is cached like any answer, so probes do not ask it each time).
+    fn ready(&self) -> BoxFuture<'_, Result<(), VerifyError>> {
+        Box::pin(async {
+            match self.check(&BearerToken::new("apimcp-readiness-probe")).await {
+                Err(VerifyError::Unavailable(why)) => Err(VerifyError::Unavailable(why)),
+                _ => Ok(()),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

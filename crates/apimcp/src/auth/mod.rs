@@ -54,6 +54,7 @@ pub(crate) use layer::AuthState;
 pub use layer::{RequireBearer, RequireBearerService};
 pub use metadata::{ProtectedResourceMetadata, canonical_resource, metadata_urls};
 pub(crate) use runtime::Auth;
+pub use runtime::NotReady;
 pub use scopes::ScopeRules;
 pub use static_tokens::StaticTokens;
 pub use types::{ClientId, ClientSecret, InvalidUrl, IssuerUrl, ResourceUrl, Scope, Scopes};

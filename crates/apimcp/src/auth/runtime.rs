@@ -15,6 +15,23 @@ use super::proxy::{self, Proxy};
 use super::verifier::{Principal, TokenVerifier};
 use crate::server::HostGuard;
 
+/// Why the server cannot serve now ([`McpServer::ready`](crate::McpServer::ready), what
+/// `/readyz` reports).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotReady {
+    /// Tokens cannot be checked: the issuer's keys or its introspection endpoint are out of
+    /// reach.
+    #[error("tokens cannot be checked: {0}")]
+    Tokens(#[from] super::VerifyError),
+    /// The OAuth proxy's provider cannot be reached (its metadata).
+    #[error("the OAuth proxy's provider: {0}")]
+    Provider(String),
+    /// The OAuth proxy's store does not answer.
+    #[error("the OAuth proxy's store does not answer: {0}")]
+    Store(String),
+}
+
 /// What an [`AuthConfig`] settles into when a server is built.
 pub(crate) struct Auth {
     pub(super) config: AuthConfig,
@@ -75,12 +92,15 @@ impl Auth {
     }
 
     /// Whether the verifier in use can check tokens now (none made yet: nothing to wait for).
-    pub(crate) async fn ready(&self) -> Result<(), super::VerifyError> {
+    pub(crate) async fn ready(&self) -> Result<(), NotReady> {
         let verifier = self.config.verifier.as_ref().or_else(|| self.issuer_verifier.get());
-        match verifier {
-            Some(verifier) => verifier.ready().await,
-            None => Ok(()),
+        if let Some(verifier) = verifier {
+            verifier.ready().await?;
         }
+        if let Some(proxy) = &self.proxy {
+            proxy.ready().await?;
+        }
+        Ok(())
     }
 
     /// The verifier for requests to the endpoint whose canonical URL is `resource`.

@@ -184,12 +184,14 @@ impl McpServer {
     }
 
     /// The authorization runtime, when auth is on.
-    /// Whether the server can serve: its document is converted (it is, once built) and, when
-    /// tokens are checked against an issuer's keys, those keys are held or reachable.
+    /// Whether the server can serve: its document is converted (it is, once built); when
+    /// tokens are checked, the issuer's keys are held or reachable, or its introspection
+    /// endpoint answers; with the OAuth proxy, the provider's metadata can be had and the
+    /// proxy's store (Redis) answers.
     ///
     /// # Errors
-    /// Why tokens cannot be checked now.
-    pub async fn ready(&self) -> Result<(), crate::auth::VerifyError> {
+    /// Which of those cannot be done now.
+    pub async fn ready(&self) -> Result<(), crate::auth::NotReady> {
         match self.auth() {
             Some(auth) => auth.ready().await,
             None => Ok(()),

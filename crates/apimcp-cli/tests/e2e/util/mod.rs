@@ -31,6 +31,16 @@ pub(crate) fn free_port() -> u16 {
 /// Serves `app` on a loopback port of its own, on a thread of its own, for the life of the
 /// test process (the upstream APIs the tests call through apimcp); answers its address.
 pub(crate) fn serve_app(app: axum::Router) -> SocketAddr {
+    serve_on_thread(|listener| async move { axum::serve(listener, app).await.expect("serve") })
+}
+
+/// Runs `serve` on a loopback listener of its own, on a thread (and runtime) of its own, for the
+/// life of the test process; answers the listener's address.
+pub(crate) fn serve_on_thread<F, Fut>(serve: F) -> SocketAddr
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -40,10 +50,10 @@ pub(crate) fn serve_app(app: axum::Router) -> SocketAddr {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             tx.send(listener.local_addr().expect("addr")).expect("send");
-            axum::serve(listener, app).await.expect("serve");
+            serve(listener).await;
         });
     });
-    rx.recv().expect("the app's address")
+    rx.recv().expect("the server's address")
 }
 
 /// `cmd` started with its stdout and stderr captured, for `run_bounded`.

@@ -223,6 +223,19 @@ impl Proxy {
         self.limits.spend(self.store.as_ref(), action, source).await
     }
 
+    /// Whether the provider's metadata can be had (cached, with back-off: probes do not hammer
+    /// a provider that is down) and the store answers.
+    pub(crate) async fn ready(&self) -> Result<(), super::NotReady> {
+        self.provider
+            .metadata()
+            .await
+            .map_err(|e| super::NotReady::Provider(e.to_string()))?;
+        self.store
+            .ping()
+            .await
+            .map_err(|e| super::NotReady::Store(e.to_string()))
+    }
+
     /// apimcp's own issuer: the public base URL.
     pub(crate) fn issuer(&self) -> &str {
         self.issuer.as_str()

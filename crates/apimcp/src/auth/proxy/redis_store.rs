@@ -140,6 +140,11 @@ impl OAuthStore for RedisStore {
         Box::pin(async move { Ok(run.await?.is_some()) })
     }
 
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        let run = self.run::<String>(redis::cmd("PING"));
+        Box::pin(async move { run.await.map(drop) })
+    }
+
     fn get(&self, kind: RecordKind, name: &str) -> BoxFuture<'_, Result<Option<Value>, StoreError>> {
         let mut command = redis::cmd("GET");
         command.arg(key(kind, name));

@@ -76,6 +76,12 @@ pub trait OAuthStore: Send + Sync {
     fn count(&self, _key: &str, _ttl: Duration) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
         Box::pin(async { Ok(None) })
     }
+
+    /// Whether the store answers now (what `/readyz` reports). A store in this process always
+    /// does (the default).
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The in-memory store: at most `capacity` records of each kind; when a kind is full, expired
