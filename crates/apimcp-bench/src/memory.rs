@@ -1,8 +1,9 @@
 //! `apimcp-bench memory SPEC -- CMD ARGS...`: the resident memory of `apimcp serve` with a big
-//! document, once it answers (idle) and after a client has read the whole paginated
-//! `tools/list`, over Streamable HTTP and over stdio. CMD is the `apimcp` binary; SPEC is passed
-//! to it as `--spec`. Prints one Markdown table row: document, tools, then idle and listed MB
-//! for HTTP and for stdio, and the list's size.
+//! document, once it answers (idle), after a client has read the whole paginated `tools/list`,
+//! and in use (one more request after the allocator's purge delay), over Streamable HTTP and
+//! over stdio. CMD is the `apimcp` binary; SPEC is passed to it as `--spec`. Prints one
+//! Markdown table row: document, tools, then idle, listed and in-use MB for HTTP and for
+//! stdio, and the list's size.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -18,6 +19,7 @@ struct Measured {
     list_bytes: usize,
     idle_mb: f64,
     listed_mb: f64,
+    in_use_mb: f64,
 }
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
@@ -30,12 +32,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         .file_name()
         .map_or_else(|| spec.clone(), |n| n.to_string_lossy().into_owned());
     println!(
-        "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
         http.tools,
         http.idle_mb,
         http.listed_mb,
+        http.in_use_mb,
         stdio.idle_mb,
         stdio.listed_mb,
+        stdio.in_use_mb,
         http.list_bytes as f64 / 1e6
     );
     if stdio.tools != http.tools {
@@ -70,6 +74,15 @@ impl Server {
 fn settled(server: &Server) -> anyhow::Result<f64> {
     std::thread::sleep(Duration::from_millis(300));
     server.rss_mb()
+}
+
+/// mimalloc returns freed memory to the system a purge delay (1 s) after it was freed, and
+/// only when the process next allocates or frees: a quiet server keeps it. What a server in
+/// use holds is measured after one more request once the delay has passed.
+const PURGE_DELAY: Duration = Duration::from_millis(1_200);
+
+fn ping(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "ping"})
 }
 
 fn over_http(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Measured> {
@@ -120,11 +133,15 @@ fn over_http(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Meas
     let idle_mb = settled(&server)?;
     let (tools, list_bytes) = list_all(|id, cursor| post(list_request(id, cursor)))?;
     let listed_mb = settled(&server)?;
+    std::thread::sleep(PURGE_DELAY);
+    post(ping(2))?;
+    let in_use_mb = settled(&server)?;
     Ok(Measured {
         tools,
         list_bytes,
         idle_mb,
         listed_mb,
+        in_use_mb,
     })
 }
 
@@ -148,11 +165,15 @@ fn over_stdio(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Mea
     let idle_mb = settled(&server)?;
     let (tools, list_bytes) = list_all(|id, cursor| exchange(&mut input, &mut output, list_request(id, cursor)))?;
     let listed_mb = settled(&server)?;
+    std::thread::sleep(PURGE_DELAY);
+    exchange(&mut input, &mut output, ping(2))?;
+    let in_use_mb = settled(&server)?;
     Ok(Measured {
         tools,
         list_bytes,
         idle_mb,
         listed_mb,
+        in_use_mb,
     })
 }
 

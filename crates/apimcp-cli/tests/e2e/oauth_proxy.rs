@@ -884,7 +884,10 @@ fn signing_keys_rotate_without_logging_anyone_out() {
     setup.restart_with(old, both);
     let server = &setup.server;
     let again = authorized_again(server, &person, &first, "rotated");
-    assert_eq!(call_get_item(server, again["access_token"].as_str().expect("token"), 1).status, 200);
+    assert_eq!(
+        call_get_item(server, again["access_token"].as_str().expect("token"), 1).status,
+        200
+    );
     let (status, refreshed) = refresh(server, &first, first_tokens["refresh_token"].as_str().expect("refresh"));
     assert_eq!(status, 200, "a refresh token from before the new key: {refreshed}");
     let second = registered_client(server);
@@ -903,13 +906,23 @@ fn signing_keys_rotate_without_logging_anyone_out() {
         "a client id sealed by a removed key: {refused}"
     );
     let (_, challenge) = pkce();
-    match person.follow(&authorize_url(server, &first, CLIENT_REDIRECT, &challenge, "gone"), CLIENT_REDIRECT) {
+    match person.follow(
+        &authorize_url(server, &first, CLIENT_REDIRECT, &challenge, "gone"),
+        CLIENT_REDIRECT,
+    ) {
         Stop::Page(400, body, _) => assert!(body.contains("invalid_client"), "{body}"),
         other => panic!("a client id sealed by a removed key at /oauth/authorize: {other:?}"),
     }
-    let (status, fresh) = refresh(server, &second, second_tokens["refresh_token"].as_str().expect("refresh"));
+    let (status, fresh) = refresh(
+        server,
+        &second,
+        second_tokens["refresh_token"].as_str().expect("refresh"),
+    );
     assert_eq!(status, 200, "a client sealed by the remaining key: {fresh}");
-    assert_eq!(call_get_item(server, fresh["access_token"].as_str().expect("token"), 2).status, 200);
+    assert_eq!(
+        call_get_item(server, fresh["access_token"].as_str().expect("token"), 2).status,
+        200
+    );
 }
 
 #[test]
