@@ -136,8 +136,10 @@ def churn(url, tally, stop):
 
 
 def flood(url, tally, stop, burst, pause):
-    conn = Connection(url)
     while not stop.is_set():
+        # A new connection per burst: one kept across the pause would sit idle as long as the
+        # server's keep-alive timeout (10 s) and race its closing.
+        conn = Connection(url)
         for _ in range(burst):
             if stop.is_set():
                 return

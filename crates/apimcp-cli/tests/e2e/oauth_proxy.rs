@@ -503,29 +503,17 @@ fn code_flow_and_its_failures(setup: &Setup) {
 }
 
 /// mcp-remote, headless, against the server at `base`: it registers, prints the URL, the
-/// person approves, it calls a tool.
-pub(crate) fn mcp_remote_completes_the_flow(base: &str) {
-    let port = free_port();
-    let config = std::env::temp_dir().join(format!("apimcp-proxy-remote-{port}"));
-    let mut cmd = peers().node("MCP_REMOTE");
-    cmd.args([
-        format!("{base}/mcp").as_str(),
-        &port.to_string(),
-        "--transport",
-        "http-only",
-        "--host",
-        "127.0.0.1",
-    ])
-    .env("MCP_REMOTE_CONFIG_DIR", &config);
-    let mut bridge = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mcp-remote starts");
+/// person approves, it calls a tool. Where it keeps its registration and tokens, to start it
+/// again.
+pub(crate) fn mcp_remote_completes_the_flow(base: &str) -> McpRemote {
+    let remote = McpRemote {
+        port: free_port(),
+        config: std::env::temp_dir().join(format!("apimcp-proxy-remote-{}", uuid::Uuid::new_v4().simple())),
+    };
+    let mut bridge = remote.start(base);
     let url = authorization_url_printed(&mut bridge);
     let person = Person::new();
-    let callback = format!("http://127.0.0.1:{port}/");
+    let callback = format!("http://127.0.0.1:{}/", remote.port);
     let arrived = person.approving(base, &url, &callback);
     let Stop::Arrived(at) = arrived else {
         panic!("mcp-remote's authorization did not reach its callback: {arrived:?}");
@@ -534,6 +522,59 @@ pub(crate) fn mcp_remote_completes_the_flow(base: &str) {
     assert!(reached.status().is_success(), "{}", reached.status());
     let answer = mcp_remote_converse(bridge, "get_item", json!({"item_id": 3})).1;
     assert_eq!(answer["result"]["structuredContent"]["name"], "Wrench", "{answer}");
+    remote
+}
+
+/// An mcp-remote bridge's callback port and configuration directory.
+pub(crate) struct McpRemote {
+    port: u16,
+    config: PathBuf,
+}
+
+impl McpRemote {
+    fn start(&self, base: &str) -> Child {
+        let mut cmd = peers().node("MCP_REMOTE");
+        cmd.args([
+            format!("{base}/mcp").as_str(),
+            &self.port.to_string(),
+            "--transport",
+            "http-only",
+            "--host",
+            "127.0.0.1",
+        ])
+        .env("MCP_REMOTE_CONFIG_DIR", &self.config);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mcp-remote starts")
+    }
+
+    /// The tokens mcp-remote keeps (`<hash>_tokens.json` in its directory).
+    fn tokens(&self) -> Value {
+        let found = walk(&self.config)
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with("_tokens.json"))
+            .unwrap_or_else(|| panic!("mcp-remote keeps no tokens under {}", self.config.display()));
+        serde_json::from_slice(&std::fs::read(found).expect("tokens")).expect("tokens JSON")
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            if e.path().is_dir() {
+                walk(&e.path())
+            } else {
+                vec![e.path()]
+            }
+        })
+        .collect()
 }
 
 /// The authorization URL mcp-remote prints on stderr (the rest of stderr keeps draining).
@@ -922,6 +963,31 @@ fn signing_keys_rotate_without_logging_anyone_out() {
     assert_eq!(
         call_get_item(server, fresh["access_token"].as_str().expect("token"), 2).status,
         200
+    );
+}
+
+/// mcp-remote gets a refresh token through the proxy and uses it: the provider's access
+/// tokens live 30 s, under mcp-remote's 60 s renewal margin, so started again on its saved
+/// tokens it refreshes through the proxy (no authorization URL, no person) before it calls.
+#[test]
+fn mcp_remote_refreshes_its_token_through_the_proxy() {
+    let mut setup = setup(Mode::Auth0, "");
+    let issuer = setup.issuer;
+    setup.issuer = issuer.env("OIDC_AT_TTL", "30");
+    setup.issuer.restart(false);
+    let remote = mcp_remote_completes_the_flow(&setup.server.base);
+    let before = remote.tokens();
+    assert!(
+        before["refresh_token"].is_string(),
+        "a refresh token through the proxy: {before}"
+    );
+    let bridge = remote.start(&setup.server.base);
+    let answer = mcp_remote_converse(bridge, "get_item", json!({"item_id": 2})).1;
+    assert_eq!(answer["result"]["structuredContent"]["name"], "Screwdriver", "{answer}");
+    let after = remote.tokens();
+    assert_ne!(
+        after["access_token"], before["access_token"],
+        "mcp-remote refreshed its access token through the proxy"
     );
 }
 

@@ -6,7 +6,7 @@
 // OIDC_TOKEN_FORMAT (jwt, or opaque for introspection; the resource server introspects as
 // rs-client / rs-secret), OIDC_PROXY_REDIRECT (when set: the confidential client proxy-client /
 // proxy-secret, whose only redirect URI it is: apimcp's own callback when it is the AS proxy),
-// OIDC_MODE:
+// OIDC_AT_TTL (access tokens' lifetime in seconds, default 600), OIDC_MODE:
 //   standard (default) — as above, plus open dynamic client registration (RFC 7591).
 //   auth0 — Auth0-like: no registration; metadata only at /.well-known/openid-configuration
 //     (/.well-known/oauth-authorization-server is a 404); no introspection; `resource` is ignored
@@ -90,7 +90,7 @@ const provider = new Provider(ISSUER, {
       defaultResource: AUTH0 ? (ctx, client, oneOf) => oneOf ?? (ctx.oidc.params?.audience || undefined) : () => undefined,
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => ({
-        scope: SCOPES, audience: resource, accessTokenTTL: 600, accessTokenFormat: FORMAT, jwt: { sign: { alg: 'RS256' } },
+        scope: SCOPES, audience: resource, accessTokenTTL: Number(process.env.OIDC_AT_TTL || 600), accessTokenFormat: FORMAT, jwt: { sign: { alg: 'RS256' } },
       }),
     },
   },

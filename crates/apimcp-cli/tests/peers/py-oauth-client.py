@@ -78,8 +78,17 @@ def fastmcp_client(url):
         emit(step="authorize", url=authorization_url)
 
         async def arrive():
+            arrival = await browser_arrival()
+            # FastMCP starts its callback server after it opens the browser: a scripted person
+            # can come back before it listens, which no real one does.
             async with httpx2.AsyncClient() as browser:
-                await browser.get(await browser_arrival())
+                for _ in range(100):
+                    try:
+                        await browser.get(arrival)
+                        return
+                    except httpx2.ConnectError:
+                        await asyncio.sleep(0.05)
+                await browser.get(arrival)
 
         asyncio.get_running_loop().create_task(arrive())
         return True
