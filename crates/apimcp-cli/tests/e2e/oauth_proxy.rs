@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::util::issuer::Issuer;
 use crate::util::peers::mcp_remote_converse;
-use crate::util::{Apimcp, Http, Reply, Start, free_port, peers, workspace};
+use crate::util::{Apimcp, Http, Reply, Start, eventually, free_port, peers, workspace};
 
 /// The redirect URI of the clients this test registers (nothing listens there: the person
 /// stops at it).
@@ -36,6 +36,9 @@ pub(crate) struct Setup {
     pub(crate) server: Apimcp,
     /// apimcp's configuration file, to start it again.
     config: PathBuf,
+    /// Its `/readyz`, on the metrics listener.
+    readyz: String,
+    metrics_port: u16,
 }
 
 impl Setup {
@@ -55,12 +58,14 @@ impl Setup {
             .and_then(|u| u.port())
             .expect("port");
         self.server.kill();
-        self.server = proxy_server(&self.config).start_on(port);
+        self.server = proxy_server(&self.config, self.metrics_port).start_on(port);
     }
 }
 
-fn proxy_server(config: &Path) -> Start {
+fn proxy_server(config: &Path, metrics_port: u16) -> Start {
     Apimcp::cmd(["serve", "--config", &config.display().to_string()])
+        .arg("--metrics-listen")
+        .arg(&format!("127.0.0.1:{metrics_port}"))
         .env("TEST_PROXY_SECRET", "proxy-secret")
         .env("TEST_KEY_OLD", "the key clients were sealed with first")
         .env("TEST_KEY_NEW", "the key that replaces it, put first")
@@ -85,7 +90,8 @@ pub(crate) fn setup(mode: Mode, extra_toml: &str) -> Setup {
     );
     let config = std::env::temp_dir().join(format!("apimcp-proxy-{}.toml", issuer.port));
     std::fs::write(&config, toml).expect("config");
-    let server = proxy_server(&config).start();
+    let metrics_port = free_port();
+    let server = proxy_server(&config, metrics_port).start();
     let mode_name = if mode == Mode::Auth0 { "auth0" } else { "standard" };
     let mut issuer = issuer
         .env("OIDC_MODE", mode_name)
@@ -96,6 +102,8 @@ pub(crate) fn setup(mode: Mode, extra_toml: &str) -> Setup {
         _demo: demo,
         server,
         config,
+        readyz: format!("http://127.0.0.1:{metrics_port}/readyz"),
+        metrics_port,
     }
 }
 
@@ -1004,9 +1012,17 @@ fn a_restart_of_the_proxy_in_front_of_an_auth0_like_provider_loses_nothing() {
 #[test]
 fn a_provider_that_is_down_gives_clear_errors_and_no_token() {
     // The issuer's port is reserved but nothing listens there.
-    let setup = setup(Mode::Standard, "registrations_per_minute = 4\n");
-    let mut issuer = setup.issuer;
-    issuer.stop();
+    let mut setup = setup(Mode::Standard, "registrations_per_minute = 4\n");
+    setup.issuer.stop();
+    // /readyz says what is missing: the issuer's keys and the provider behind the proxy.
+    let ready = || Http::new().get(&setup.readyz);
+    let reply = ready();
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(
+        reply.body.contains("tokens cannot be checked") || reply.body.contains("provider"),
+        "{}",
+        reply.body
+    );
     let server = &setup.server;
     let started = Instant::now();
     let reply = Http::new().get(&server.url("/.well-known/oauth-authorization-server"));
@@ -1043,6 +1059,14 @@ fn a_provider_that_is_down_gives_clear_errors_and_no_token() {
     }
     let (status, refused) = register(server, &json!({"redirect_uris": [CLIENT_REDIRECT]}));
     assert_eq!(status, 429, "{refused}");
+
+    // The provider back: ready again, by itself.
+    setup.issuer.restart(false);
+    assert!(
+        eventually(Duration::from_secs(30), || ready().status == 200),
+        "ready once the provider is back: {}",
+        ready().body
+    );
 }
 
 /// An example program with `env`, then its provider, which needs the example's callback URL.
