@@ -159,6 +159,8 @@ pub(crate) struct CredentialSection {
     pub(crate) client_secret: Option<Secret>,
     pub(crate) scopes: Option<Vec<String>>,
     pub(crate) token_url: Option<String>,
+    /// client_secret_basic (the default) | client_secret_post.
+    pub(crate) auth_method: Option<String>,
 }
 
 impl ConfigFile {
@@ -235,6 +237,7 @@ mod tests {
             client_secret = "env:CSECRET"
             scopes = ["read"]
             token_url = "https://as.example/token"
+            auth_method = "client_secret_post"
             "#,
         )
         .expect("parses");
@@ -244,6 +247,7 @@ mod tests {
         let credentials = file.api.credentials.as_ref().expect("credentials");
         assert_eq!(credentials["oauth"].scopes.as_deref(), Some(&["read".to_owned()][..]));
         assert!(credentials["basicAuth"].password.is_some());
+        assert_eq!(credentials["oauth"].auth_method.as_deref(), Some("client_secret_post"));
         assert_eq!(
             file.auth.tool_scopes.as_ref().map(|t| t["delete_item"].clone()),
             Some(vec!["admin".to_owned()])
