@@ -124,6 +124,8 @@ pub(crate) struct ServerSection {
 pub(crate) struct ApiSection {
     pub(crate) spec: Option<String>,
     pub(crate) upstream: Option<String>,
+    /// Values for the variables of the document's server URLs.
+    pub(crate) server_variables: Option<BTreeMap<String, String>>,
     pub(crate) timeout_secs: Option<u64>,
     pub(crate) forward_headers: Option<Vec<String>>,
     pub(crate) catalog: Option<String>,
@@ -225,6 +227,8 @@ mod tests {
             include_tags = ["t"]
             describe_all_responses = true
             describe_full_response_schema = true
+            [api.server_variables]
+            region = "eu"
             [api.headers]
             X-Tenant = "acme"
             [api.credentials.api_key]
@@ -243,6 +247,10 @@ mod tests {
         .expect("parses");
         assert_eq!(file.server.session_idle_secs, Some(60));
         assert_eq!(file.api.forward_headers.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            file.api.server_variables.as_ref().map(|v| v["region"].as_str()),
+            Some("eu")
+        );
         assert_eq!(file.api.headers.as_ref().map(|h| h["X-Tenant"].expose()), Some("acme"));
         let credentials = file.api.credentials.as_ref().expect("credentials");
         assert_eq!(credentials["oauth"].scopes.as_deref(), Some(&["read".to_owned()][..]));
