@@ -51,6 +51,10 @@ pub(crate) struct ServeArgs {
     /// without a path keeps the document's base path (`servers[0]`, or `basePath`).
     #[arg(long, env = "APIMCP_UPSTREAM", value_name = "URL")]
     pub(crate) upstream: Option<String>,
+    /// A value for a variable of the document's server URLs, in place of its default:
+    /// `NAME=VALUE` (repeatable; a variable with an `enum` takes one of its values).
+    #[arg(long = "server-variable", value_name = "NAME=VALUE")]
+    pub(crate) server_variables: Vec<String>,
     /// Seconds one tool call may take.
     #[arg(long, env = "APIMCP_TIMEOUT_SECS", value_name = "SECS")]
     pub(crate) timeout_secs: Option<u64>,

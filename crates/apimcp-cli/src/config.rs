@@ -124,6 +124,8 @@ pub(crate) struct ServerSection {
 pub(crate) struct ApiSection {
     pub(crate) spec: Option<String>,
     pub(crate) upstream: Option<String>,
+    /// Values for the variables of the document's server URLs.
+    pub(crate) server_variables: Option<BTreeMap<String, String>>,
     pub(crate) timeout_secs: Option<u64>,
     pub(crate) forward_headers: Option<Vec<String>>,
     pub(crate) catalog: Option<String>,
@@ -159,6 +161,8 @@ pub(crate) struct CredentialSection {
     pub(crate) client_secret: Option<Secret>,
     pub(crate) scopes: Option<Vec<String>>,
     pub(crate) token_url: Option<String>,
+    /// client_secret_basic (the default) | client_secret_post.
+    pub(crate) auth_method: Option<String>,
 }
 
 impl ConfigFile {
@@ -223,6 +227,8 @@ mod tests {
             include_tags = ["t"]
             describe_all_responses = true
             describe_full_response_schema = true
+            [api.server_variables]
+            region = "eu"
             [api.headers]
             X-Tenant = "acme"
             [api.credentials.api_key]
@@ -235,15 +241,21 @@ mod tests {
             client_secret = "env:CSECRET"
             scopes = ["read"]
             token_url = "https://as.example/token"
+            auth_method = "client_secret_post"
             "#,
         )
         .expect("parses");
         assert_eq!(file.server.session_idle_secs, Some(60));
         assert_eq!(file.api.forward_headers.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            file.api.server_variables.as_ref().map(|v| v["region"].as_str()),
+            Some("eu")
+        );
         assert_eq!(file.api.headers.as_ref().map(|h| h["X-Tenant"].expose()), Some("acme"));
         let credentials = file.api.credentials.as_ref().expect("credentials");
         assert_eq!(credentials["oauth"].scopes.as_deref(), Some(&["read".to_owned()][..]));
         assert!(credentials["basicAuth"].password.is_some());
+        assert_eq!(credentials["oauth"].auth_method.as_deref(), Some("client_secret_post"));
         assert_eq!(
             file.auth.tool_scopes.as_ref().map(|t| t["delete_item"].clone()),
             Some(vec!["admin".to_owned()])

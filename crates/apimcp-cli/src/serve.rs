@@ -51,7 +51,10 @@ async fn remote_server(
         builder = auth.guard(builder, server, bound).await?;
     }
     let document = api.document.spec.load(settings.fetch_timeout).await?;
-    let base = apimcp::upstream::base_url(document.server_url().as_deref(), api.upstream.as_ref())
+    let document_server = document
+        .server_url_with(&api.document.convert.server_variables)
+        .context("--server-variable, or [api.server_variables]")?;
+    let base = apimcp::upstream::base_url(document_server.as_deref(), api.upstream.as_ref())
         .context("the API's base URL (--upstream, or [api] upstream)")?;
     tracing::info!(upstream = %base, "tool calls go to the API at this base URL");
     builder = configure(builder.openapi(document), server)

@@ -2,6 +2,7 @@
 //! configuration file (`config.rs`) and the environment: flags and `APIMCP_*` variables override
 //! the file, the file overrides the defaults. Everything here is checked; the commands only read.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -285,6 +286,7 @@ impl ApiSettings {
             .transpose()?;
         let mut convert = convert_options(&args.convert)?;
         merge_convert(&mut convert, &args.convert, a)?;
+        convert.server_variables = server_variables(&args.server_variables, a)?;
         let timeout_secs = pick(&args.timeout_secs, &a.timeout_secs);
         Ok(Self {
             document: DocumentSettings {
@@ -371,6 +373,21 @@ fn merge_convert(options: &mut ConvertOptions, args: &ConvertArgs, a: &ApiSectio
     Ok(())
 }
 
+/// `[api.server_variables]`, then `--server-variable NAME=VALUE` (a flag replaces the
+/// file's value of that name). The document checks the names and values once it is read.
+fn server_variables(flags: &[String], a: &ApiSection) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut values = a.server_variables.clone().unwrap_or_default();
+    for entry in flags {
+        match entry.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                values.insert(name.trim().to_owned(), value.to_owned());
+            }
+            _ => bail!("--server-variable {entry:?}: expected NAME=VALUE"),
+        }
+    }
+    Ok(values)
+}
+
 /// `$XDG_STATE_HOME/apimcp`, else `$HOME/.local/state/apimcp`.
 fn default_state_dir() -> Option<PathBuf> {
     let set = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
@@ -415,5 +432,17 @@ mod tests {
         assert_eq!(settings.fetch_timeout, Duration::from_secs(2));
         let tools = Settings::new(Cli::parse_from(["apimcp", "tools", "--spec", "spec.json"])).expect("valid");
         assert_eq!(tools.fetch_timeout, Duration::from_secs(DEFAULT_FETCH_TIMEOUT_SECS));
+    }
+
+    #[test]
+    fn server_variable_flags_replace_the_files_values_by_name() {
+        let file: ApiSection = toml::from_str("[server_variables]\nregion = \"us\"\nversion = \"v1\"").expect("toml");
+        let flags = ["region=eu".to_owned(), " tier = a=b".to_owned()];
+        let values = server_variables(&flags, &file).expect("valid");
+        let expected = [("region", "eu"), ("tier", " a=b"), ("version", "v1")];
+        let expected: BTreeMap<String, String> = expected.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        assert_eq!(values, expected);
+        let err = server_variables(&["=x".to_owned()], &file).expect_err("no name");
+        assert!(err.to_string().contains("NAME=VALUE"), "{err}");
     }
 }

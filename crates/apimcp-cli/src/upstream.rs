@@ -2,7 +2,7 @@
 //! upstream settings, with every `env:NAME` read. Flags override the file, name by name.
 
 use anyhow::{Context, bail};
-use apimcp::upstream::{ClientCredentials, Credential, Secret, UpstreamConfig};
+use apimcp::upstream::{ClientAuthMethod, ClientCredentials, Credential, Secret, UpstreamConfig};
 
 use crate::args::ServeArgs;
 use crate::config::{ApiSection, CredentialSection, env_value};
@@ -57,10 +57,12 @@ fn credential(s: &CredentialSection) -> anyhow::Result<Credential> {
     let client_secret = read(&s.client_secret)?;
     let username = s.username.as_deref().map(env_value).transpose()?;
     let client_id = s.client_id.as_deref().map(env_value).transpose()?;
+    let oauth_only = s.scopes.is_some() || s.token_url.is_some() || s.auth_method.is_some();
     match (value.or(token), username, password, client_id, client_secret) {
+        (None, None, None, Some(id), Some(secret)) => client_credentials(s, id, secret),
+        _ if oauth_only => bail!("scopes, token_url and auth_method go with client_id and client_secret"),
         (Some(single), None, None, None, None) => Ok(Credential::Value(single)),
         (None, Some(username), Some(password), None, None) => Ok(Credential::Basic { username, password }),
-        (None, None, None, Some(id), Some(secret)) => client_credentials(s, id, secret),
         _ => bail!(
             "give exactly one of: value (an API key), token (a bearer token), username and password (basic), or client_id and client_secret (OAuth client credentials)"
         ),
@@ -69,6 +71,9 @@ fn credential(s: &CredentialSection) -> anyhow::Result<Credential> {
 
 fn client_credentials(s: &CredentialSection, id: String, secret: Secret) -> anyhow::Result<Credential> {
     let mut cc = ClientCredentials::new(id, secret).scopes(s.scopes.clone().unwrap_or_default());
+    if let Some(method) = &s.auth_method {
+        cc = cc.auth_method(method.parse::<ClientAuthMethod>()?);
+    }
     if let Some(url) = &s.token_url {
         let url = env_value(url)?;
         cc = cc.token_url(reqwest::Url::parse(&url).with_context(|| format!("token_url: {url:?} is not a URL"))?);
@@ -107,11 +112,17 @@ mod tests {
             client_id = "id"
             client_secret = "s"
             scopes = ["read"]
+            auth_method = "client_secret_post"
             "#,
         )
         .expect("parses");
         let args = serve_args(&["--header", "X-Trace=a=b", "--credential", "key=k2"]);
         let config = upstream_config(&args, &file.api).expect("valid");
+        let oauth = credential(&file.api.credentials.as_ref().expect("credentials")["oauth"]).expect("valid");
+        assert!(
+            matches!(oauth, Credential::ClientCredentials(cc) if cc.auth_method == ClientAuthMethod::ClientSecretPost),
+            "auth_method is read"
+        );
         let schemes: Vec<&str> = config.schemes().collect();
         assert_eq!(schemes, ["basic", "key", "oauth"]);
         let shown = format!("{config:?}");
@@ -123,6 +134,15 @@ mod tests {
         let mixed: CredentialSection = toml::from_str("token = \"x\"\nusername = \"u\"").expect("toml");
         assert!(credential(&mixed).is_err());
         assert!(credential(&CredentialSection::default()).is_err());
+        let stray: CredentialSection =
+            toml::from_str("token = \"x\"\nauth_method = \"client_secret_post\"").expect("toml");
+        let err = credential(&stray).expect_err("auth_method without client credentials");
+        assert!(err.to_string().contains("auth_method"), "{err}");
+        let unknown: CredentialSection =
+            toml::from_str("client_id = \"id\"\nclient_secret = \"s\"\nauth_method = \"private_key_jwt\"")
+                .expect("toml");
+        let err = credential(&unknown).expect_err("unknown method");
+        assert!(err.to_string().contains("client_secret_post"), "{err}");
         let bad = serve_args(&["--credential", "novalue"]);
         let err = upstream_config(&bad, &ApiSection::default()).expect_err("refused");
         assert!(

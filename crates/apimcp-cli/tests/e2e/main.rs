@@ -13,6 +13,7 @@ mod oauth_proxy;
 mod oauth_replicas;
 mod search_mode;
 mod serve_upstream;
+mod stripe_wire;
 mod telemetry;
 mod upstream_base;
 mod upstream_credentials;

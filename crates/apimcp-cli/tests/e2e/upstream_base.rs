@@ -125,3 +125,91 @@ fn a_document_without_an_absolute_server_needs_an_upstream() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("\"/v1\"") && stderr.contains("upstream"), "{stderr}");
 }
+
+/// Writes `text` to a file of this test process and answers its path.
+fn temp_file(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("apimcp-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+#[test]
+fn server_variables_set_by_flag_reach_the_base_and_the_operations_servers() {
+    let (_, port) = start_upstream();
+    let ok = json!({"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}});
+    // The defaults point nowhere: only the values given reach the upstream.
+    let spec = json!({
+        "openapi": "3.1.0", "info": {"title": "Variables", "version": "1"},
+        "servers": [{"url": "http://127.0.0.1:{port}/{version}", "variables": {
+            "port": {"default": "1"}, "version": {"default": "v1", "enum": ["v1", "v2"]}}}],
+        "paths": {
+            "/things": {"get": {"operationId": "things", "responses": ok}},
+            "/files": {"post": {"operationId": "upload", "responses": ok,
+                "servers": [{"url": "http://127.0.0.1:{port}/uploads/{version}",
+                    "variables": {"port": {"default": "1"}, "version": {"default": "v1"}}}]}}
+        }
+    });
+    let spec = temp_file(&format!("variables-{port}.json"), &spec.to_string());
+    let port = format!("port={port}");
+    let server = Apimcp::cmd([
+        "serve",
+        "--spec",
+        &spec,
+        "--server-variable",
+        &port,
+        "--server-variable",
+        "version=v2",
+    ])
+    .start();
+    assert_eq!(path_of(&server, "things", json!({})), "/v2/things");
+    assert_eq!(
+        path_of(&server, "upload", json!({})),
+        "/uploads/v2/files",
+        "the operation's server takes the same values"
+    );
+}
+
+#[test]
+fn check_shows_the_base_url_from_server_variables_and_refuses_bad_ones() {
+    let spec = json!({
+        "openapi": "3.1.0", "info": {"title": "Regions", "version": "1"},
+        "servers": [{"url": "https://{region}.api.test/{version}", "variables": {
+            "region": {"default": "us", "enum": ["us", "eu"]}, "version": {"default": "v1"}}}],
+        "paths": {"/things": {"get": {"operationId": "things", "responses": {"200": {"description": "ok"}}}}}
+    });
+    let spec = temp_file("regions.json", &spec.to_string());
+    let check = |name: &str, variables: &str| {
+        let config = temp_file(
+            name,
+            &format!(
+                "[server]\nlisten = \"127.0.0.1:9\"\n[api]\nspec = \"{spec}\"\n[api.server_variables]\n{variables}"
+            ),
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_apimcp"))
+            .args(["check", "--config", &config])
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, log) = check("regions-ok.toml", "region = \"eu\"\nversion = \"v2\"\n");
+    assert!(ok, "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("tool calls go to the API at this base URL"))
+        .unwrap_or_else(|| panic!("no base URL line in {log}"));
+    assert!(line.contains("https://eu.api.test/v2"), "{line}");
+
+    let (ok, log) = check("regions-mars.toml", "region = \"mars\"\n");
+    assert!(!ok);
+    assert!(
+        log.contains("server variable \"region\": \"mars\" is not allowed; the document allows us, eu"),
+        "{log}"
+    );
+    let (ok, log) = check("regions-zone.toml", "zone = \"a\"\n");
+    assert!(!ok);
+    assert!(
+        log.contains("server variable \"zone\"") && log.contains("they declare: region, version"),
+        "{log}"
+    );
+}

@@ -467,6 +467,9 @@ fn decode_base64(arg: &str, text: &str) -> Result<Vec<u8>, ArgumentError> {
         .map_err(|e| invalid(arg, format!("not valid base64: {e}")))
 }
 
+/// The type of a part that carries a plain value.
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
 /// One multipart part: the field name, the bytes and their media type.
 struct Part {
     name: String,
@@ -491,34 +494,81 @@ fn multipart(fields: &Value, files: &[String], encodings: &[FieldEncoding]) -> R
     Ok((boundary, Bytes::from(out)))
 }
 
-/// One part per field given, and one per file of a field that carries several; a field's
-/// `encoding.contentType` names its part's type.
+/// One part per field given, one per file of a field that carries several, and one per item
+/// of an array (see [`field_parts`]); a field's `encoding.contentType` names its part's type.
 fn multipart_parts(fields: &Value, files: &[String], encodings: &[FieldEncoding]) -> Result<Vec<Part>, ArgumentError> {
     let mut parts = Vec::new();
     for (name, value) in fields.as_object().into_iter().flatten() {
-        let is_file = files.contains(name);
-        let items: Vec<&Value> = match value {
-            Value::Array(items) if is_file => items.iter().collect(),
-            Value::Null => continue,
-            other => vec![other],
-        };
-        let declared = encodings
-            .iter()
-            .find(|e| e.field == *name)
-            .and_then(|e| e.content_type.as_deref());
-        for item in items {
-            let mut part = multipart_part(name, item, is_file)?;
-            // A list (`image/png, image/jpeg`) or a wildcard names no one type to send.
-            if let Some(declared) = declared.filter(|t| !t.contains([',', '*', '\r', '\n'])) {
-                declared.trim().clone_into(&mut part.content_type);
-            }
-            parts.push(part);
-        }
+        let encoding = encodings.iter().find(|e| e.field == *name);
+        parts.extend(field_parts(name, value, files.contains(name), encoding)?);
     }
     Ok(parts)
 }
 
+/// The parts of one field.
+///
+/// - An array repeats its field name, one part per item: RFC 7578 section 4.3 says so for
+///   several values of one field, OpenAPI 3.1.1 handles array properties this way ("applying
+///   the same name to multiple parts") and makes an array's default `contentType` its items'
+///   type, and form parsers (Rails, PHP, Django, multer, Starlette) and the big APIs read
+///   repeated parts as a list. So `tags: ["a", "b"]` is two `text/plain` parts named `tags`,
+///   and an array of objects one `application/json` part per object. Only a declared JSON
+///   `contentType` keeps the array whole, as one JSON part: the document says the field is
+///   JSON.
+/// - A field whose `encoding` gives a `style` (or `explode`, which implies `form`) is written
+///   as a form field is, one text part per pair: OpenAPI ignores `contentType` then. This is
+///   how Stripe's multipart bodies (`expand[]`, `file_link_data[create]`) are read.
+/// - Anything else is one part: text for a plain value, JSON for an object.
+fn field_parts(
+    name: &str,
+    value: &Value,
+    file: bool,
+    encoding: Option<&FieldEncoding>,
+) -> Result<Vec<Part>, ArgumentError> {
+    let declared = encoding
+        .and_then(|e| e.content_type.as_deref())
+        // A list (`image/png, image/jpeg`) or a wildcard names no one type to send.
+        .filter(|t| !t.contains([',', '*', '\r', '\n']))
+        .map(str::trim);
+    let styled = encoding.filter(|e| e.style.is_some() && !file);
+    let items: Vec<&Value> = match value {
+        Value::Null => return Ok(Vec::new()),
+        _ if styled.is_some() => {
+            let pairs = form_field(name, value, styled);
+            return Ok(pairs.into_iter().map(|(k, v)| Part::text(k, v)).collect());
+        }
+        Value::Array(_) if !file && declared.is_some_and(is_json) => vec![value],
+        Value::Array(items) => items.iter().filter(|v| !v.is_null()).collect(),
+        other => vec![other],
+    };
+    let mut parts = Vec::with_capacity(items.len());
+    for item in items {
+        let mut part = multipart_part(name, item, file)?;
+        if let Some(declared) = declared {
+            declared.clone_into(&mut part.content_type);
+        }
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+/// Whether a media type is JSON (`application/json`, or a `+json` type).
+fn is_json(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
 impl Part {
+    /// A plain text part.
+    fn text(name: String, text: String) -> Self {
+        Self {
+            name,
+            file: false,
+            content_type: TEXT_PLAIN.to_owned(),
+            bytes: text.into_bytes(),
+        }
+    }
+
     /// The part's headers and bytes, after its boundary line.
     fn write(&self, out: &mut Vec<u8>) {
         let name = self.name.replace(['"', '\r', '\n'], "_");
@@ -537,9 +587,9 @@ impl Part {
 fn multipart_part(name: &str, value: &Value, file: bool) -> Result<Part, ArgumentError> {
     let (content_type, bytes) = match value {
         Value::String(s) if file => ("application/octet-stream", decode_base64(name, s)?),
-        Value::String(s) => ("text/plain; charset=utf-8", s.clone().into_bytes()),
+        Value::String(s) => (TEXT_PLAIN, s.clone().into_bytes()),
         Value::Object(_) | Value::Array(_) => ("application/json", value.to_string().into_bytes()),
-        other => ("text/plain; charset=utf-8", other.to_string().into_bytes()),
+        other => (TEXT_PLAIN, other.to_string().into_bytes()),
     };
     Ok(Part {
         name: name.to_owned(),

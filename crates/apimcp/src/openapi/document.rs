@@ -2,8 +2,11 @@
 //! Swagger 2.0 documents are converted to OpenAPI 3.0 here, so the rest of the conversion sees
 //! only 3.x.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Number, Value};
 
+use super::servers::{ServerVariableError, check_values, first_server};
 use super::swagger2;
 
 /// The OpenAPI versions apimcp reads.
@@ -190,27 +193,37 @@ impl OpenApiDocument {
     /// `servers[0].url` with its `{variables}` set to their defaults (for Swagger 2.0,
     /// `schemes[0]://host/basePath`): absolute, or a path relative to the API's origin.
     pub fn server_url(&self) -> Option<String> {
-        first_server(self.value.get("servers"))
+        first_server(self.value.get("servers"), &BTreeMap::new())
+    }
+
+    /// [`server_url`](Self::server_url) with the variables in `values` set to them (the
+    /// others at their defaults): the same values
+    /// [`ConvertOptions::server_variables`](super::ConvertOptions::server_variables) gives
+    /// the operations' own servers. A name that no server declares, or a value outside its
+    /// variable's `enum`, is an error.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use apimcp::openapi::OpenApiDocument;
+    ///
+    /// let document = OpenApiDocument::from_value(serde_json::json!({"openapi": "3.1.0", "paths": {},
+    ///     "servers": [{"url": "https://{region}.api.example.com/v1",
+    ///                  "variables": {"region": {"default": "us", "enum": ["us", "eu"]}}}]}))?;
+    /// let eu = BTreeMap::from([("region".to_owned(), "eu".to_owned())]);
+    /// assert_eq!(document.server_url_with(&eu)?.as_deref(), Some("https://eu.api.example.com/v1"));
+    /// let mars = BTreeMap::from([("region".to_owned(), "mars".to_owned())]);
+    /// assert!(document.server_url_with(&mars).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_url_with(&self, values: &BTreeMap<String, String>) -> Result<Option<String>, ServerVariableError> {
+        check_values(&self.value, values)?;
+        Ok(first_server(self.value.get("servers"), values))
     }
 
     /// `info.version` (the API's version, not the OpenAPI version), if present.
     pub fn api_version(&self) -> Option<&str> {
         self.value.pointer("/info/version").and_then(Value::as_str)
     }
-}
-
-/// The first entry of a `servers` list, its variables replaced by their defaults (a variable
-/// without a default is left as written, so the URL fails to parse rather than mislead).
-pub(crate) fn first_server(servers: Option<&Value>) -> Option<String> {
-    let server = servers?.as_array()?.first()?;
-    let mut url = server.get("url")?.as_str()?.trim().to_owned();
-    let variables = server.get("variables").and_then(Value::as_object);
-    for (name, variable) in variables.into_iter().flatten() {
-        if let Some(default) = variable.get("default").and_then(Value::as_str) {
-            url = url.replace(&format!("{{{name}}}"), default);
-        }
-    }
-    Some(url)
 }
 
 fn unsupported(origin: &str, version: String) -> DocumentError {

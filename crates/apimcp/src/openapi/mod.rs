@@ -13,6 +13,7 @@ mod names;
 mod operation;
 mod options;
 mod schema;
+mod servers;
 mod swagger2;
 mod valid;
 
@@ -25,6 +26,7 @@ pub use document::{DocumentError, OpenApiDocument, SpecVersion};
 pub use filter::{FilterError, OperationFilter};
 pub use options::{ConvertOptions, DEFAULT_MAX_SCHEMA_DEFS_BYTES};
 pub use schema::SchemaError;
+pub use servers::ServerVariableError;
 pub use valid::InvalidSchema;
 
 use crate::tool::{Binding, InvalidToolName, Tool, ToolName};
@@ -157,6 +159,9 @@ pub enum ConvertError {
         /// The operations that claim it.
         operations: Vec<String>,
     },
+    /// A server variable set that the document does not declare or allow.
+    #[error(transparent)]
+    ServerVariable(#[from] ServerVariableError),
     /// Strict mode, and something would have been skipped or ignored.
     #[error("strict mode: {}", problems.join("; "))]
     Strict {
@@ -200,6 +205,7 @@ pub(crate) fn convert_each<T>(
 ) -> Result<(Vec<T>, Report), ConvertError> {
     options.filter.validate()?;
     let doc = document.value();
+    servers::check_values(doc, &options.server_variables)?;
     let (ops, bad_items) = operation::operations(doc);
     let names = tool_names(&ops, &options.tool_names)?;
     let mut report = Report::with_bad_path_items(ops.len(), bad_items);
@@ -246,7 +252,7 @@ fn convert_selected<'d, T>(
             report.filtered_out += 1;
             continue;
         }
-        match convert_operation(schemas, op, name.clone(), describe) {
+        match convert_operation(schemas, op, name.clone(), describe, &options.server_variables) {
             Ok(tool) => tools.push(each(tool)),
             Err(reason) => report.skipped.push(Skipped {
                 operation: describe_operation(op),
@@ -286,6 +292,7 @@ fn convert_operation<'d>(
     op: &Operation<'d>,
     name: ToolName,
     describe: DescribeOptions,
+    server_variables: &BTreeMap<String, String>,
 ) -> Result<ConvertedTool, OperationError> {
     let method = http_method(&op.method)?;
     let mut inputs = inputs::build(schemas, op.item, op.op)?;
@@ -311,8 +318,8 @@ fn convert_operation<'d>(
             params: inputs.params,
             body: inputs.body,
             output_wrapped,
-            server: document::first_server(op.op.get("servers"))
-                .or_else(|| document::first_server(op.item.get("servers"))),
+            server: servers::first_server(op.op.get("servers"), server_variables)
+                .or_else(|| servers::first_server(op.item.get("servers"), server_variables)),
         },
         operation_id: op.operation_id().map(str::to_owned),
         tags: op.tags().into_iter().map(str::to_owned).collect(),

@@ -47,6 +47,12 @@ pub struct ConvertOptions {
     /// schemas that say so (`None`: no limit). The default, 64 KiB, keeps every GitHub tool
     /// whole and Stripe's tools usable.
     pub max_schema_defs_bytes: Option<usize>,
+    /// Values for the variables of the document's server URLs (name → value), in place of
+    /// their defaults: for the operations' and path items' own `servers` here, and for the
+    /// API's base URL through
+    /// [`OpenApiDocument::server_url_with`](super::OpenApiDocument::server_url_with). A name
+    /// no server declares, or a value outside its `enum`, fails the conversion.
+    pub server_variables: BTreeMap<String, String>,
 }
 
 /// The default for [`ConvertOptions::max_schema_defs_bytes()`].
@@ -63,6 +69,7 @@ impl Default for ConvertOptions {
             tool_names: BTreeMap::new(),
             strict: false,
             max_schema_defs_bytes: Some(DEFAULT_MAX_SCHEMA_DEFS_BYTES),
+            server_variables: BTreeMap::new(),
         }
     }
 }
@@ -113,6 +120,13 @@ impl ConvertOptions {
     /// The `$defs` budget of one schema, in bytes (`None`: no limit).
     pub fn max_schema_defs_bytes(mut self, max: impl Into<Option<usize>>) -> Self {
         self.max_schema_defs_bytes = max.into();
+        self
+    }
+
+    /// Sets a variable of the document's server URLs (`{region}` in
+    /// `https://{region}.api.example.com`).
+    pub fn server_variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.server_variables.insert(name.into(), value.into());
         self
     }
 

@@ -564,3 +564,42 @@ fn bindings_serialise_method_and_location_as_names() {
     assert_eq!(json["params"][0]["name"], "If-Match");
     assert_eq!(json["params"][0]["location"], "header");
 }
+
+#[test]
+fn server_variables_fill_the_operations_servers_and_bad_ones_fail_the_conversion() {
+    let document = OpenApiDocument::from_value(json!({
+        "openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "servers": [{"url": "https://{region}.api.test/v1", "variables": {
+            "region": {"default": "us", "enum": ["us", "eu"]}}}],
+        "paths": {"/files": {
+            "servers": [{"url": "https://files.{region}.api.test", "variables": {"region": {"default": "us"}}}],
+            "get": {"operationId": "files", "responses": ok()}}}
+    }))
+    .expect("valid document");
+    let eu = ConvertOptions::default().server_variable("region", "eu");
+    let converted = convert(&document, &eu).expect("converts");
+    assert_eq!(
+        converted.tools[0].binding.server.as_deref(),
+        Some("https://files.eu.api.test")
+    );
+    let base = document.server_url_with(&eu.server_variables).expect("allowed");
+    assert_eq!(base.as_deref(), Some("https://eu.api.test/v1"));
+    assert_eq!(
+        convert(&document, &ConvertOptions::default()).expect("converts").tools[0]
+            .binding
+            .server
+            .as_deref(),
+        Some("https://files.us.api.test"),
+        "the default without a value"
+    );
+
+    let mars = ConvertOptions::default().server_variable("region", "mars");
+    let err = convert(&document, &mars).expect_err("not in the enum");
+    assert!(
+        matches!(&err, ConvertError::ServerVariable(ServerVariableError::NotAllowed { name, .. }) if name == "region"),
+        "{err}"
+    );
+    let unknown = ConvertOptions::default().server_variable("zone", "a");
+    let err = convert(&document, &unknown).expect_err("undeclared");
+    assert!(err.to_string().contains("\"zone\""), "{err}");
+}

@@ -32,6 +32,7 @@ mod schemes;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 pub(crate) use apply::Upstream;
 pub(crate) use base::operation_base;
@@ -101,13 +102,51 @@ pub enum Credential {
 pub struct ClientCredentials {
     /// The client id.
     pub client_id: String,
-    /// The client secret (sent with HTTP basic authentication, RFC 6749 section 2.3.1).
+    /// The client secret (sent as [`auth_method`](Self::auth_method) says).
     pub client_secret: Secret,
     /// The scopes to ask for (none: the authorization server's default).
     pub scopes: Vec<String>,
     /// The token endpoint; by default the scheme's `clientCredentials.tokenUrl` (a relative
     /// one is resolved against the API's base URL).
     pub token_url: Option<url::Url>,
+    /// How the client id and secret reach the token endpoint (HTTP basic by default).
+    pub auth_method: ClientAuthMethod,
+}
+
+/// How a client authenticates at the token endpoint (RFC 6749 section 2.3.1; the names are
+/// RFC 8414's `token_endpoint_auth_methods_supported` values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuthMethod {
+    /// `client_secret_basic`, the default: HTTP basic with the form-encoded id and secret,
+    /// which every authorization server must support.
+    #[default]
+    ClientSecretBasic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the request's form, for the
+    /// servers that take nothing else.
+    ClientSecretPost,
+}
+
+impl FromStr for ClientAuthMethod {
+    type Err = UnknownAuthMethod;
+
+    /// `client_secret_basic` or `client_secret_post`.
+    fn from_str(text: &str) -> Result<Self, UnknownAuthMethod> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "client_secret_basic" => Ok(Self::ClientSecretBasic),
+            "client_secret_post" => Ok(Self::ClientSecretPost),
+            _ => Err(UnknownAuthMethod { given: text.to_owned() }),
+        }
+    }
+}
+
+/// A value that names no client authentication method.
+#[derive(Debug, thiserror::Error)]
+#[error("auth_method must be \"client_secret_basic\" or \"client_secret_post\", not {given:?}")]
+#[non_exhaustive]
+pub struct UnknownAuthMethod {
+    /// What was given.
+    pub given: String,
 }
 
 impl ClientCredentials {
@@ -118,7 +157,16 @@ impl ClientCredentials {
             client_secret: client_secret.into(),
             scopes: Vec::new(),
             token_url: None,
+            auth_method: ClientAuthMethod::default(),
         }
+    }
+
+    /// How the id and secret are sent: `client_secret_post` puts them in the form, for an
+    /// authorization server that does not take HTTP basic.
+    #[must_use]
+    pub fn auth_method(mut self, method: ClientAuthMethod) -> Self {
+        self.auth_method = method;
+        self
     }
 
     /// The scopes to ask for.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use http::HeaderValue;
 use serde::Deserialize;
 
-use super::{ClientCredentials, CredentialError};
+use super::{ClientAuthMethod, ClientCredentials, CredentialError};
 
 /// How long a token without `expires_in` is reused (it is also dropped after a 401).
 const UNTIMED_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -97,11 +97,14 @@ impl TokenSource {
 
     async fn fetch(&self) -> Result<Cached, CredentialError> {
         let started = Instant::now();
-        let response = self
+        let mut request = self
             .client
             .post(self.token_url.clone())
-            .header(http::header::AUTHORIZATION, self.client_authentication()?)
-            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::ACCEPT, "application/json");
+        if self.credentials.auth_method == ClientAuthMethod::ClientSecretBasic {
+            request = request.header(http::header::AUTHORIZATION, self.client_authentication()?);
+        }
+        let response = request
             .form(&self.form())
             .send()
             .await
@@ -133,10 +136,17 @@ impl TokenSource {
         Ok(value)
     }
 
+    /// The grant, the scopes asked for, and with `client_secret_post` the id and secret
+    /// (RFC 6749 section 2.3.1). Nothing here is logged, and no error shows the form.
     fn form(&self) -> Vec<(&'static str, String)> {
+        let credentials = &self.credentials;
         let mut form = vec![("grant_type", "client_credentials".to_owned())];
-        if !self.credentials.scopes.is_empty() {
-            form.push(("scope", self.credentials.scopes.join(" ")));
+        if !credentials.scopes.is_empty() {
+            form.push(("scope", credentials.scopes.join(" ")));
+        }
+        if credentials.auth_method == ClientAuthMethod::ClientSecretPost {
+            form.push(("client_id", credentials.client_id.clone()));
+            form.push(("client_secret", credentials.client_secret.expose().to_owned()));
         }
         form
     }
@@ -194,7 +204,119 @@ fn connection_reason(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use axum::extract::Request;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use base64::Engine as _;
+    use serde_json::json;
+
     use super::*;
+
+    const SECRET: &str = "s3cr+t&é";
+
+    /// What one token request carried: its `Authorization` header and its form.
+    type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
+
+    /// A token endpoint that issues a token to client `cid` authenticated either way, and
+    /// says which way it was.
+    async fn token_endpoint(seen: Seen) -> url::Url {
+        let app = axum::Router::new().route(
+            "/token",
+            axum::routing::post(move |request: Request| {
+                let seen = seen.clone();
+                async move {
+                    let authorization = request
+                        .headers()
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let body = axum::body::to_bytes(request.into_body(), 1 << 16)
+                        .await
+                        .unwrap_or_default();
+                    let form = String::from_utf8_lossy(&body).into_owned();
+                    seen.lock().expect("lock").push((authorization.clone(), form.clone()));
+                    let pairs: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes()).into_owned().collect();
+                    let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
+                    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                    let basic = format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(format!("cid:{}", enc(SECRET)))
+                    );
+                    let in_form = has("client_id", "cid") && has("client_secret", SECRET);
+                    let token = match (authorization == Some(basic), in_form) {
+                        (true, false) => "by-basic",
+                        (false, true) if authorization.is_none() => "by-post",
+                        _ => {
+                            let refused = json!({"error": "invalid_client"});
+                            return (StatusCode::UNAUTHORIZED, axum::Json(refused)).into_response();
+                        }
+                    };
+                    axum::Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600}))
+                        .into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/token", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url::Url::parse(&url).expect("url")
+    }
+
+    fn source(url: &url::Url, secret: &str, method: ClientAuthMethod) -> TokenSource {
+        let credentials = ClientCredentials::new("cid", secret)
+            .scopes(["read"])
+            .auth_method(method);
+        TokenSource::new("oauth", reqwest::Client::new(), url.clone(), credentials)
+    }
+
+    #[tokio::test]
+    async fn the_client_authenticates_the_way_it_is_configured() {
+        let seen = Seen::default();
+        let url = token_endpoint(seen.clone()).await;
+        let basic = source(&url, SECRET, ClientAuthMethod::ClientSecretBasic);
+        assert_eq!(basic.authorization().await.expect("token"), "Bearer by-basic");
+        let post = source(&url, SECRET, ClientAuthMethod::ClientSecretPost);
+        assert_eq!(post.authorization().await.expect("token"), "Bearer by-post");
+        let seen = seen.lock().expect("lock").clone();
+        assert_eq!(
+            seen[0].1, "grant_type=client_credentials&scope=read",
+            "basic: no secret in the form"
+        );
+        assert_eq!(seen[1].0, None, "post: no Authorization header");
+        assert_eq!(
+            seen[1].1,
+            "grant_type=client_credentials&scope=read&client_id=cid&client_secret=s3cr%2Bt%26%C3%A9"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_secret_is_not_in_the_error() {
+        let url = token_endpoint(Seen::default()).await;
+        for method in [ClientAuthMethod::ClientSecretPost, ClientAuthMethod::ClientSecretBasic] {
+            let wrong = source(&url, "wr0ng-s3cret", method);
+            let err = wrong.authorization().await.expect_err("refused");
+            let shown = format!("{err} {err:?}");
+            assert!(shown.contains("HTTP 401 (invalid_client)"), "{shown}");
+            assert!(!shown.contains("wr0ng") && !shown.contains("s3cret"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn auth_methods_are_read_by_their_rfc_8414_names() {
+        assert_eq!(
+            "client_secret_post".parse::<ClientAuthMethod>().ok(),
+            Some(ClientAuthMethod::ClientSecretPost)
+        );
+        assert_eq!(
+            " Client_Secret_Basic".parse::<ClientAuthMethod>().ok(),
+            Some(ClientAuthMethod::ClientSecretBasic)
+        );
+        let err = "private_key_jwt".parse::<ClientAuthMethod>().expect_err("unknown");
+        assert!(err.to_string().contains("private_key_jwt"), "{err}");
+        assert_eq!(ClientAuthMethod::default(), ClientAuthMethod::ClientSecretBasic);
+    }
 
     #[test]
     fn tokens_are_renewed_before_they_expire() {

@@ -441,6 +441,104 @@ fn multipart_parts_take_their_declared_content_type() {
         "{text}"
     );
 }
+fn multipart_body(fields: &[&str], files: &[&str], encodings: Vec<FieldEncoding>) -> Binding {
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|f| (*f, *f)).collect();
+    let files = files.iter().map(|f| (*f).to_owned()).collect();
+    let mut b = body(
+        BodyEncoding::Multipart { files },
+        "multipart/form-data",
+        flat(&pairs),
+        true,
+    );
+    if let Some(b) = &mut b {
+        b.encodings = encodings;
+    }
+    binding("/u", vec![], b)
+}
+
+/// A multipart body as apimcp writes it, from (name, content type, bytes) parts.
+fn multipart_text(parts: &[(&str, &str, &str)]) -> String {
+    let mut text = String::new();
+    for (name, content_type, bytes) in parts {
+        text.push_str(&format!(
+            "--apimcp-boundary-00000000\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n{bytes}\r\n"
+        ));
+    }
+    text + "--apimcp-boundary-00000000--\r\n"
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+#[test]
+fn multipart_arrays_of_plain_values_repeat_their_field_name() {
+    let b = multipart_body(&["tags", "note"], &[], vec![]);
+    let text = sent(&b, json!({"tags": ["a b", 2, true, null], "note": "n"}));
+    let expected = multipart_text(&[
+        ("tags", TEXT, "a b"),
+        ("tags", TEXT, "2"),
+        ("tags", TEXT, "true"),
+        ("note", TEXT, "n"),
+    ]);
+    assert_eq!(text, expected);
+    assert_eq!(
+        sent(&b, json!({"tags": [], "note": "n"})),
+        multipart_text(&[("note", TEXT, "n")]),
+        "an empty array sends no part"
+    );
+}
+
+#[test]
+fn multipart_arrays_of_objects_are_one_json_part_per_item() {
+    let b = multipart_body(&["lines"], &[], vec![]);
+    let text = sent(&b, json!({"lines": [{"sku": "a", "qty": 1}, [1, 2]]}));
+    let expected = multipart_text(&[
+        ("lines", "application/json", r#"{"sku":"a","qty":1}"#),
+        ("lines", "application/json", "[1,2]"),
+    ]);
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn multipart_arrays_declared_json_stay_whole() {
+    let mut json_list = encoding("ids", None, false);
+    json_list.content_type = Some("application/json; charset=utf-8".into());
+    let mut csv = encoding("csv", None, false);
+    csv.content_type = Some("text/csv".into());
+    let b = multipart_body(&["ids", "csv"], &[], vec![json_list, csv]);
+    let text = sent(&b, json!({"ids": ["x", "y"], "csv": ["a,b", "c,d"]}));
+    let expected = multipart_text(&[
+        ("ids", "application/json; charset=utf-8", r#"["x","y"]"#),
+        ("csv", "text/csv", "a,b"),
+        ("csv", "text/csv", "c,d"),
+    ]);
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn multipart_fields_with_a_style_are_written_as_form_fields() {
+    // Stripe's PostFiles: `expand` and `file_link_data` are deepObject, `purpose` plain.
+    let b = multipart_body(
+        &["expand", "file_link_data", "joined", "purpose"],
+        &[],
+        vec![
+            encoding("expand", Some(Style::DeepObject), true),
+            encoding("file_link_data", Some(Style::DeepObject), true),
+            encoding("joined", Some(Style::Form), false),
+        ],
+    );
+    let args = json!({"expand": ["a", "b"], "file_link_data": {"create": true},
+        "joined": ["x", "y"], "purpose": "dispute_evidence"});
+    let expected = multipart_text(&[
+        ("expand[]", TEXT, "a"),
+        ("expand[]", TEXT, "b"),
+        ("file_link_data[create]", TEXT, "true"),
+        ("joined", TEXT, "x,y"),
+        ("purpose", TEXT, "dispute_evidence"),
+    ]);
+    assert_eq!(sent(&b, args), expected);
+}
+
 /// A small seeded generator (xorshift64*): the property tests below are the same on every
 /// run. `APIMCP_PROPERTY_CASES` sets how many cases (the default is quick; raise it for a
 /// long run).
