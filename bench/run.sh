@@ -144,7 +144,7 @@ echo
 echo "Load + conversion (cargo bench -p apimcp --bench convert):"
 cargo bench -q -p apimcp --bench convert -- .cache/openapi/github.json .cache/openapi/stripe.json 2>/dev/null | grep '^|'
 echo
-echo "Served (apimcp-bench memory: resident once it answers, after a client has read the whole paginated tools/list, and in use: after one more request past the allocator's 1 s purge delay):"
+echo "Served (apimcp-bench memory: idle once it answers and the allocator's 1 s purge delay has passed, after a client has read the whole paginated tools/list, and in use: after one more request past the purge delay):"
 echo "| document | tools | HTTP idle MB | HTTP after tools/list MB | HTTP in use MB | stdio idle MB | stdio after tools/list MB | stdio in use MB | list MB |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for doc in github stripe; do $LOADER memory ".cache/openapi/$doc.json" -- "$BIN"; done

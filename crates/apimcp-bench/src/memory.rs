@@ -1,7 +1,7 @@
 //! `apimcp-bench memory SPEC -- CMD ARGS...`: the resident memory of `apimcp serve` with a big
-//! document, once it answers (idle), after a client has read the whole paginated `tools/list`,
-//! and in use (one more request after the allocator's purge delay), over Streamable HTTP and
-//! over stdio. CMD is the `apimcp` binary; SPEC is passed to it as `--spec`. Prints one
+//! document, idle once it answers (after the allocator's purge delay), after a client has read
+//! the whole paginated `tools/list`, and in use (one more request after the purge delay), over
+//! Streamable HTTP and over stdio. CMD is the `apimcp` binary; SPEC is passed to it as `--spec`. Prints one
 //! Markdown table row: document, tools, then idle, listed and in-use MB for HTTP and for
 //! stdio, and the list's size.
 
@@ -77,8 +77,9 @@ fn settled(server: &Server) -> anyhow::Result<f64> {
 }
 
 /// mimalloc returns freed memory to the system a purge delay (1 s) after it was freed, and
-/// only when the process next allocates or frees: a quiet server keeps it. What a server in
-/// use holds is measured after one more request once the delay has passed.
+/// only when the process next frees a page: apimcp nudges it once after start-up, and a
+/// server in use does it with its requests. Idle memory is read once the delay has passed,
+/// and what a server in use holds after one more request once it has passed again.
 const PURGE_DELAY: Duration = Duration::from_millis(1_200);
 
 fn ping(id: u64) -> Value {
@@ -130,6 +131,7 @@ fn over_http(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Meas
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    std::thread::sleep(PURGE_DELAY);
     let idle_mb = settled(&server)?;
     let (tools, list_bytes) = list_all(|id, cursor| post(list_request(id, cursor)))?;
     let listed_mb = settled(&server)?;
@@ -162,6 +164,7 @@ fn over_stdio(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Mea
         "{}",
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
     )?;
+    std::thread::sleep(PURGE_DELAY);
     let idle_mb = settled(&server)?;
     let (tools, list_bytes) = list_all(|id, cursor| exchange(&mut input, &mut output, list_request(id, cursor)))?;
     let listed_mb = settled(&server)?;
