@@ -51,3 +51,31 @@ pub fn tools_list(id: u64) -> Value {
 pub fn tools_call(id: u64, tool: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
 }
+
+/// The HTTP request a call with `args` makes for `binding`, or the error the model would be
+/// told (the request builder, for the fuzz targets).
+pub fn build_request(
+    binding: &crate::Binding,
+    args: &serde_json::Map<String, Value>,
+) -> Result<http::Request<bytes::Bytes>, String> {
+    crate::call::build_request(binding, args).map_err(|e| e.to_string())
+}
+
+/// What the JSON-RPC envelope parser reads in `body`: the request id as sent, the tool a
+/// `tools/call` names and the method; or the error the client would be told.
+pub fn read_envelope(body: &[u8]) -> Result<(Option<String>, Option<String>, String), String> {
+    crate::transport::read_envelope(body)
+}
+
+/// A verifier of tokens from `issuer` for `audience` that holds the keys of the JWKS document
+/// `jwks` already, so that no token waits for the network.
+pub fn jwt_verifier_holding(
+    issuer: &str,
+    audience: &str,
+    jwks: &str,
+) -> Result<crate::auth::JwtVerifier, serde_json::Error> {
+    let set = serde_json::from_str(jwks)?;
+    // Were the keys ever refetched, the fetch fails at once and the held keys stay.
+    let verifier = crate::auth::JwtVerifier::new(issuer, audience).with_jwks_uri("http://127.0.0.1:9/jwks");
+    Ok(verifier.holding(set))
+}

@@ -97,6 +97,17 @@ impl JwtVerifier {
         self
     }
 
+    /// The verifier holding `set` as if it had just fetched it, so no token waits for the
+    /// network (the fuzz targets', through `test_helpers`).
+    #[cfg(feature = "__private")]
+    pub(crate) fn holding(mut self, set: JwkSet) -> Self {
+        let keys = self.keys.get_mut();
+        keys.set = Some(set);
+        keys.fetched = Some(Instant::now());
+        keys.attempted = keys.fetched;
+        self
+    }
+
     async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
         if let Some(alg) = declared_algorithm(token)
             && !ACCEPTED.iter().any(|a| format!("{a:?}") == alg)

@@ -16,6 +16,8 @@ mod cimd;
 mod consent;
 mod disk_store;
 mod error;
+#[cfg(test)]
+mod full_disk;
 mod limits;
 mod metadata;
 mod page;
@@ -457,7 +459,148 @@ fn s256(verifier: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use http::{Request, StatusCode, header};
+    use tower::ServiceExt as _;
+
     use super::*;
+    use full_disk::Disk;
+
+    const REDIRECT: &str = "http://127.0.0.1:8799/cb";
+
+    /// The proxy's routes on a store on `disk`, and a client that registered itself.
+    fn app_on(disk: &Disk) -> (axum::Router, String) {
+        let store = DiskStore::on_test_disk(disk).expect("the store opens while there is space");
+        let proxy = Proxy::new(ProxySettings {
+            base_url: "http://127.0.0.1:1".into(),
+            issuer: Some("http://127.0.0.1:9".into()),
+            oauth_metadata_url: None,
+            authorize_url: None,
+            audience: None,
+            client_id: ClientId::new("proxy"),
+            client_secret: ClientSecret::new("secret"),
+            default_scope: "openid".into(),
+            registration: true,
+            registrations_per_minute: 30,
+            authorizations_per_minute: 60,
+            clients: Vec::new(),
+            store: Some(Arc::new(store)),
+            signing_keys: vec![b"a key for the tests of the proxy".to_vec()],
+            state_dir: None,
+            refresh_grace: DEFAULT_REFRESH_GRACE,
+            client_metadata_documents: false,
+            client_metadata_loopback_for_tests: false,
+            allowed_redirect_uris: Vec::new(),
+        })
+        .expect("proxy");
+        let registration = Registration {
+            client_name: Some("app".into()),
+            redirect_uris: vec![REDIRECT.into()],
+        };
+        let client_id = proxy.keys.seal(CLIENT, &registration, None);
+        let proxy = Arc::new(proxy);
+        let app = routes(&proxy, "/.well-known/oauth-authorization-server")
+            .into_iter()
+            .fold(axum::Router::new(), |app, (path, route)| app.route(&path, route));
+        (app, client_id)
+    }
+
+    /// The status and body of `request` sent to `app`.
+    async fn send(app: &axum::Router, request: Request<axum::body::Body>) -> (StatusCode, String) {
+        let response = app.clone().oneshot(request).await.expect("answered");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn token_request(client_id: &str) -> Request<axum::body::Body> {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("code", "a-code-nobody-issued")
+            .append_pair("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+            .append_pair("client_id", client_id)
+            .finish();
+        Request::post("/oauth/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form.into())
+            .expect("request")
+    }
+
+    fn authorize_request(client_id: &str) -> Request<axum::body::Body> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("response_type", "code")
+            .append_pair("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+            .append_pair("code_challenge_method", "S256")
+            .finish();
+        Request::get(format!("/oauth/authorize?{query}"))
+            .body(axum::body::Body::empty())
+            .expect("request")
+    }
+
+    /// What the proxy logs, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Log {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_is_503_temporarily_unavailable_and_the_next_request_works_once_there_is_space() {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        let disk = Disk::default();
+        let (app, client_id) = app_on(&disk);
+        disk.set_full(true);
+        let started = std::time::Instant::now();
+        for _ in 0..20 {
+            let (status, body) = send(&app, token_request(&client_id)).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            let body: Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+            let (status, page) = send(&app, authorize_request(&client_id)).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+            assert!(page.contains("try again shortly"), "{page}");
+            assert!(
+                !page.contains("redb") && !page.contains("test-disk"),
+                "no internal detail: {page}"
+            );
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        let logged = log.text();
+        assert!(
+            logged.contains("the disk holding the OAuth store test-disk/oauth.redb is full"),
+            "{logged}"
+        );
+        disk.set_full(false);
+        let (status, body) = send(&app, token_request(&client_id)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("invalid_grant"), "answered by the book again: {body}");
+        let (status, page) = send(&app, authorize_request(&client_id)).await;
+        assert_eq!(status, StatusCode::OK, "the consent page: {page}");
+        assert!(page.contains("<form"), "{page}");
+    }
 
     #[test]
     fn s256_matches_rfc_7636_appendix_b() {

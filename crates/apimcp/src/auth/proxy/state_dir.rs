@@ -33,11 +33,9 @@ pub enum StateDirError {
         /// The key file.
         path: PathBuf,
     },
-    /// The store cannot be opened (it is in use by another process, or damaged).
-    #[error(
-        "cannot open the OAuth store {} (each apimcp needs a state directory of its own): {source}",
-        path.display()
-    )]
+    /// The store cannot be opened (it is in use by another process, the disk is full, or it
+    /// is damaged); the source says which.
+    #[error("cannot open the OAuth store {}: {source}", path.display())]
     Store {
         /// The store's file.
         path: PathBuf,
@@ -85,8 +83,14 @@ fn create_key(path: &Path) -> std::io::Result<Vec<u8>> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
     let key = random_bytes(32);
-    file.write_all(base64::engine::general_purpose::STANDARD.encode(&key).as_bytes())?;
-    file.sync_all()?;
+    let written = file
+        .write_all(base64::engine::general_purpose::STANDARD.encode(&key).as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(error) = written {
+        // A key file left half written (the disk is full) would stop every later start.
+        let _ = std::fs::remove_file(path);
+        return Err(error);
+    }
     Ok(key)
 }
 
@@ -139,5 +143,72 @@ mod tests {
         let error = prepare(&file.join("below")).expect_err("not under a file");
         assert!(error.to_string().starts_with("the state directory "), "{error}");
         let _ = std::fs::remove_file(file);
+    }
+
+    /// Writes `path` until the filesystem has no space left.
+    fn fill(path: &Path) {
+        let mut file = std::fs::File::create(path).expect("filler");
+        let chunk = vec![1u8; 16 * 1024];
+        while file.write_all(&chunk).and_then(|()| file.sync_all()).is_ok() {}
+        // What is left is smaller than a chunk: take it too, a block at a time.
+        while file.write_all(&chunk[..512]).and_then(|()| file.sync_all()).is_ok() {}
+    }
+
+    /// On a real filesystem that fills up, of its own (a small tmpfs, say):
+    /// `APIMCP_SMALL_FS=/mnt/small cargo test -p apimcp --lib -- --ignored a_real_full_disk`.
+    #[tokio::test]
+    #[ignore = "needs a small filesystem of its own, named by APIMCP_SMALL_FS"]
+    async fn a_real_full_disk_fails_start_up_and_writes_clearly_and_they_work_once_there_is_space() {
+        use serde_json::json;
+
+        use super::super::store::{OAuthStore as _, RecordKind};
+        let root = PathBuf::from(std::env::var("APIMCP_SMALL_FS").expect("APIMCP_SMALL_FS"));
+        let (dir, filler) = (
+            root.join(format!("state-{}", uuid::Uuid::new_v4())),
+            root.join("filler"),
+        );
+        prepare(&dir).expect("prepared");
+        fill(&filler);
+        let error = key(&dir).expect_err("no space for the key");
+        assert!(
+            error.to_string().contains("signing-key: No space left on device"),
+            "{error}"
+        );
+        assert!(
+            !dir.join(KEY_FILE).exists(),
+            "no half-written key is left to stop the next start"
+        );
+        let error = store(&dir).err().expect("no space for the store");
+        assert!(error.to_string().contains("oauth.redb is full"), "{error}");
+        assert!(!dir.join(STORE_FILE).exists(), "no half-made store is left");
+        std::fs::remove_file(&filler).expect("space again");
+        key(&dir).expect("a key");
+        let store = store(&dir).expect("the store");
+        let hour = std::time::Duration::from_secs(3600);
+        store
+            .put(RecordKind::Code, "earlier", json!(1), hour)
+            .await
+            .expect("put");
+        fill(&filler);
+        let mut refused = None;
+        for i in 0..10_000 {
+            let record = json!("x".repeat(16 * 1024));
+            if let Err(error) = store.put(RecordKind::Request, &format!("r{i}"), record, hour).await {
+                refused = Some(error);
+                break;
+            }
+        }
+        let error = refused.expect("the disk fills up");
+        assert!(error.to_string().contains("oauth.redb is full"), "{error}");
+        let earlier = store.get(RecordKind::Code, "earlier").await;
+        std::fs::remove_file(&filler).expect("space again");
+        store
+            .put(RecordKind::Code, "later", json!(2), hour)
+            .await
+            .expect("works again, without a restart");
+        assert_eq!(store.take(RecordKind::Code, "earlier").await.ok(), Some(Some(json!(1))));
+        eprintln!("while full, reading an earlier record gave {earlier:?}");
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
