@@ -96,11 +96,14 @@ pub(crate) fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
         ]);
         opentelemetry::global::set_text_map_propagator(propagator);
     }
-    tracing_subscriber::registry()
-        .with(log_layer(format)?)
-        .with(otel)
-        .try_init()
-        .context("installing the log subscriber")?;
+    let logs = tracing_subscriber::registry().with(log_layer(format)?);
+    // Not `.with(otel)` of an `Option`: a missing layer answers every callsite "always", so
+    // apimcp's spans would be built and closed on every request with nothing to record them.
+    let installed = match otel {
+        Some(otel) => logs.with(otel).try_init(),
+        None => logs.try_init(),
+    };
+    installed.context("installing the log subscriber")?;
     Ok(telemetry)
 }
 
