@@ -77,8 +77,8 @@ async fn remote_server(
 /// Parsing and converting a big document frees several times what the server keeps.
 /// mimalloc returns freed memory to the system once its purge delay (1 s) has passed, but only
 /// when the process next frees a page, which a quiet server does not do: one large block freed
-/// after the delay lets it (GitHub's document: from 113 MB to about 72 MB, a second after
-/// start-up). There is no safe call to ask mimalloc directly.
+/// after the delay lets it (GitHub's document, with huge pages on: from 113 MB to about 72 MB,
+/// a second after start-up). There is no safe call to ask mimalloc directly.
 fn give_back_conversion_memory() {
     tokio::spawn(async {
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
