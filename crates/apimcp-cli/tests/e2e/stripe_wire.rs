@@ -2,14 +2,13 @@
 //! request a recording upstream receives for `PostCustomers` (deepObject form fields,
 //! `expand[]`) and `GetCustomers` (deepObject query), with the configured bearer key.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use axum::Router;
 use axum::extract::Request;
 use serde_json::{Value, json};
 
-use crate::util::{Apimcp, Http, serve_app, workspace};
+use crate::util::{Apimcp, Http, serve_app, stdio_calls, workspace};
 
 const STRIPE_KEY: &str = "sk_test_sekrit_stripe_key";
 
@@ -112,40 +111,11 @@ fn stripe_calls_reach_the_api_as_stripe_reads_them_over_http() {
 #[test]
 fn stripe_calls_reach_the_api_as_stripe_reads_them_under_stdio() {
     let upstream = start_recorder();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apimcp"))
-        .args(serve_args(&upstream))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apimcp"));
+    cmd.args(serve_args(&upstream))
         .arg("--stdio")
-        .env("STRIPE_KEY", STRIPE_KEY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    for message in [
-        apimcp::test_helpers::initialize(),
-        apimcp::test_helpers::initialized(),
-        apimcp::test_helpers::tools_call(2, "PostCustomers", customer()),
-        apimcp::test_helpers::tools_call(3, "GetCustomers", listing()),
-    ] {
-        writeln!(stdin, "{message}").expect("write");
-    }
-    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut answers = Vec::new();
-    for line in stdout.lines().map_while(Result::ok) {
-        let message: Value = serde_json::from_str(&line).expect("JSON-RPC");
-        if matches!(message["id"].as_i64(), Some(2 | 3)) {
-            answers.push(message);
-        }
-        if answers.len() == 2 {
-            break;
-        }
-    }
-    drop(stdin);
-    let _ = child.kill();
-    let _ = child.wait();
-    answers.sort_by_key(|m| m["id"].as_i64());
-    assert_eq!(answers.len(), 2, "{answers:?}");
+        .env("STRIPE_KEY", STRIPE_KEY);
+    let answers = stdio_calls(cmd, &[("PostCustomers", customer()), ("GetCustomers", listing())]);
     assert_customer_created(&recorded(&answers[0]));
     assert_customers_listed(&recorded(&answers[1]));
 }

@@ -3,8 +3,7 @@
 //! basic; OAuth client credentials with a cached token), over HTTP and under `--stdio`, with
 //! the secrets kept out of logs and error results.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,7 +16,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::util::{Apimcp, Http, eventually, serve_app};
+use crate::util::{Apimcp, Http, eventually, serve_app, stdio_calls};
 
 const HEADER_KEY: &str = "sekrit-header-key";
 const QUERY_KEY: &str = "sekrit query&key";
@@ -295,36 +294,8 @@ fn credentials_work_under_stdio() {
         .env("BT", BEARER)
         .env("BA", BASIC)
         .env("CS", CLIENT_SECRET)
-        .env("FIXED", FIXED)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    for message in [
-        apimcp::test_helpers::initialize(),
-        apimcp::test_helpers::initialized(),
-        apimcp::test_helpers::tools_call(2, "keys", json!({})),
-        apimcp::test_helpers::tools_call(3, "oauth_op", json!({})),
-    ] {
-        writeln!(stdin, "{message}").expect("write");
-    }
-    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut answers = Vec::new();
-    for line in stdout.lines().map_while(Result::ok) {
-        let message: Value = serde_json::from_str(&line).expect("JSON-RPC");
-        if matches!(message["id"].as_i64(), Some(2 | 3)) {
-            answers.push(message);
-        }
-        if answers.len() == 2 {
-            break;
-        }
-    }
-    drop(stdin);
-    let _ = child.kill();
-    let _ = child.wait();
-    answers.sort_by_key(|m| m["id"].as_i64());
-    assert_eq!(answers.len(), 2, "{answers:?}");
+        .env("FIXED", FIXED);
+    let answers = stdio_calls(cmd, &[("keys", json!({})), ("oauth_op", json!({}))]);
     let keys = echoed(&answers[0]);
     assert_eq!(keys["x_api_key"], HEADER_KEY);
     assert_eq!(keys["query"], "api_key=sekrit%20query%26key");

@@ -343,3 +343,39 @@ fn reply(response: reqwest::blocking::Response) -> Reply {
         body: response.text().unwrap_or_default(),
     }
 }
+
+/// Starts `cmd` as an MCP server on stdio, sends `initialize`, `initialized` and a `tools/call`
+/// of each `(tool, arguments)` (ids 2, 3, ...), and returns the answers to the calls in order.
+pub(crate) fn stdio_calls(mut cmd: Command, calls: &[(&str, serde_json::Value)]) -> Vec<serde_json::Value> {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{}", rpc::initialize()).expect("write");
+    writeln!(stdin, "{}", rpc::initialized()).expect("write");
+    let ids = 2..2 + calls.len() as u64;
+    for (id, (tool, arguments)) in ids.clone().zip(calls) {
+        writeln!(stdin, "{}", rpc::tools_call(id, tool, arguments.clone())).expect("write");
+    }
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut answers = Vec::new();
+    for line in stdout.lines().map_while(Result::ok) {
+        let message: serde_json::Value = serde_json::from_str(&line).expect("JSON-RPC");
+        if message["id"].as_u64().is_some_and(|id| ids.contains(&id)) {
+            answers.push(message);
+        }
+        if answers.len() == calls.len() {
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    answers.sort_by_key(|m| m["id"].as_u64());
+    assert_eq!(answers.len(), calls.len(), "{answers:?}");
+    answers
+}
