@@ -131,20 +131,7 @@ fn over_http(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Meas
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(PURGE_DELAY);
-    let idle_mb = settled(&server)?;
-    let (tools, list_bytes) = list_all(|id, cursor| post(list_request(id, cursor)))?;
-    let listed_mb = settled(&server)?;
-    std::thread::sleep(PURGE_DELAY);
-    post(ping(2))?;
-    let in_use_mb = settled(&server)?;
-    Ok(Measured {
-        tools,
-        list_bytes,
-        idle_mb,
-        listed_mb,
-        in_use_mb,
-    })
+    measure(&server, post)
 }
 
 fn over_stdio(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Measured> {
@@ -164,13 +151,19 @@ fn over_stdio(program: &str, rest: &[&String], spec: &str) -> anyhow::Result<Mea
         "{}",
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
     )?;
+    measure(&server, |request| exchange(&mut input, &mut output, request))
+}
+
+/// Idle, listed and in-use memory of a server that has answered `initialize`, talking to it
+/// through `send`.
+fn measure(server: &Server, mut send: impl FnMut(Value) -> anyhow::Result<Value>) -> anyhow::Result<Measured> {
     std::thread::sleep(PURGE_DELAY);
-    let idle_mb = settled(&server)?;
-    let (tools, list_bytes) = list_all(|id, cursor| exchange(&mut input, &mut output, list_request(id, cursor)))?;
-    let listed_mb = settled(&server)?;
+    let idle_mb = settled(server)?;
+    let (tools, list_bytes) = list_all(|id, cursor| send(list_request(id, cursor)))?;
+    let listed_mb = settled(server)?;
     std::thread::sleep(PURGE_DELAY);
-    exchange(&mut input, &mut output, ping(2))?;
-    let in_use_mb = settled(&server)?;
+    send(ping(2))?;
+    let in_use_mb = settled(server)?;
     Ok(Measured {
         tools,
         list_bytes,
