@@ -6,14 +6,12 @@
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (metrics likewise, with `..._METRICS_ENDPOINT`),
 //! over HTTP/protobuf or, with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, gRPC. The SDK reads
 //! `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and the batch
-//! settings itself. With nothing set, no provider is installed and apimcp's spans stay
-//! disabled callsites.
+//! settings itself. With nothing set, no provider is installed and apimcp makes no span.
 
 use std::fmt;
 
 use anyhow::Context as _;
-use apimcp::telemetry::SPAN_TARGET;
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry_otlp::{MetricExporter, SpanExporter};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -21,14 +19,13 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, filter::Targets};
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::args::LogFormat;
 
@@ -83,27 +80,19 @@ pub(crate) fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
         // Ids for the log lines, nothing exported.
         telemetry.tracer = Some(tracer_provider(None));
     }
-    let otel = telemetry.tracer.as_ref().map(|provider| {
-        let spans = Targets::new().with_target(SPAN_TARGET, tracing::Level::INFO);
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("apimcp"))
-            .with_filter(spans)
-    });
-    if telemetry.tracer.is_some() {
+    if let Some(provider) = &telemetry.tracer {
         let propagator = opentelemetry::propagation::TextMapCompositePropagator::new(vec![
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ]);
         opentelemetry::global::set_text_map_propagator(propagator);
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        apimcp::telemetry::enable_traces();
     }
-    let logs = tracing_subscriber::registry().with(log_layer(format)?);
-    // Not `.with(otel)` of an `Option`: a missing layer answers every callsite "always", so
-    // apimcp's spans would be built and closed on every request with nothing to record them.
-    let installed = match otel {
-        Some(otel) => logs.with(otel).try_init(),
-        None => logs.try_init(),
-    };
-    installed.context("installing the log subscriber")?;
+    tracing_subscriber::registry()
+        .with(log_layer(format))
+        .try_init()
+        .context("installing the log subscriber")?;
     Ok(telemetry)
 }
 
@@ -132,23 +121,20 @@ pub(crate) fn init_metrics(telemetry: &mut Telemetry, registry: Option<&promethe
     Ok(())
 }
 
-fn log_layer<S>(format: LogFormat) -> anyhow::Result<Box<dyn Layer<S> + Send + Sync>>
+fn log_layer<S>(format: LogFormat) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
-    // apimcp's OpenTelemetry spans are for the exporter: a log line per span field is noise,
-    // and formatting them would cost every call.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,rmcp=warn,opentelemetry=warn,opentelemetry_sdk=warn".into())
-        .add_directive(format!("{SPAN_TARGET}=off").parse().context("log filter")?);
+        .unwrap_or_else(|_| "info,rmcp=warn,opentelemetry=warn,opentelemetry_sdk=warn".into());
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    Ok(match format {
+    match format {
         LogFormat::Text => layer
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_filter(filter)
             .boxed(),
         LogFormat::Json => layer.event_format(JsonLines).with_filter(filter).boxed(),
-    })
+    }
 }
 
 /// Whether OTLP export of `signal` (`TRACES`, `METRICS`) is configured and not turned off.
@@ -239,9 +225,8 @@ where
         let mut fields = Map::new();
         event.record(&mut JsonFields(&mut fields));
         line.insert("fields".into(), fields.into());
-        let context = tracing::Span::current().context();
-        let span = context.span();
-        let ids = span.span_context();
+        // The span of the request being answered: apimcp makes it current while it runs.
+        let ids = opentelemetry::Context::map_current(|context| context.span().span_context().clone());
         if ids.is_valid() {
             line.insert("trace_id".into(), ids.trace_id().to_string().into());
             line.insert("span_id".into(), ids.span_id().to_string().into());
@@ -275,5 +260,62 @@ impl Visit for JsonFields<'_> {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.0.insert(field.name().into(), value.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+
+    use super::*;
+
+    /// Log lines captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_the_ids_of_the_current_span_only() {
+        let provider = SdkTracerProvider::builder().build();
+        let span = provider.tracer("test").start("tools/call get_item");
+        let context = opentelemetry::Context::current_with_span(span);
+        let ids = context.span().span_context().clone();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let logs = tracing_subscriber::fmt::layer()
+            .event_format(JsonLines)
+            .with_writer(move || writer.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(logs), || {
+            {
+                let _current = context.clone().attach();
+                tracing::warn!(tool = "get_item", "inside the request");
+            }
+            tracing::info!("after it");
+        });
+
+        let text = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("utf-8");
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["level"], "WARN");
+        assert_eq!(lines[0]["fields"]["tool"], "get_item");
+        assert_eq!(lines[0]["fields"]["message"], "inside the request");
+        assert_eq!(lines[0]["trace_id"], ids.trace_id().to_string());
+        assert_eq!(lines[0]["span_id"], ids.span_id().to_string());
+        assert!(lines[1].get("trace_id").is_none(), "{}", lines[1]);
     }
 }

@@ -250,8 +250,47 @@ fn a_tool_call_is_one_trace_from_the_client_to_the_api(extra: &[&str]) -> (Recei
     assert_eq!(attributes(&client_span)["http.response.status_code"], 500);
     assert_eq!(attributes(&client_span)["error.type"], "500");
 
+    a_caller_that_does_not_sample_is_followed(&receiver, &http, &mcp, &session, &seen);
     every_request_has_its_server_span(&receiver, &http, &mcp, &session);
     (receiver, api)
+}
+
+/// A caller whose `traceparent` says "not sampled": nothing is exported, and the API still
+/// gets the trace, not sampled, so it does not start one of its own.
+fn a_caller_that_does_not_sample_is_followed(
+    receiver: &Receiver,
+    http: &Http,
+    mcp: &str,
+    session: &str,
+    seen: &Mutex<Vec<String>>,
+) {
+    let headers = [("mcp-session-id", session), ("mcp-protocol-version", "2025-06-18")];
+    let unsampled = "5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c";
+    let body = traced_call(
+        "get_item",
+        json!({"item_id": "1"}),
+        &format!("00-{unsampled}-00f067aa0ba902b7-00"),
+    );
+    assert_eq!(http.post(mcp, &headers, &body).status, 200);
+    let sent = seen.lock().expect("seen").last().cloned().expect("the API was called");
+    assert!(
+        sent.starts_with(&format!("00-{unsampled}-")) && sent.ends_with("-00"),
+        "the API gets the unsampled trace: {sent}"
+    );
+    // Spans leave in the order they end: once a later trace's have arrived, none of the
+    // unsampled one is still on its way.
+    let sampled = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+    let body = traced_call(
+        "get_item",
+        json!({"item_id": "1"}),
+        &format!("00-{sampled}-00f067aa0ba902b7-01"),
+    );
+    assert_eq!(http.post(mcp, &headers, &body).status, 200);
+    call_spans(receiver, sampled);
+    assert!(
+        receiver.spans_of(unsampled).is_empty(),
+        "an unsampled trace was exported"
+    );
 }
 
 /// A request with `traceparent` in its `_meta`.

@@ -28,7 +28,6 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::call::ToolOutput;
 use crate::server::{CompletionRequest, Context, HandlerError, Listed, LogLevel, McpServer};
@@ -179,8 +178,8 @@ impl Handler {
             level: self.level_for(context),
             subscriptions: self.subscriptions.clone(),
         };
-        // Only a recorded span reads it: no allocation for it otherwise.
-        let trace = if tracing::enabled!(target: crate::telemetry::SPAN_TARGET, tracing::Level::INFO) {
+        // Only a span reads it: no allocation for it otherwise.
+        let trace = if crate::telemetry::traces_enabled() {
             request_trace(context)
         } else {
             RequestTrace::default()
@@ -234,7 +233,7 @@ impl Handler {
     ) -> Result<T, ErrorData> {
         let headers = context.extensions.get::<http::request::Parts>().map(|p| &p.headers);
         let traced = ServerRequest::start(method, target, headers, || request_trace(context));
-        let result = work.instrument(traced.span()).await;
+        let result = traced.run(work).await;
         let answer = match &result {
             Ok(_) => Answer::Ok,
             Err(error) => Answer::Error(error.code.0),

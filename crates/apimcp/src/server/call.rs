@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 
 use super::catalog::Meta;
 use serde_json::value::RawValue;
-use tracing::Instrument;
 
 use super::dispatch::{DispatchError, OperationServer, Reply};
 use super::registry::{ServedTool, ToolSet};
@@ -109,7 +108,7 @@ impl McpServer {
         caller: Caller<'_>,
     ) -> Option<ToolOutput> {
         let traced = ServerRequest::start(TOOLS_CALL, Target::Tool(name), caller.headers(), || caller.trace());
-        let output = self.route(set, name, arguments, caller).instrument(traced.span()).await;
+        let output = traced.run(self.route(set, name, arguments, caller)).await;
         let answer = match &output {
             // An unknown tool: rmcp's path answers it with invalid params.
             None => Answer::Error(INVALID_PARAMS),
@@ -197,7 +196,7 @@ impl McpServer {
         let dispatcher = self.inner.dispatcher.load();
         let template = &tool.binding.path;
         let traced = UpstreamCall::start(&mut request, |r| dispatcher.base(r), template);
-        let reply = dispatcher.send(request, timeout).instrument(traced.span()).await;
+        let reply = traced.run(dispatcher.send(request, timeout)).await;
         traced.finish(reply.as_ref().map(|r| r.status).map_err(DispatchError::kind));
         let reply = reply.map_err(|e| failed(&e))?;
         if reply.status == http::StatusCode::UNAUTHORIZED {

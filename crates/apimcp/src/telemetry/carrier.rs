@@ -38,6 +38,8 @@ impl TraceCarrier {
 
     /// From the HTTP headers of the MCP request.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        // Most requests have none: one lookup for them.
+        headers.get(TRACEPARENT)?;
         Self::from_fields(|name| headers.get(name).and_then(|v| v.to_str().ok()))
     }
 
