@@ -4,8 +4,9 @@
 # and 64 sessions, and 2026-07-28's per-request calls on both), legacy SSE, tools/list (demo
 # and the first page of GitHub's 1,223 tools, in both protocol eras), memory, start-up
 # time, and FastAPI-MCP 0.4.0 (uvicorn, one worker) serving the same items API under the same
-# load. Server on core 0, load generator on core 1. Tracing is compiled in everywhere; one more
-# stateless server exports its spans over OTLP/HTTP to a local receiver (a sink that answers 200).
+# load. Server on core 0, load generator on core 1. Tracing is compiled in everywhere; two more
+# stateless servers export their spans and metrics over OTLP/HTTP to a local receiver (a sink
+# that answers 200): one at the default sampling (every trace), one sampling 10% of them.
 #   bench/run.sh                 (BENCH_SECONDS=10 per measurement; BENCH_SECONDS=3 for a quick look)
 #   BENCH_PROFILE=release bench/run.sh   (a third of the build time; the shipped binary is dist)
 set -euo pipefail
@@ -57,7 +58,7 @@ measure() { # NAME CONNS URL [BODY [SESSIONS [MCP-METHOD [MCP-NAME]]]]: with a m
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "${rps:-0}" "${p99:-?}" "${errors:-0}" >> "$RESULTS"
 }
 
-P_STATEFUL=$(port); P_STATELESS=$(port); P_GITHUB=$(port); P_FASTAPI=$(port); P_OTEL=$(port); P_SINK=$(port); P_RMCP=$(port)
+P_STATEFUL=$(port); P_STATELESS=$(port); P_GITHUB=$(port); P_FASTAPI=$(port); P_OTEL=$(port); P_OTEL10=$(port); P_SINK=$(port); P_RMCP=$(port)
 taskset -c $LOAD_CPU python3 - "$P_SINK" >/dev/null 2>&1 <<'PY' & PIDS+=($!)
 import http.server, sys
 class Sink(http.server.BaseHTTPRequestHandler):
@@ -68,13 +69,15 @@ class Sink(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
 PY
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$P_SINK taskset -c $SERVER_CPU $BIN demo --stateless --listen 127.0.0.1:$P_OTEL >/dev/null 2>&1 & PIDS+=($!)
+OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$P_SINK OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 \
+  taskset -c $SERVER_CPU $BIN demo --stateless --listen 127.0.0.1:$P_OTEL10 >/dev/null 2>&1 & PIDS+=($!)
 taskset -c $SERVER_CPU $BIN demo --listen 127.0.0.1:$P_STATEFUL >/dev/null 2>&1 & PIDS+=($!); DEMO=$!
 taskset -c $SERVER_CPU $BIN demo --stateless --listen 127.0.0.1:$P_STATELESS >/dev/null 2>&1 & PIDS+=($!)
 # The same without the fast path: what 2026-07-28 calls cost when rmcp's service answers them.
 taskset -c $SERVER_CPU $BIN demo --stateless --no-fast-path --listen 127.0.0.1:$P_RMCP >/dev/null 2>&1 & PIDS+=($!)
 taskset -c $SERVER_CPU $BIN serve --stateless --spec .cache/openapi/github.json --upstream http://127.0.0.1:9 --listen 127.0.0.1:$P_GITHUB >/dev/null 2>&1 & PIDS+=($!)
 (cd bench && exec taskset -c $SERVER_CPU "../$VENV/bin/uvicorn" fastapi_items:app --host 127.0.0.1 --port "$P_FASTAPI" --workers 1 --log-level warning >/dev/null 2>&1) & PIDS+=($!)
-up "http://127.0.0.1:$P_OTEL/items/1"; up "http://127.0.0.1:$P_STATEFUL/items/1"; up "http://127.0.0.1:$P_STATELESS/items/1"; up "http://127.0.0.1:$P_RMCP/items/1"; up "http://127.0.0.1:$P_FASTAPI/items/1"
+up "http://127.0.0.1:$P_OTEL/items/1"; up "http://127.0.0.1:$P_OTEL10/items/1"; up "http://127.0.0.1:$P_STATEFUL/items/1"; up "http://127.0.0.1:$P_STATELESS/items/1"; up "http://127.0.0.1:$P_RMCP/items/1"; up "http://127.0.0.1:$P_FASTAPI/items/1"
 for _ in $(seq 1 100); do curl -s -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d "$LIST" "http://127.0.0.1:$P_GITHUB/mcp" && break; sleep 0.1; done
 FASTAPI_PID=$(pgrep -f "uvicorn fastapi_items:app --host 127.0.0.1 --port $P_FASTAPI" | head -n1)
 IDLE=$(rss_mb $DEMO); FASTAPI_IDLE=$(rss_mb "$FASTAPI_PID")
@@ -87,6 +90,7 @@ for c in 16 64; do
   measure "direct GET /items/1" $c "http://127.0.0.1:$P_STATEFUL/items/1"
   measure "MCP tools/call, stateless" $c "http://127.0.0.1:$P_STATELESS/mcp" "$CALL"
   measure "MCP tools/call, stateless, OTLP export" $c "http://127.0.0.1:$P_OTEL/mcp" "$CALL"
+  measure "MCP tools/call, stateless, OTLP export, 10% sampled" $c "http://127.0.0.1:$P_OTEL10/mcp" "$CALL"
   measure "MCP tools/call, stateful, 1 session" $c "http://127.0.0.1:$P_STATEFUL/mcp" "$CALL" "$S1"
   measure "MCP tools/call, stateful, 64 sessions" $c "http://127.0.0.1:$P_STATEFUL/mcp" "$CALL" "$S64"
   measure "MCP tools/call, 2026-07-28, stateless server" $c "http://127.0.0.1:$P_STATELESS/mcp" "$CALL26" "" tools/call get_item
@@ -129,9 +133,11 @@ for name, c, r, p99, errors in rows:
     vs_fastapi = f"{r / fastapi:.0f}x" if fastapi and "tools/call" in name and not name.startswith("FastAPI") else ""
     print(f"| {name} | {c} | {r:,.0f} | {p99} | {errors} | {vs_direct} | {vs_fastapi} |")
 for c in ("16", "64"):
-    plain, exported = rps("MCP tools/call, stateless", c), rps("MCP tools/call, stateless, OTLP export", c)
-    if plain and exported:
-        print(f"\nOTLP export at {c} connections: {100 * exported / plain:.1f}% of the throughput without an exporter")
+    plain = rps("MCP tools/call, stateless", c)
+    for sampling, name in (("every trace", "OTLP export"), ("10% of traces", "OTLP export, 10% sampled")):
+        exported = rps(f"MCP tools/call, stateless, {name}", c)
+        if plain and exported:
+            print(f"\nOTLP export of {sampling} at {c} connections: {100 * exported / plain:.1f}% of the throughput without an exporter")
 PY
 echo
 echo "| memory and start-up | apimcp | FastAPI-MCP |"

@@ -10,10 +10,13 @@ use std::future::Future;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures::future::Either;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::context::WithContext;
 use opentelemetry::global::BoxedSpan;
 use opentelemetry::propagation::Injector;
-use opentelemetry::trace::{FutureExt as _, Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use serde_json::value::RawValue;
 
@@ -110,10 +113,10 @@ impl ServerRequest {
         }
     }
 
-    /// Runs `work` inside the span: the API call's span is its child, and log lines written
+    /// `work` inside the span: the API call's span is its child, and log lines written
     /// meanwhile carry its ids.
-    pub(crate) async fn run<F: Future>(&self, work: F) -> F::Output {
-        within(self.context.as_ref(), work).await
+    pub(crate) fn run<F: Future>(&self, work: F) -> Within<F> {
+        within(self.context.as_ref(), work)
     }
 
     /// Ends the request. `target` is given again for the metric, which names a tool or prompt
@@ -251,9 +254,9 @@ impl UpstreamCall {
         }
     }
 
-    /// Sends the request (`work`) inside the span.
-    pub(crate) async fn run<F: Future>(&self, work: F) -> F::Output {
-        within(self.context.as_ref(), work).await
+    /// Sending the request (`work`), inside the span.
+    pub(crate) fn run<F: Future>(&self, work: F) -> Within<F> {
+        within(self.context.as_ref(), work)
     }
 
     /// Ends the request: its status, or the kind of failure that left it without one.
@@ -301,11 +304,16 @@ fn method_name(method: &http::Method) -> Cow<'static, str> {
     }
 }
 
-/// `work`, with `context` current whenever it runs (when there is one).
-async fn within<F: Future>(context: Option<&Context>, work: F) -> F::Output {
+/// A future run with a span's context current, or as it is when traces are off.
+pub(crate) type Within<F> = Either<WithContext<F>, F>;
+
+/// `work`, with `context` current whenever it runs (when there is one). A plain function
+/// returning the wrapper, not an `async fn`: that would keep `work` twice in its state, and
+/// the tool call's future is kilobytes.
+fn within<F: Future>(context: Option<&Context>, work: F) -> Within<F> {
     match context {
-        Some(context) => work.with_context(context.clone()).await,
-        None => work.await,
+        Some(context) => Either::Left(work.with_context(context.clone())),
+        None => Either::Right(work),
     }
 }
 
