@@ -103,6 +103,35 @@ pub(crate) struct ProxySettings {
     pub(crate) allowed_redirect_uris: Vec<String>,
 }
 
+#[cfg(test)]
+impl ProxySettings {
+    /// A proxy in front of a provider at an unused loopback port, self-registration on, a
+    /// store in memory: the tests change what they are about.
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            base_url: "http://127.0.0.1:1".into(),
+            issuer: Some("http://127.0.0.1:9".into()),
+            oauth_metadata_url: None,
+            authorize_url: None,
+            audience: None,
+            client_id: ClientId::new("proxy"),
+            client_secret: ClientSecret::new("secret"),
+            default_scope: "openid".into(),
+            registration: true,
+            registrations_per_minute: 30,
+            authorizations_per_minute: 60,
+            clients: Vec::new(),
+            store: None,
+            signing_keys: Vec::new(),
+            state_dir: None,
+            refresh_grace: DEFAULT_REFRESH_GRACE,
+            client_metadata_documents: false,
+            client_metadata_loopback_for_tests: false,
+            allowed_redirect_uris: Vec::new(),
+        }
+    }
+}
+
 /// Why the proxy cannot be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -473,25 +502,9 @@ mod tests {
     fn app_on(disk: &Disk) -> (axum::Router, String) {
         let store = DiskStore::on_test_disk(disk).expect("the store opens while there is space");
         let proxy = Proxy::new(ProxySettings {
-            base_url: "http://127.0.0.1:1".into(),
-            issuer: Some("http://127.0.0.1:9".into()),
-            oauth_metadata_url: None,
-            authorize_url: None,
-            audience: None,
-            client_id: ClientId::new("proxy"),
-            client_secret: ClientSecret::new("secret"),
-            default_scope: "openid".into(),
-            registration: true,
-            registrations_per_minute: 30,
-            authorizations_per_minute: 60,
-            clients: Vec::new(),
             store: Some(Arc::new(store)),
             signing_keys: vec![b"a key for the tests of the proxy".to_vec()],
-            state_dir: None,
-            refresh_grace: DEFAULT_REFRESH_GRACE,
-            client_metadata_documents: false,
-            client_metadata_loopback_for_tests: false,
-            allowed_redirect_uris: Vec::new(),
+            ..ProxySettings::for_tests()
         })
         .expect("proxy");
         let registration = Registration {

@@ -228,29 +228,12 @@ mod tests {
 
     use super::super::ProxySettings;
     use super::*;
-    use crate::auth::types::ClientSecret;
 
     fn proxy(grace_secs: u64) -> Proxy {
         Proxy::new(ProxySettings {
-            base_url: "http://127.0.0.1:1".into(),
-            issuer: Some("http://127.0.0.1:9".into()),
-            oauth_metadata_url: None,
-            authorize_url: None,
-            audience: None,
-            client_id: ClientId::new("proxy"),
-            client_secret: ClientSecret::new("secret"),
-            default_scope: "openid".into(),
-            registration: true,
-            registrations_per_minute: 30,
-            authorizations_per_minute: 60,
-            clients: Vec::new(),
-            store: None,
-            signing_keys: Vec::new(),
-            state_dir: None,
             refresh_grace: Duration::from_secs(grace_secs),
             client_metadata_documents: true,
-            client_metadata_loopback_for_tests: false,
-            allowed_redirect_uris: Vec::new(),
+            ..ProxySettings::for_tests()
         })
         .expect("proxy")
     }
