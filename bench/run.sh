@@ -62,6 +62,10 @@ P_STATEFUL=$(port); P_STATELESS=$(port); P_GITHUB=$(port); P_FASTAPI=$(port); P_
 taskset -c $LOAD_CPU python3 - "$P_SINK" >/dev/null 2>&1 <<'PY' & PIDS+=($!)
 import http.server, sys
 class Sink(http.server.BaseHTTPRequestHandler):
+    # Keep-alive, as a collector answers: a connection per export (HTTP/1.0) keeps a thread
+    # starting on the load generator's core, and wrk, put to sleep, must be woken for every
+    # answer; that alone cost the exporting server half its throughput.
+    protocol_version = "HTTP/1.1"
     def do_POST(self):
         self.rfile.read(int(self.headers.get("content-length", 0)))
         self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
