@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::Either;
@@ -20,7 +20,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tr
 use opentelemetry::{Context, KeyValue};
 use serde_json::value::RawValue;
 
-use super::metrics::{instruments, record};
+use super::metrics::{Instruments, instruments, record};
 use super::{TraceCarrier, records_arguments, semconv, tracer};
 
 /// What an MCP request acts on: a tool or prompt names its span (`tools/call get_item`); a
@@ -74,9 +74,7 @@ pub(crate) enum Answer {
 
 /// The server span of one MCP request and its start, for the duration metric.
 pub(crate) struct ServerRequest {
-    /// The context holding the span, when traces are on.
-    context: Option<Context>,
-    started: Option<Instant>,
+    timed: Timed,
     method: &'static str,
 }
 
@@ -105,10 +103,8 @@ impl ServerRequest {
             }
             parent.with_span(span)
         });
-        let started = instruments().map(|_| Instant::now());
         Self {
-            context,
-            started,
+            timed: Timed::new(context),
             method,
         }
     }
@@ -116,7 +112,7 @@ impl ServerRequest {
     /// `work` inside the span: the API call's span is its child, and log lines written
     /// meanwhile carry its ids.
     pub(crate) fn run<F: Future>(&self, work: F) -> Within<F> {
-        within(self.context.as_ref(), work)
+        self.timed.run(work)
     }
 
     /// Ends the request. `target` is given again for the metric, which names a tool or prompt
@@ -128,18 +124,11 @@ impl ServerRequest {
             Answer::ToolError => Some(semconv::TOOL_ERROR.into()),
             Answer::Error(code) => Some(code.to_string().into()),
         };
-        if let Some(context) = &self.context {
-            let span = context.span();
-            if let Some(error) = &error {
-                span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error.clone()));
-                if matches!(answer, Answer::Error(_)) {
-                    span.set_attribute(KeyValue::new(semconv::RPC_RESPONSE_STATUS_CODE, error.clone()));
-                }
-                span.set_status(Status::error(""));
-            }
-            span.end();
-        }
-        let (Some(metrics), Some(started)) = (instruments(), self.started) else {
+        self.timed.end_span(error.as_ref(), || match (answer, &error) {
+            (Answer::Error(_), Some(code)) => vec![KeyValue::new(semconv::RPC_RESPONSE_STATUS_CODE, code.clone())],
+            _ => Vec::new(),
+        });
+        let Some((metrics, elapsed)) = self.timed.elapsed() else {
             return;
         };
         let mut attributes = vec![KeyValue::new(semconv::MCP_METHOD_NAME, self.method)];
@@ -156,7 +145,7 @@ impl ServerRequest {
         if let Some(error) = error {
             attributes.push(KeyValue::new(semconv::ERROR_TYPE, error));
         }
-        record(&metrics.operation_duration, started.elapsed(), &attributes);
+        record(&metrics.operation_duration, elapsed, &attributes);
     }
 }
 
@@ -207,8 +196,7 @@ fn describe_server(
 
 /// The client span of the API request a tool call sends.
 pub(crate) struct UpstreamCall {
-    context: Option<Context>,
-    started: Option<Instant>,
+    timed: Timed,
     method: http::Method,
 }
 
@@ -246,17 +234,15 @@ impl UpstreamCall {
             inject(&context, request.headers_mut());
             context
         });
-        let started = instruments().map(|_| Instant::now());
         Self {
-            context,
-            started,
+            timed: Timed::new(context),
             method,
         }
     }
 
     /// Sending the request (`work`), inside the span.
     pub(crate) fn run<F: Future>(&self, work: F) -> Within<F> {
-        within(self.context.as_ref(), work)
+        self.timed.run(work)
     }
 
     /// Ends the request: its status, or the kind of failure that left it without one.
@@ -267,18 +253,11 @@ impl UpstreamCall {
             Err(kind) => Some(kind.into()),
         };
         let status = outcome.ok().map(|s| i64::from(s.as_u16()));
-        if let Some(context) = &self.context {
-            let span = context.span();
-            if let Some(status) = status {
-                span.set_attribute(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, status));
-            }
-            if let Some(error) = &error {
-                span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error.clone()));
-                span.set_status(Status::error(""));
-            }
-            span.end();
-        }
-        let (Some(metrics), Some(started)) = (instruments(), self.started) else {
+        self.timed.end_span(error.as_ref(), || {
+            let status = status.map(|s| KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, s));
+            status.into_iter().collect()
+        });
+        let Some((metrics, elapsed)) = self.timed.elapsed() else {
             return;
         };
         let mut attributes = vec![KeyValue::new(semconv::HTTP_REQUEST_METHOD, method_name(&self.method))];
@@ -288,7 +267,7 @@ impl UpstreamCall {
         if let Some(error) = error {
             attributes.push(KeyValue::new(semconv::ERROR_TYPE, error));
         }
-        record(&metrics.upstream_duration, started.elapsed(), &attributes);
+        record(&metrics.upstream_duration, elapsed, &attributes);
     }
 }
 
@@ -301,6 +280,45 @@ fn method_name(method: &http::Method) -> Cow<'static, str> {
         http::Method::PATCH => "PATCH".into(),
         http::Method::DELETE => "DELETE".into(),
         _ => method.as_str().to_owned().into(),
+    }
+}
+
+/// A request's span (when traces are on) and its start (when metrics are on): what the server
+/// and the client span share.
+struct Timed {
+    /// The context holding the span.
+    context: Option<Context>,
+    started: Option<Instant>,
+}
+
+impl Timed {
+    fn new(context: Option<Context>) -> Self {
+        let started = instruments().map(|_| Instant::now());
+        Self { context, started }
+    }
+
+    fn run<F: Future>(&self, work: F) -> Within<F> {
+        within(self.context.as_ref(), work)
+    }
+
+    /// Ends the span with the `attributes` of its outcome, and `error.type` and an error
+    /// status when it failed; `attributes` is asked only when there is a span.
+    fn end_span(&self, error: Option<&Cow<'static, str>>, attributes: impl FnOnce() -> Vec<KeyValue>) {
+        let Some(context) = &self.context else {
+            return;
+        };
+        let span = context.span();
+        span.set_attributes(attributes());
+        if let Some(error) = error {
+            span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error.clone()));
+            span.set_status(Status::error(""));
+        }
+        span.end();
+    }
+
+    /// The instruments and the time since the start, when metrics are on.
+    fn elapsed(&self) -> Option<(&'static Instruments, Duration)> {
+        Some((instruments()?, self.started?.elapsed()))
     }
 }
 
